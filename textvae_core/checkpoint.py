@@ -1,0 +1,164 @@
+"""Run directories: safe, atomic, verifiable checkpoints that never execute code from a file.
+
+A run directory holds
+- ``config.json``: the RunConfig (format version, architecture, objective m/β/C, training, data, vocab size);
+- ``vocab.json``: the vocabulary;
+- ``model.safetensors``: the weights; its header metadata records the step and a SHA-256 of the
+  tensor bytes, so a truncated or edited file is refused instead of loaded half-right;
+- ``resume-<step>.pt``: optimizer state and RNG state of that step (tensors and plain containers,
+  read with ``weights_only=True``), kept until the next checkpoint is complete;
+- ``metrics.jsonl``: one JSON line per logged step (and per validation).
+
+Every file is replaced by an atomic rename. The weights file is renamed into place only after the
+matching resume file exists, so a kill at any instant leaves a consistent, loadable checkpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from .config import FORMAT_VERSION, ConfigError, RunConfig
+from .io import atomic_write, atomic_write_bytes
+from .models import SentenceVAE, build_model
+from .vocab import Vocab, VocabError
+
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+VOCAB = "vocab.json"
+METRICS = "metrics.jsonl"
+
+
+class CheckpointError(ValueError):
+    """A run directory or checkpoint file that cannot be loaded; the message says why."""
+
+
+def _tensor_digest(blob: bytes) -> str:
+    """SHA-256 of the data section of a safetensors blob (everything after the JSON header)."""
+    (header_len,) = struct.unpack("<Q", blob[:8])
+    return hashlib.sha256(blob[8 + header_len :]).hexdigest()
+
+
+def weights_bytes(model: SentenceVAE, meta: dict[str, str]) -> bytes:
+    """Serialise the weights with metadata that includes the digest of the tensor bytes."""
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    meta = {**meta, "format_version": str(FORMAT_VERSION)}
+    first = st_save(tensors, metadata=meta)
+    # the data section does not depend on the metadata, so its digest can go into a second header
+    return st_save(tensors, metadata={**meta, "tensor_sha256": _tensor_digest(first)})
+
+
+def read_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Tensors and metadata of a weights file, after checking its integrity."""
+    try:
+        blob = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: weights file missing (was the run saved?)") from None
+    if len(blob) < 8:
+        raise CheckpointError(f"{path}: truncated weights file ({len(blob)} bytes)")
+    (header_len,) = struct.unpack("<Q", blob[:8])
+    if header_len > len(blob) - 8:
+        raise CheckpointError(f"{path}: truncated weights file (header says {header_len} bytes)")
+    try:
+        meta = json.loads(blob[8 : 8 + header_len]).get("__metadata__") or {}
+        tensors = st_load(blob)
+    except (SafetensorError, ValueError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({err})") from None
+    if meta.get("format_version") != str(FORMAT_VERSION):
+        raise CheckpointError(
+            f"{path}: weights format version {meta.get('format_version')!r}, this textvae_core reads {FORMAT_VERSION}"
+        )
+    if meta.get("tensor_sha256") != _tensor_digest(blob):
+        raise CheckpointError(f"{path}: weights do not match their recorded checksum (file altered or corrupt)")
+    return tensors, meta
+
+
+@dataclass
+class LoadedRun:
+    """What load_run returns: the model (eval mode) and everything needed to use it."""
+
+    path: Path
+    config: RunConfig
+    vocab: Vocab
+    model: SentenceVAE
+    step: int
+    meta: dict[str, str]
+
+
+def read_config(run_dir: str | Path) -> RunConfig:
+    """The run's config from JSON alone (no weights read) — what the app lists runs with."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise CheckpointError(f"{run_dir}: no such run directory")
+    try:
+        return RunConfig.load(run_dir / CONFIG)
+    except (ConfigError, TypeError) as err:
+        raise CheckpointError(f"{run_dir}: {err}") from None
+
+
+def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedRun:
+    """Rebuild a run's model from its JSON config, then fill in the verified weights."""
+    run_dir = Path(run_dir)
+    cfg = read_config(run_dir)
+    try:
+        vocab = Vocab.load(run_dir / VOCAB)
+    except VocabError as err:
+        raise CheckpointError(str(err)) from None
+    if len(vocab) != cfg.vocab_size:
+        raise CheckpointError(
+            f"{run_dir}: vocab.json has {len(vocab)} symbols but config.json says {cfg.vocab_size}: "
+            "the vocabulary belongs to another run"
+        )
+    tensors, meta = read_weights(run_dir / WEIGHTS)
+    emb = tensors.get("embedding.weight")
+    if emb is not None and emb.shape[0] != len(vocab):
+        raise CheckpointError(
+            f"{run_dir}: the weights were trained with a {emb.shape[0]}-symbol vocabulary, "
+            f"vocab.json has {len(vocab)}: they come from different runs"
+        )
+    try:
+        model = build_model(cfg.model, cfg.vocab_size)
+        model.load_state_dict(tensors, strict=True)
+    except (RuntimeError, ConfigError) as err:
+        first = str(err).strip().splitlines()[0]
+        raise CheckpointError(f"{run_dir}: weights do not fit the architecture in config.json ({first})") from None
+    model.to(device).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return LoadedRun(run_dir, cfg, vocab, model, int(meta.get("step", 0)), meta)
+
+
+def save_checkpoint(run_dir: Path, model: SentenceVAE, optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    """Write resume state, then weights, atomically; then drop resume files of older steps."""
+    run_dir = Path(run_dir)
+    step = int(state["step"])
+    resume = run_dir / f"resume-{step}.pt"
+    payload = {"optimizer": optimizer.state_dict(), "rng_cpu": torch.get_rng_state(), "state": state}
+    if torch.cuda.is_available():
+        payload["rng_cuda"] = torch.cuda.get_rng_state_all()
+    atomic_write(resume, lambda p: torch.save(payload, p))
+    meta = {k: json.dumps(v) if not isinstance(v, str) else v for k, v in state.items()}
+    atomic_write_bytes(run_dir / WEIGHTS, weights_bytes(model, meta))
+    for old in run_dir.glob("resume-*.pt"):
+        if old != resume:
+            old.unlink(missing_ok=True)
+
+
+def load_resume(run_dir: Path, step: int) -> dict[str, Any]:
+    """Optimizer and RNG state saved with the weights of ``step`` (tensors only, no code)."""
+    path = Path(run_dir) / f"resume-{step}.pt"
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: resume state for step {step} is missing") from None
+    except Exception as err:  # noqa: BLE001 - any unpickling failure means the same thing here
+        raise CheckpointError(f"{path}: unreadable resume state ({type(err).__name__}: {err})") from None

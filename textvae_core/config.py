@@ -1,0 +1,234 @@
+"""Run configuration: plain dataclasses that round-trip through JSON.
+
+A run directory's ``config.json`` is ``RunConfig.to_dict()``; the app reads m / β / C from it
+without touching the weights, so every field here is a JSON scalar, list or nested dataclass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+FORMAT_VERSION = 1  # bump when config.json or the weight layout changes incompatibly
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used, with a message meant for the user."""
+
+
+@dataclass
+class DataConfig:
+    train: str = "data/ptb/ptb.train.txt"  # path of the training corpus, one sentence per line
+    valid: str = "data/ptb/ptb.valid.txt"  # held-out corpus for periodic validation ("" to skip)
+    test: str = "data/ptb/ptb.test.txt"  # test corpus, used by evaluation only ("" if none)
+    level: str = "word"  # "word": whitespace tokens; "char": characters (spaces kept as tokens)
+    lowercase: bool = False  # lowercase every line before tokenising
+    min_len: int = 1  # drop sentences shorter than this many tokens (AutoGen keeps 5-30)
+    max_len: int = 0  # drop sentences longer than this many tokens; 0 = no upper limit
+    max_vocab: int = 20000  # vocabulary size cap, special symbols included
+    min_count: int = 1  # a token needs this many training occurrences to enter the vocabulary
+
+
+@dataclass
+class ModelConfig:
+    encoder: str = "lstm"  # encoder registry name: lstm | gru
+    decoder: str = "lstm"  # decoder registry name: lstm | gru | cnn
+    emb_dim: int = 128  # word embedding size (shared by encoder and decoder)
+    hidden: int = 256  # RNN hidden units per direction; CNN decoder: outer channels
+    z_dim: int = 32  # latent dimensions
+    enc_layers: int = 1  # stacked encoder RNN layers
+    dec_layers: int = 1  # stacked decoder RNN layers (ignored by the CNN decoder)
+    bidirectional: bool = False  # bidirectional encoder RNN
+    z_mode: str = "concat"  # how z enters an RNN decoder: concat (every step) | init (h0) | both
+    dropout: float = 0.0  # dropout on decoder outputs before the vocabulary projection
+    cnn_kernel: int = 3  # CNN decoder: causal kernel width (tokens)
+    cnn_dilations: list[int] = field(default_factory=lambda: [1, 2, 4, 8])  # one gated block each
+    cnn_inner: int = 128  # CNN decoder: bottleneck channels inside each block
+
+
+# Named model sizes; "small" trains on two CPU cores in minutes, the others are the papers'.
+SIZES: dict[str, dict[str, Any]] = {
+    "small": {"emb_dim": 128, "hidden": 256, "z_dim": 32},
+    "paper": {"emb_dim": 256, "hidden": 512, "z_dim": 64, "cnn_inner": 128},  # β_C-VAE (Prokhorov)
+    "autogen": {"emb_dim": 256, "hidden": 500, "z_dim": 50},  # AutoGen (Mansbridge)
+    "tiny": {"emb_dim": 16, "hidden": 32, "z_dim": 4, "cnn_inner": 16},  # tests only
+}
+
+
+@dataclass
+class ObjectiveConfig:
+    """loss = (1 + m) · D + β(t) · K, K = KL or |KL − C|, per sentence, averaged over the batch."""
+
+    name: str = "vae"  # preset the knobs came from (see objectives.PRESETS)
+    m: float = 0.0  # AutoGen: number of extra tied reconstructions (real, ≥ 0 in the paper)
+    beta: float = 1.0  # β_max: weight of K once any ramp is over
+    schedule: str = "constant"  # β(t): constant | linear | logistic | cyclical
+    warmup_steps: int = 0  # optimizer steps for the linear/logistic ramp 0 → β_max (cycle length)
+    beta_start: float = 0.0  # β at step 0 for ramps and at the start of each cycle
+    cycles: int = 4  # cyclical: number of cycles over warmup_steps·cycles steps, then constant
+    cycle_ramp: float = 0.5  # cyclical: fraction of each cycle spent ramping up
+    C: float | None = None  # capacity in nats: None → K = KL; a number → K = |KL − C| (β_C-VAE)
+
+
+@dataclass
+class TrainConfig:
+    out: str = "runs/default"  # run directory (created; resumable)
+    epochs: float = 1.0  # passes over the training data (fractions allowed)
+    max_steps: int = 0  # stop after this many optimizer steps; 0 = use epochs only
+    batch_size: int = 64  # sentences per batch
+    lr: float = 1e-3  # Adam learning rate
+    grad_clip: float = 5.0  # max global gradient norm; 0 = off
+    word_dropout: float = 0.0  # Bowman: probability of replacing a decoder input token by <unk>
+    seed: int = 0  # seeds torch, numpy and Python's RNG
+    device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
+    amp: bool = True  # bfloat16 autocast on CUDA (ignored on CPU)
+    log_every: int = 1  # optimizer steps between metrics.jsonl lines (values averaged between)
+    val_every: int = 0  # steps between validations; 0 = once per epoch
+    ckpt_every: int = 500  # steps between checkpoints (also at every validation and at the end)
+    bucket_chunk: int = 50  # batches per length-sorted chunk: larger = less padding, less shuffling
+    num_threads: int = 0  # torch CPU threads; 0 = torch's default
+    progress: bool = True  # tqdm progress bar on stderr
+
+
+@dataclass
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    vocab_size: int = 0  # filled in when the vocabulary is built
+    format_version: int = FORMAT_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> RunConfig:
+        """Build from JSON data, rejecting unknown keys and other format versions by name."""
+        if not isinstance(raw, dict):
+            raise ConfigError("config must be a JSON object")
+        version = raw.get("format_version", FORMAT_VERSION)
+        if version != FORMAT_VERSION:
+            raise ConfigError(
+                f"run format version {version} is not supported (this textvae_core reads version "
+                f"{FORMAT_VERSION}); retrain the run or use a matching textvae_core release"
+            )
+        kwargs: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in raw:
+                continue
+            value = raw[f.name]
+            sub = _SECTIONS.get(f.name)
+            kwargs[f.name] = _section_from_dict(sub, value, f.name) if sub else value
+        unknown = set(raw) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ConfigError(f"unknown config keys: {sorted(unknown)}")
+        return cls(**kwargs)
+
+    def save(self, path: Path) -> None:
+        from .io import atomic_write_text
+
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> RunConfig:
+        try:
+            raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no config.json (not a run directory?)") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ConfigError(f"{path}: not valid JSON ({err})") from None
+        return cls.from_dict(raw)
+
+
+_SECTIONS: dict[str, type] = {
+    "data": DataConfig,
+    "model": ModelConfig,
+    "objective": ObjectiveConfig,
+    "train": TrainConfig,
+}
+
+
+def _section_from_dict(cls: type, value: Any, where: str) -> Any:
+    if not isinstance(value, dict):
+        raise ConfigError(f"config section '{where}' must be an object")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(value) - names
+    if unknown:
+        raise ConfigError(f"unknown keys in '{where}': {sorted(unknown)}")
+    return cls(**value)
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a JSON or TOML config file into nested dicts (sections as in RunConfig)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    try:
+        if path.suffix == ".toml":
+            return tomllib.loads(text)
+        return json.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(f"{path}: cannot parse config ({err})") from None
+
+
+def _coerce(text: str, current: Any, key: str) -> Any:
+    """Turn a command-line string into the type of the field it overrides."""
+    if isinstance(current, bool):
+        low = text.lower()
+        if low in {"1", "true", "yes", "on"}:
+            return True
+        if low in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"--{key}: expected true/false, got {text!r}")
+    if text.lower() in {"none", "null"} and key.endswith(".C"):
+        return None
+    try:
+        if isinstance(current, int):
+            return int(text)
+        if isinstance(current, float) or current is None:
+            return float(text)
+        if isinstance(current, list):
+            return [int(v) for v in text.split(",") if v]
+    except ValueError:
+        raise ConfigError(f"--{key}: cannot read {text!r} as {type(current).__name__}") from None
+    return text
+
+
+def apply_overrides(cfg: RunConfig, overrides: dict[str, str]) -> RunConfig:
+    """Apply ``section.key=value`` strings; ``objective=NAME`` and ``size=NAME`` load presets first."""
+    from .objectives import preset
+
+    overrides = dict(overrides)
+    if "objective" in overrides or "objective.name" in overrides:
+        name = overrides.pop("objective", None) or overrides.pop("objective.name")
+        cfg.objective = preset(name)
+    if "size" in overrides:
+        size = overrides.pop("size")
+        if size not in SIZES:
+            raise ConfigError(f"--size: unknown size {size!r}; choose from {sorted(SIZES)}")
+        for k, v in SIZES[size].items():
+            setattr(cfg.model, k, v)
+    for key, text in overrides.items():
+        section_name, _, name = key.partition(".")
+        if not name:
+            # bare keys are looked up in every section, so --lr=3e-4 works like --train.lr=3e-4
+            owners = [s for s in _SECTIONS if name_in(getattr(cfg, s), section_name)]
+            if len(owners) != 1:
+                raise ConfigError(f"--{key}: unknown or ambiguous option; write section.{key}")
+            section_name, name = owners[0], section_name
+        section = getattr(cfg, section_name, None)
+        if section_name not in _SECTIONS or not name_in(section, name):
+            raise ConfigError(f"--{key}: unknown option")
+        setattr(section, name, _coerce(text, getattr(section, name), key))
+    return cfg
+
+
+def name_in(section: Any, name: str) -> bool:
+    return name in {f.name for f in dataclasses.fields(section)}

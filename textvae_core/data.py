@@ -1,0 +1,157 @@
+"""Corpora: reading with clear errors, length filtering, id tensors, length-bucketed batches."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .vocab import Vocab
+
+
+class CorpusError(ValueError):
+    """A corpus file that cannot be used; the message names the file and the reason."""
+
+
+def read_corpus(
+    path: str | Path,
+    level: str = "word",
+    lowercase: bool = False,
+    min_len: int = 1,
+    max_len: int = 0,
+) -> list[list[str]]:
+    """Tokenised sentences of a one-sentence-per-line UTF-8 file, filtered to [min_len, max_len]."""
+    path = Path(path)
+    if not str(path) or str(path) == ".":
+        raise CorpusError("no corpus path given")
+    if not path.exists():
+        raise CorpusError(f"{path}: corpus file not found")
+    if path.is_dir():
+        raise CorpusError(f"{path}: is a folder, expected a text file with one sentence per line")
+    data = path.read_bytes()
+    if not data.strip():
+        raise CorpusError(f"{path}: the file is empty")
+    if b"\x00" in data[:65536]:
+        raise CorpusError(f"{path}: looks like a binary file (NUL bytes), expected UTF-8 text")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line_no = data[: err.start].count(b"\n") + 1
+        raise CorpusError(
+            f"{path}: not UTF-8 text (invalid byte 0x{data[err.start]:02x} on line {line_no}); "
+            "convert it, e.g. with iconv -t UTF-8"
+        ) from None
+    sentences, nonblank = [], 0
+    for line in text.splitlines():
+        if lowercase:
+            line = line.lower()
+        tokens = list(line.strip()) if level == "char" else line.split()
+        if not tokens:
+            continue
+        nonblank += 1
+        if len(tokens) < min_len or (max_len and len(tokens) > max_len):
+            continue
+        sentences.append(tokens)
+    if not nonblank:
+        raise CorpusError(f"{path}: no sentences (only blank lines)")
+    if not sentences:
+        limit = f"{min_len}–{max_len}" if max_len else f"≥ {min_len}"
+        raise CorpusError(
+            f"{path}: all {nonblank} sentences were filtered out by the length limit ({limit} tokens)"
+        )
+    return sentences
+
+
+@dataclass
+class Batch:
+    """One padded batch. ``src`` is what the encoder reads; the decoder reads ``dec_in`` (bos + x)
+    and predicts ``target`` (x + eos); ``lengths`` counts the tokens of x."""
+
+    src: torch.Tensor  # [B, L] token ids, pad-filled
+    lengths: torch.Tensor  # [B] tokens per sentence (CPU, for packing)
+    dec_in: torch.Tensor  # [B, L+1]
+    target: torch.Tensor  # [B, L+1]
+
+    def to(self, device: torch.device) -> Batch:
+        nb = device.type == "cuda"
+        return Batch(
+            self.src.to(device, non_blocking=nb),
+            self.lengths,
+            self.dec_in.to(device, non_blocking=nb),
+            self.target.to(device, non_blocking=nb),
+        )
+
+    @property
+    def n_target_tokens(self) -> int:
+        return int(self.lengths.sum()) + len(self.lengths)
+
+
+def make_batch(seqs: Sequence[Sequence[int]], vocab: Vocab) -> Batch:
+    """Pad id sequences into a Batch (no Python loop over time steps)."""
+    lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
+    if (lengths == 0).any():
+        raise CorpusError("empty sentence in batch")
+    width = int(lengths.max()) + 1
+    src = torch.full((len(seqs), width), vocab.pad_id, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        src[i, : len(s)] = torch.as_tensor(s, dtype=torch.long)
+    dec_in = torch.cat([torch.full((len(seqs), 1), vocab.bos_id, dtype=torch.long), src[:, :-1]], 1)
+    target = src.clone()
+    target[torch.arange(len(seqs)), lengths] = vocab.eos_id
+    return Batch(src[:, :-1].contiguous(), lengths, dec_in, target)
+
+
+class Corpus:
+    """Sentences of one split as id lists, with the tokens that were out of vocabulary counted."""
+
+    def __init__(self, sentences: list[list[str]], vocab: Vocab, name: str = "") -> None:
+        self.name = name
+        self.vocab = vocab
+        self.ids: list[list[int]] = []
+        self.n_unknown = 0
+        for sent in sentences:
+            ids, unknown = vocab.encode(sent)
+            self.ids.append(ids)
+            self.n_unknown += len(unknown)
+        self.lengths = [len(s) for s in self.ids]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def n_tokens(self) -> int:
+        return sum(self.lengths)
+
+    def batches(self, batch_size: int, shuffle: bool = False, seed: int = 0, chunk: int = 50) -> list[list[int]]:
+        """Index lists of length-bucketed batches.
+
+        Sentences are sorted by length within chunks of ``chunk`` batches, so each batch holds
+        sentences of nearly equal length (little padding); the batch order is then shuffled.
+        The result depends only on ``seed``, so a resumed run can replay an epoch's order.
+        """
+        order = list(range(len(self.ids)))
+        rng = random.Random(seed)
+        if shuffle:
+            rng.shuffle(order)
+            span = max(1, batch_size * chunk)
+            chunks = [order[i : i + span] for i in range(0, len(order), span)]
+        else:
+            chunks = [order]
+        batches = []
+        for c in chunks:
+            c = sorted(c, key=self.lengths.__getitem__)
+            batches += [c[i : i + batch_size] for i in range(0, len(c), batch_size)]
+        if shuffle:
+            rng.shuffle(batches)
+        return batches
+
+    def iter_batches(self, batch_size: int, shuffle: bool = False, seed: int = 0, chunk: int = 50) -> Iterator[Batch]:
+        for idx in self.batches(batch_size, shuffle, seed, chunk):
+            yield make_batch([self.ids[i] for i in idx], self.vocab)
+
+
+def load_split(path: str, vocab: Vocab, level: str, lowercase: bool, min_len: int, max_len: int, name: str) -> Corpus:
+    return Corpus(read_corpus(path, level, lowercase, min_len, max_len), vocab, name=name)

@@ -1,0 +1,158 @@
+"""A trained VAE as a text tool: encode sentences, decode latents, reconstruct, sample, interpolate.
+
+    vae = TextVAE.load("checkpoints/ptb-beta-c15")
+    enc = vae.encode(["the market fell sharply"])      # μ, log σ², unknown words per sentence
+    vae.reconstruct(["the market fell sharply"], decoding=DecodeConfig(method="beam"))
+    vae.sample(5, decoding=DecodeConfig(method="sample", top_p=0.9), seed=0)
+    vae.decode(vae.interpolate(z1, z2, steps=8))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .checkpoint import load_run
+from .config import RunConfig
+from .data import make_batch
+from .decoding import DecodeConfig, decode
+from .models import SentenceVAE
+from .device import pick_device
+from .vocab import Vocab
+
+
+class InputError(ValueError):
+    """User-supplied text that cannot be encoded (e.g. an empty sentence)."""
+
+
+@dataclass
+class Encoded:
+    mu: torch.Tensor  # [N, z_dim]
+    logvar: torch.Tensor  # [N, z_dim]
+    unknown: list[list[str]]  # per sentence, the words that were mapped to <unk>
+    tokens: list[list[str]]  # per sentence, the tokens as the model read them
+
+
+@dataclass
+class Reconstruction:
+    input: str
+    outputs: list[str]  # one decoded sentence per z sample
+    unknown: list[str] = field(default_factory=list)  # input words not in the vocabulary
+
+
+class TextVAE:
+    """A model in eval mode with its vocabulary; every method works on batches and never trains."""
+
+    def __init__(self, model: SentenceVAE, vocab: Vocab, config: RunConfig | None = None) -> None:
+        self.model = model.eval()
+        self.vocab = vocab
+        self.config = config
+        self.device = next(model.parameters()).device
+
+    @classmethod
+    def load(cls, run_dir: str | Path, device: str = "auto") -> TextVAE:
+        run = load_run(run_dir, device=pick_device(device))
+        return cls(run.model, run.vocab, run.config)
+
+    @property
+    def z_dim(self) -> int:
+        return self.model.cfg.z_dim
+
+    def tokenize(self, sentences: list[str]) -> tuple[list[list[int]], list[list[str]], list[list[str]]]:
+        ids, unknown, tokens = [], [], []
+        for i, text in enumerate(sentences):
+            toks = self.vocab.tokenize(text)
+            if not toks:
+                raise InputError(f"sentence {i + 1} is empty")
+            seq, unk = self.vocab.encode(toks)
+            ids.append(seq)
+            unknown.append(unk)
+            tokens.append(toks)
+        return ids, unknown, tokens
+
+    @torch.no_grad()
+    def encode(self, sentences: list[str], batch_size: int = 512) -> Encoded:
+        """q(z|x) parameters for every sentence, batched by length (order of the input kept)."""
+        ids, unknown, tokens = self.tokenize(sentences)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        mu = torch.empty(len(ids), self.z_dim, device=self.device)
+        logvar = torch.empty_like(mu)
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            batch = make_batch([ids[i] for i in idx], self.vocab).to(self.device)
+            m, lv = self.model.encode(batch.src, batch.lengths)
+            where = torch.as_tensor(idx, device=self.device)
+            mu[where], logvar[where] = m.float(), lv.float()
+        return Encoded(mu, logvar, unknown, tokens)
+
+    @torch.no_grad()
+    def decode(
+        self,
+        z: torch.Tensor,
+        decoding: DecodeConfig | None = None,
+        seed: int | None = None,
+        batch_size: int = 1024,
+    ) -> list[str]:
+        """Decode latents [N, z_dim] into sentences."""
+        decoding = decoding or DecodeConfig()
+        gen = None
+        if seed is not None:
+            gen = torch.Generator(device=self.device).manual_seed(seed)
+        z = z.to(self.device, torch.float32)
+        texts: list[str] = []
+        for start in range(0, z.size(0), batch_size):
+            ids, _ = decode(self.model, z[start : start + batch_size], decoding, self.vocab.bos_id, self.vocab.eos_id, gen)
+            texts += [self.vocab.detokenize(self.vocab.decode(row.tolist())) for row in ids.cpu()]
+        return texts
+
+    def posterior_z(self, enc: Encoded, use_mean: bool, n_samples: int = 1, seed: int | None = None) -> torch.Tensor:
+        """[n_samples, N, z_dim] latents: μ repeated, or draws from q(z|x)."""
+        if use_mean:
+            return enc.mu.unsqueeze(0).expand(n_samples, -1, -1)
+        gen = torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
+        eps = torch.randn((n_samples, *enc.mu.shape), generator=gen, device=self.device)
+        return enc.mu + eps * (0.5 * enc.logvar).exp()
+
+    def reconstruct(
+        self,
+        sentences: list[str],
+        decoding: DecodeConfig | None = None,
+        use_mean: bool = True,
+        n_samples: int = 1,
+        seed: int | None = None,
+    ) -> list[Reconstruction]:
+        """Encode, then decode ``n_samples`` latents per sentence (μ each time, or z ~ q(z|x))."""
+        enc = self.encode(sentences)
+        z = self.posterior_z(enc, use_mean, n_samples, seed)  # [S, N, Z]
+        texts = self.decode(z.reshape(-1, self.z_dim), decoding, seed=seed)
+        per = [texts[s * len(sentences) : (s + 1) * len(sentences)] for s in range(n_samples)]
+        return [
+            Reconstruction(sentences[i], [per[s][i] for s in range(n_samples)], enc.unknown[i])
+            for i in range(len(sentences))
+        ]
+
+    def prior_z(self, n: int, seed: int | None = None) -> torch.Tensor:
+        gen = torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
+        return torch.randn(n, self.z_dim, generator=gen, device=self.device)
+
+    def sample(self, n: int, decoding: DecodeConfig | None = None, seed: int | None = None) -> list[str]:
+        """Decode ``n`` latents drawn from the prior N(0, I)."""
+        return self.decode(self.prior_z(n, seed), decoding, seed=seed)
+
+    @staticmethod
+    def interpolate(z1: torch.Tensor, z2: torch.Tensor, steps: int, kind: str = "linear") -> torch.Tensor:
+        """``steps`` latents from z1 to z2 inclusive, on a straight line or a great circle (slerp)."""
+        if steps < 2:
+            raise ValueError("an interpolation needs at least 2 steps (the two endpoints)")
+        t = torch.linspace(0, 1, steps, device=z1.device).unsqueeze(1)
+        if kind == "linear":
+            return (1 - t) * z1 + t * z2
+        if kind != "slerp":
+            raise ValueError(f"kind must be linear or slerp, not {kind!r}")
+        cos = torch.nn.functional.cosine_similarity(z1, z2, dim=0).clamp(-1 + 1e-7, 1 - 1e-7)
+        omega = torch.arccos(cos)
+        if omega < 1e-4:
+            return (1 - t) * z1 + t * z2
+        return (torch.sin((1 - t) * omega) * z1 + torch.sin(t * omega) * z2) / torch.sin(omega)

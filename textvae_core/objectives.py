@@ -1,0 +1,137 @@
+"""The objective family ``loss = (1 + m)·D + β(t)·K``, K = KL or |KL − C|, as pure functions.
+
+Nothing here holds state: the training step passes the step number in, and β(t) is computed
+from it, so a resumed run continues the same schedule and tests can evaluate any step directly.
+
+- ``PRESETS`` names the papers' objectives (a preset is a set of knob values);
+- ``beta_at`` is β(t) for every schedule;
+- ``objective_terms`` turns per-sentence distortion and KL into the loss and everything logged.
+
+A new objective is one preset (or one schedule function) plus one registry line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+
+import torch
+
+from .config import ConfigError, ObjectiveConfig
+
+# β(t) schedules: (step, cfg) -> β. Steps count optimizer updates from 0.
+
+
+def _constant(step: int, cfg: ObjectiveConfig) -> float:
+    return cfg.beta
+
+
+def _linear(step: int, cfg: ObjectiveConfig) -> float:
+    if cfg.warmup_steps <= 0:
+        return cfg.beta
+    frac = min(1.0, step / cfg.warmup_steps)
+    return cfg.beta_start + (cfg.beta - cfg.beta_start) * frac
+
+
+def _logistic(step: int, cfg: ObjectiveConfig) -> float:
+    """Bowman et al.'s sigmoid ramp, centred on warmup_steps / 2, reaching ~β_max at warmup_steps."""
+    if cfg.warmup_steps <= 0:
+        return cfg.beta
+    k = 10.0 / cfg.warmup_steps  # slope: the ramp spans ≈ warmup_steps steps
+    frac = 1.0 / (1.0 + math.exp(-k * (step - cfg.warmup_steps / 2)))
+    return cfg.beta_start + (cfg.beta - cfg.beta_start) * frac
+
+
+def _cyclical(step: int, cfg: ObjectiveConfig) -> float:
+    """Fu et al. 2019: ``cycles`` linear ramps of length warmup_steps, then β_max for good."""
+    if cfg.warmup_steps <= 0 or step >= cfg.warmup_steps * cfg.cycles:
+        return cfg.beta
+    pos = (step % cfg.warmup_steps) / cfg.warmup_steps
+    frac = min(1.0, pos / max(cfg.cycle_ramp, 1e-9))
+    return cfg.beta_start + (cfg.beta - cfg.beta_start) * frac
+
+
+SCHEDULES: dict[str, Callable[[int, ObjectiveConfig], float]] = {
+    "constant": _constant,
+    "linear": _linear,
+    "logistic": _logistic,
+    "cyclical": _cyclical,
+}
+
+
+def beta_at(step: int, cfg: ObjectiveConfig) -> float:
+    """β(t) at optimizer step ``step``."""
+    try:
+        return SCHEDULES[cfg.schedule](step, cfg)
+    except KeyError:
+        raise ConfigError(f"unknown β schedule {cfg.schedule!r}; choose from {sorted(SCHEDULES)}") from None
+
+
+# Presets: the papers' objectives as knob values (any knob can still be overridden).
+PRESETS: dict[str, dict[str, object]] = {
+    "vae": {"m": 0.0, "beta": 1.0, "schedule": "constant", "C": None},
+    "vae-anneal": {"m": 0.0, "beta": 1.0, "schedule": "logistic", "warmup_steps": 2000, "C": None},
+    "beta-vae": {"m": 0.0, "beta": 0.5, "schedule": "constant", "C": None},
+    "autogen": {"m": 1.0, "beta": 1.0, "schedule": "constant", "C": None},
+    "beta-c": {"m": 0.0, "beta": 1.0, "schedule": "constant", "C": 15.0},
+}
+
+
+def preset(name: str, **overrides: object) -> ObjectiveConfig:
+    """The ObjectiveConfig of a named preset, with optional knob overrides."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown objective {name!r}; choose from {sorted(PRESETS)}")
+    knobs = {**PRESETS[name], **overrides}
+    try:
+        return dataclasses.replace(ObjectiveConfig(name=name), **knobs)
+    except TypeError as err:
+        raise ConfigError(f"objective {name!r}: {err}") from None
+
+
+def validate(cfg: ObjectiveConfig) -> None:
+    """Reject knob values that make no sense before a run starts, not after an hour of training."""
+    if cfg.schedule not in SCHEDULES:
+        raise ConfigError(f"unknown β schedule {cfg.schedule!r}; choose from {sorted(SCHEDULES)}")
+    if cfg.m <= -1:
+        raise ConfigError(f"m = {cfg.m} makes the reconstruction weight (1 + m) non-positive")
+    if cfg.beta < 0 or cfg.beta_start < 0:
+        raise ConfigError("β must be ≥ 0")
+    if cfg.C is not None and cfg.C < 0:
+        raise ConfigError(f"C = {cfg.C}: the capacity is a KL value, it must be ≥ 0")
+    if cfg.schedule != "constant" and cfg.warmup_steps <= 0:
+        raise ConfigError(f"schedule {cfg.schedule!r} needs warmup_steps > 0")
+
+
+def regulariser(kl: torch.Tensor, C: float | None) -> torch.Tensor:
+    """K: the batch-mean KL, or its distance |KL − C| from the capacity C.
+
+    The constraint is on the batch mean (Burgess et al.; Prokhorov et al.'s code), so single
+    sentences may carry more or less than C nats as long as the average sits at C.
+    """
+    mean_kl = kl.mean()
+    return mean_kl if C is None else (mean_kl - C).abs()
+
+
+def family_loss(rec: torch.Tensor, kl: torch.Tensor, m: float, beta: float, C: float | None) -> torch.Tensor:
+    """Per-sentence loss averaged over the batch: (1 + m)·mean D + β·K."""
+    return (1.0 + m) * rec.mean() + beta * regulariser(kl, C)
+
+
+def objective_terms(rec: torch.Tensor, kl: torch.Tensor, cfg: ObjectiveConfig, step: int) -> dict[str, torch.Tensor]:
+    """The loss to minimise and the quantities logged at every step (all per sentence).
+
+    ``elbo`` is −(D + KL) whatever the training objective, so runs trained differently compare;
+    ``kl_share`` is the weighted regulariser's fraction of the training objective (AutoGen Fig. 2).
+    """
+    beta = beta_at(step, cfg)
+    loss = family_loss(rec, kl, cfg.m, beta, cfg.C)
+    reg = beta * regulariser(kl, cfg.C)
+    return {
+        "loss": loss,
+        "rec": rec.mean().detach(),
+        "kl": kl.mean().detach(),
+        "elbo": -(rec.mean() + kl.mean()).detach(),
+        "kl_share": (reg / loss.clamp_min(1e-12)).detach(),
+        "beta": torch.tensor(beta),
+    }
