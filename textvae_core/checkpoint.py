@@ -160,5 +160,5 @@ def load_resume(run_dir: Path, step: int) -> dict[str, Any]:
         return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: resume state for step {step} is missing") from None
-    except Exception as err:  # noqa: BLE001 - any unpickling failure means the same thing here
+    except Exception as err:
         raise CheckpointError(f"{path}: unreadable resume state ({type(err).__name__}: {err})") from None

@@ -59,9 +59,7 @@ def read_corpus(
         raise CorpusError(f"{path}: no sentences (only blank lines)")
     if not sentences:
         limit = f"{min_len}–{max_len}" if max_len else f"≥ {min_len}"
-        raise CorpusError(
-            f"{path}: all {nonblank} sentences were filtered out by the length limit ({limit} tokens)"
-        )
+        raise CorpusError(f"{path}: all {nonblank} sentences were filtered out by the length limit ({limit} tokens)")
     return sentences
 
 

@@ -124,7 +124,7 @@ def beam_search(
             break
     ranked = scores / lengths.clamp_min(1.0).pow(cfg.length_penalty) if cfg.length_penalty else scores
     best = ranked.argmax(-1)
-    pick = (torch.arange(n, device=z.device) * k + best)
+    pick = torch.arange(n, device=z.device) * k + best
     return history.index_select(0, pick), scores.gather(1, best.unsqueeze(1)).squeeze(1)
 
 

@@ -1,10 +1,10 @@
 """A trained VAE as a text tool: encode sentences, decode latents, reconstruct, sample, interpolate.
 
-    vae = TextVAE.load("checkpoints/ptb-beta-c15")
-    enc = vae.encode(["the market fell sharply"])      # μ, log σ², unknown words per sentence
-    vae.reconstruct(["the market fell sharply"], decoding=DecodeConfig(method="beam"))
-    vae.sample(5, decoding=DecodeConfig(method="sample", top_p=0.9), seed=0)
-    vae.decode(vae.interpolate(z1, z2, steps=8))
+vae = TextVAE.load("checkpoints/ptb-beta-c15")
+enc = vae.encode(["the market fell sharply"])      # μ, log σ², unknown words per sentence
+vae.reconstruct(["the market fell sharply"], decoding=DecodeConfig(method="beam"))
+vae.sample(5, decoding=DecodeConfig(method="sample", top_p=0.9), seed=0)
+vae.decode(vae.interpolate(z1, z2, steps=8))
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from .checkpoint import load_run
 from .config import RunConfig
 from .data import make_batch
 from .decoding import DecodeConfig, decode
-from .models import SentenceVAE
 from .device import pick_device
+from .models import SentenceVAE
 from .vocab import Vocab
 
 
@@ -103,7 +103,9 @@ class TextVAE:
         z = z.to(self.device, torch.float32)
         texts: list[str] = []
         for start in range(0, z.size(0), batch_size):
-            ids, _ = decode(self.model, z[start : start + batch_size], decoding, self.vocab.bos_id, self.vocab.eos_id, gen)
+            ids, _ = decode(
+                self.model, z[start : start + batch_size], decoding, self.vocab.bos_id, self.vocab.eos_id, gen
+            )
             texts += [self.vocab.detokenize(self.vocab.decode(row.tolist())) for row in ids.cpu()]
         return texts
 

@@ -35,8 +35,8 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .config import ConfigError, RunConfig, apply_overrides, load_config_file
-from .device import pick_device
 from .data import Corpus, CorpusError, make_batch, read_corpus
+from .device import pick_device
 from .metrics import heldout_bounds
 from .models import build_model
 from .objectives import objective_terms, validate
@@ -97,7 +97,9 @@ def prepare_data(cfg: RunConfig, vocab: Vocab | None = None) -> tuple[Vocab, Cor
     if vocab is None:
         vocab = Vocab.build(train_sents, d.max_vocab, d.min_count, d.level)
     train = Corpus(train_sents, vocab, "train")
-    valid = Corpus(read_corpus(d.valid, d.level, d.lowercase, d.min_len, d.max_len), vocab, "valid") if d.valid else None
+    valid = (
+        Corpus(read_corpus(d.valid, d.level, d.lowercase, d.min_len, d.max_len), vocab, "valid") if d.valid else None
+    )
     return vocab, train, valid
 
 
@@ -124,14 +126,16 @@ def train(
         saved = load_resume(run_dir, start)
     else:
         if (run_dir / CONFIG).exists():
-            raise ConfigError(f"{run_dir} already holds a run: resume it with --resume {run_dir}, or pick another --out")
+            raise ConfigError(
+                f"{run_dir} already holds a run: resume it with --resume {run_dir}, or pick another --out"
+            )
         vocab, tensors, start, saved = None, None, 0, None
 
     vocab, train_set, valid_set = prepare_data(cfg, vocab)
     cfg.vocab_size = len(vocab)
     seed_everything(t.seed)
     model = build_model(cfg.model, len(vocab)).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=t.lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=t.lr, fused=True)  # one kernel for all tensors
     state: dict[str, Any] = {"step": 0, "epoch": 0, "batch": 0}
     if resume:
         model.load_state_dict({k: v.to(device) for k, v in tensors.items()})
@@ -174,7 +178,9 @@ def train(
     model.train()
     try:
         while state["step"] < total:
-            order = train_set.batches(t.batch_size, shuffle=True, seed=t.seed * 100003 + state["epoch"], chunk=t.bucket_chunk)
+            order = train_set.batches(
+                t.batch_size, shuffle=True, seed=t.seed * 100003 + state["epoch"], chunk=t.bucket_chunk
+            )
             for idx in order[state["batch"] :]:
                 batch = make_batch([train_set.ids[i] for i in idx], vocab).to(device)
                 with amp:
@@ -187,7 +193,14 @@ def train(
                 values = torch.stack([(gnorm if k == "grad_norm" else terms[k]).detach().float().cpu() for k in LOGGED])
                 if not torch.isfinite(values).all():
                     bad = {k: float(v) for k, v in zip(LOGGED, values, strict=True) if not math.isfinite(float(v))}
-                    log.write({"step": state["step"], "split": "train", "event": "non_finite", **{k: str(v) for k, v in bad.items()}})
+                    log.write(
+                        {
+                            "step": state["step"],
+                            "split": "train",
+                            "event": "non_finite",
+                            **{k: str(v) for k, v in bad.items()},
+                        }
+                    )
                     raise TrainingError(
                         f"non-finite values at step {state['step']} ({', '.join(f'{k}={v}' for k, v in bad.items())}); "
                         f"training stopped without applying this update. The last good checkpoint in {run_dir} is kept: "

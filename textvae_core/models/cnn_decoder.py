@@ -32,9 +32,7 @@ class CNNDecoder(Decoder):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__(cfg)
         self.proj_in = nn.Linear(cfg.emb_dim + cfg.z_dim, cfg.hidden)
-        self.blocks = nn.ModuleList(
-            GatedBlock(cfg.hidden, cfg.cnn_inner, cfg.cnn_kernel, d) for d in cfg.cnn_dilations
-        )
+        self.blocks = nn.ModuleList(GatedBlock(cfg.hidden, cfg.cnn_inner, cfg.cnn_kernel, d) for d in cfg.cnn_dilations)
         self.out_dim = cfg.hidden
         # tokens that can influence one output: decoding only needs this much history
         self.receptive_field = 1 + (cfg.cnn_kernel - 1) * sum(cfg.cnn_dilations)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..config import ModelConfig
 from ..data import Batch
+from ..ops import linear_cross_entropy
 from .base import Decoder, Encoder
 
 
@@ -60,7 +60,9 @@ class SentenceVAE(nn.Module):
         hidden, state = self.decoder.step(self.embedding(tokens), z, state)
         return self.logits(hidden).float(), state
 
-    def sentence_nll(self, z: torch.Tensor, dec_in: torch.Tensor, target: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def sentence_nll(
+        self, z: torch.Tensor, dec_in: torch.Tensor, target: torch.Tensor, lengths: torch.Tensor
+    ) -> torch.Tensor:
         """−log p(x|z) per sentence [B].
 
         Only real (non-pad) positions are projected onto the vocabulary: with a 10k-word output
@@ -69,11 +71,13 @@ class SentenceVAE(nn.Module):
         hidden = self.decoder(self.embedding(dec_in), z)  # [B, T, H]
         steps = torch.arange(dec_in.size(1), device=dec_in.device)
         mask = steps.unsqueeze(0) <= lengths.to(dec_in.device).unsqueeze(1)  # x tokens + eos
-        nll = F.cross_entropy(self.logits(hidden[mask]).float(), target[mask], reduction="none")
+        nll = linear_cross_entropy(self.drop(hidden[mask]), self.out.weight, self.out.bias, target[mask])
         rows = torch.arange(dec_in.size(0), device=dec_in.device).unsqueeze(1).expand_as(mask)[mask]
         return torch.zeros(dec_in.size(0), device=dec_in.device, dtype=nll.dtype).index_add_(0, rows, nll)
 
-    def forward(self, batch: Batch, word_dropout: float = 0.0, unk_id: int = 1, sample: bool | None = None) -> VAEOutput:
+    def forward(
+        self, batch: Batch, word_dropout: float = 0.0, unk_id: int = 1, sample: bool | None = None
+    ) -> VAEOutput:
         """Distortion and KL per sentence; z is sampled in training (or when ``sample``), else μ."""
         mu, logvar = self.encode(batch.src, batch.lengths)
         z = self.sample_z(mu, logvar) if (self.training if sample is None else sample) else mu

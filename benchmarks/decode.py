@@ -1,0 +1,98 @@
+"""Decoding speed: batched beam search against one sentence at a time, in sentences per second.
+
+Uses a trained run when given (``--run``, or the first run found under checkpoints/); otherwise a
+freshly initialised default-size model on the PTB vocabulary with a fixed output length, which
+costs the same per step as a trained one.
+
+    python benchmarks/decode.py [--run RUN_DIR] [--n 200] [--beam 5] [--batch 200] [--device auto]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from textvae_core.config import RunConfig  # noqa: E402
+from textvae_core.data import read_corpus  # noqa: E402
+from textvae_core.decoding import DecodeConfig  # noqa: E402
+from textvae_core.device import pick_device  # noqa: E402
+from textvae_core.inference import TextVAE  # noqa: E402
+from textvae_core.models import build_model  # noqa: E402
+from textvae_core.vocab import Vocab  # noqa: E402
+
+
+def load(run: str | None, device: torch.device) -> tuple[TextVAE, str]:
+    if run is None:
+        found = sorted(p.parent for p in (ROOT / "checkpoints").glob("*/config.json"))
+        run = str(found[0]) if found else None
+    if run:
+        return TextVAE.load(run, device=str(device)), run
+    cfg = RunConfig()
+    vocab = Vocab.build(read_corpus(ROOT / cfg.data.train), cfg.data.max_vocab)
+    torch.manual_seed(0)
+    return TextVAE(build_model(cfg.model, len(vocab)).to(device), vocab, cfg), "untrained default model"
+
+
+def timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run", default=None)
+    ap.add_argument("--n", type=int, default=200, help="sentences decoded in batch")
+    ap.add_argument("--n-single", type=int, default=40, help="sentences decoded one at a time")
+    ap.add_argument("--beam", type=int, default=5)
+    ap.add_argument("--batch", type=int, default=200)
+    ap.add_argument("--max-len", type=int, default=30)
+    ap.add_argument("--device", default="auto")
+    args = ap.parse_args()
+    device = pick_device(args.device)
+    vae, what = load(args.run, device)
+    z = vae.prior_z(args.n, seed=0)
+    beam = DecodeConfig(method="beam", beam_size=args.beam, max_len=args.max_len)
+    print(f"device {device}, {what}, beam {args.beam}, max_len {args.max_len}, torch threads {torch.get_num_threads()}")
+    vae.decode(z[:8], beam)  # warm-up
+    rates = {}
+    single = timed(lambda: [vae.decode(z[i : i + 1], beam) for i in range(args.n_single)])
+    rates["beam_one_at_a_time"] = args.n_single / single
+    batched = timed(lambda: vae.decode(z, beam, batch_size=args.batch))
+    rates["beam_batched"] = args.n / batched
+    greedy = timed(lambda: vae.decode(z, DecodeConfig(method="greedy", max_len=args.max_len), batch_size=args.batch))
+    rates["greedy_batched"] = args.n / greedy
+    nucleus = timed(
+        lambda: vae.decode(
+            z, DecodeConfig(method="sample", top_p=0.9, max_len=args.max_len), seed=0, batch_size=args.batch
+        )
+    )
+    rates["nucleus_batched"] = args.n / nucleus
+    for k, v in rates.items():
+        print(f"{k:<22} {v:>10,.1f} sentences/s")
+    ratio = rates["beam_batched"] / rates["beam_one_at_a_time"]
+    print(f"batched beam search speed-up: {ratio:.1f}x")
+    print(
+        json.dumps(
+            {
+                "device": str(device),
+                "model": what,
+                **{k: round(v, 1) for k, v in rates.items()},
+                "beam_speedup": round(ratio, 1),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The app's logic, testable without a browser: finding runs, caching models, building plots."""

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Create .venv (if missing) and install the pinned dependencies into it. Safe to run again.
+# The pinned torch is the small CPU build; on a GPU machine set TEXTVAE_ALLOW_CUDA=1 after installing
+# a CUDA build of torch 2.13.0 yourself (see README, "GPU install").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+if [ "${TEXTVAE_ALLOW_CUDA:-0}" != "1" ]; then
+  .venv/bin/python - <<'PY'
+import importlib.metadata as md
+import sys
+
+import torch
+
+cuda_pkgs = sorted(d.metadata["Name"] for d in md.distributions() if d.metadata["Name"].lower().startswith("nvidia-"))
+if torch.version.cuda is not None or cuda_pkgs:
+    sys.exit(
+        f"setup: expected the CPU build of torch, found torch {torch.__version__} (CUDA {torch.version.cuda}) "
+        f"and {len(cuda_pkgs)} nvidia-* packages. A CUDA wheel crept in: remove .venv and check requirements.txt "
+        "pins torch==2.13.0, or set TEXTVAE_ALLOW_CUDA=1 if you meant to install it."
+    )
+print(f"setup: torch {torch.__version__} (CPU build) ready in .venv")
+PY
+fi

@@ -1,0 +1,161 @@
+"""Run directories: reload fidelity, refusal of bad files, crash safety, no code execution."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from textvae_core.checkpoint import CheckpointError, load_run, read_config, read_weights
+from textvae_core.decoding import DecodeConfig
+from textvae_core.inference import TextVAE
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def copy_run(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_run_directory_layout_and_json_only_listing(trained_run: Path) -> None:
+    names = {p.name for p in trained_run.iterdir()}
+    assert {"config.json", "vocab.json", "model.safetensors", "metrics.jsonl"} <= names
+    assert any(n.startswith("resume-") for n in names)
+    raw = json.loads((trained_run / "config.json").read_text())
+    assert raw["format_version"] == 1 and raw["vocab_size"] > 4
+    assert raw["objective"]["name"] == "beta-c" and raw["objective"]["C"] == 3.0 and raw["objective"]["m"] == 0.0
+    assert read_config(trained_run).model.decoder == "lstm"  # no weights needed
+
+
+def test_reloaded_checkpoint_decodes_exactly_what_the_model_decoded(trained_run: Path, tmp_path: Path) -> None:
+    vae = TextVAE.load(trained_run)
+    sentences = ["the cat sees the river today", "a dog finds some bread"]
+    z = vae.encode(sentences).mu
+    for method in ("greedy", "beam"):
+        cfg = DecodeConfig(method=method, beam_size=3)
+        before = vae.decode(z, cfg)
+        # write the in-memory weights into a fresh run folder and load them back
+        other = copy_run(trained_run, tmp_path / method)
+        from textvae_core.checkpoint import WEIGHTS, weights_bytes
+
+        (other / WEIGHTS).write_bytes(weights_bytes(vae.model, {"step": "0"}))
+        again = TextVAE.load(other)
+        assert again.decode(z, cfg) == before
+        assert torch.equal(again.encode(sentences).mu, z)
+
+
+def test_tampered_weights_are_refused(trained_run: Path, tmp_path: Path) -> None:
+    run = copy_run(trained_run, tmp_path / "run")
+    blob = bytearray((run / "model.safetensors").read_bytes())
+    blob[-10] ^= 0xFF  # flip one byte of tensor data
+    (run / "model.safetensors").write_bytes(bytes(blob))
+    with pytest.raises(CheckpointError, match="checksum"):
+        load_run(run)
+
+
+def test_truncated_weights_are_refused(trained_run: Path, tmp_path: Path) -> None:
+    run = copy_run(trained_run, tmp_path / "run")
+    blob = (run / "model.safetensors").read_bytes()
+    for size in (4, 100, len(blob) // 2):
+        (run / "model.safetensors").write_bytes(blob[:size])
+        with pytest.raises(CheckpointError, match=r"truncated|not a readable|checksum"):
+            load_run(run)
+
+
+def test_vocabulary_from_another_run_is_refused(trained_run: Path, tmp_path: Path) -> None:
+    run = copy_run(trained_run, tmp_path / "run")
+    vocab = json.loads((run / "vocab.json").read_text())
+    vocab["tokens"].append("extra")
+    (run / "vocab.json").write_text(json.dumps(vocab))
+    with pytest.raises(CheckpointError, match="another run"):
+        load_run(run)
+    cfg = json.loads((run / "config.json").read_text())
+    cfg["vocab_size"] += 1
+    (run / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="different runs"):
+        load_run(run)
+
+
+def test_other_format_version_and_broken_config(trained_run: Path, tmp_path: Path) -> None:
+    run = copy_run(trained_run, tmp_path / "run")
+    cfg = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**cfg, "format_version": 99}))
+    with pytest.raises(CheckpointError, match="format version 99"):
+        load_run(run)
+    (run / "config.json").write_text("{ not json")
+    with pytest.raises(CheckpointError, match="not valid JSON"):
+        read_config(run)
+    cfg["model"]["hidden"] = 7
+    (run / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="do not fit the architecture"):
+        load_run(run)
+    with pytest.raises(CheckpointError, match="no such run"):
+        load_run(tmp_path / "missing")
+
+
+class _Exploit:
+    def __reduce__(self):
+        return (os.system, (f"touch {_Exploit.marker}",))
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+def test_a_pickled_resume_file_cannot_run_code(trained_run: Path, tmp_path: Path) -> None:
+    from textvae_core.checkpoint import load_resume
+
+    run = copy_run(trained_run, tmp_path / "run")
+    step = load_run(run).step
+    _Exploit.marker = str(tmp_path / "pwned")
+    with open(run / f"resume-{step}.pt", "wb") as fh:
+        pickle.dump({"optimizer": _Exploit()}, fh)
+    with pytest.raises(CheckpointError, match="unreadable resume state"):
+        load_resume(run, step)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_killed_training_leaves_a_loadable_checkpoint_and_resumes(corpus_dir: Path, tmp_path: Path) -> None:
+    """SIGKILL a training process at several moments; every time the run loads and resumes."""
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "textvae_core.train"]
+    train_opts = ["--max_steps=100000", "--ckpt_every=2", "--batch_size=8", "--progress=false"]
+    data = [f"--data.train={corpus_dir / 'train.txt'}", f"--data.valid={corpus_dir / 'valid.txt'}"]
+    args = [*cmd, *data, "--size=tiny", f"--out={out}", *train_opts]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stderr=subprocess.PIPE)
+    steps = []
+    try:
+        deadline = time.time() + 60
+        while not (out / "model.safetensors").exists() and time.time() < deadline:
+            time.sleep(0.05)
+        for delay in (0.3, 0.17, 0.41):
+            time.sleep(delay)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            run = load_run(out)  # never half-written
+            assert (out / f"resume-{run.step}.pt").exists()
+            steps.append(run.step)
+            proc = subprocess.Popen([*cmd, f"--resume={out}", *train_opts], cwd=ROOT, env=env, stderr=subprocess.PIPE)
+            time.sleep(0.5)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert steps == sorted(steps) and steps[-1] > 0
+    lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    train_steps = [r["step"] for r in lines if r.get("split") == "train"]
+    assert train_steps == sorted(train_steps), "a resumed run must not log replayed steps twice"
+
+
+def test_weights_file_metadata(trained_run: Path) -> None:
+    tensors, meta = read_weights(trained_run / "model.safetensors")
+    assert meta["format_version"] == "1" and len(meta["tensor_sha256"]) == 64
+    assert int(meta["step"]) == load_run(trained_run).step > 0
+    assert "embedding.weight" in tensors

@@ -1,0 +1,160 @@
+"""Training loop and CLI: logging, resume, NaN handling, devices, bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import tiny_config
+
+from textvae_core import objectives
+from textvae_core.checkpoint import load_run
+from textvae_core.config import ConfigError, RunConfig
+from textvae_core.train import LOGGED, TrainingError, main, parse_cli, train
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def records(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_every_step_logs_the_objective_terms_and_validation(corpus_dir: Path, tmp_path: Path) -> None:
+    cfg = tiny_config(corpus_dir, tmp_path / "r", "vae-anneal", schedule="linear", warmup_steps=10)
+    cfg.train.max_steps = 12
+    result = train(cfg)
+    rows = records(tmp_path / "r")
+    train_rows = [r for r in rows if r["split"] == "train"]
+    assert [r["step"] for r in train_rows] == list(range(1, 13))
+    for r in train_rows:
+        assert set(LOGGED) | {"tok_per_s", "epoch"} <= set(r)
+        assert r["elbo"] == pytest.approx(-(r["rec"] + r["kl"]), rel=1e-5)
+    # β(t) follows the schedule, logged with the step it was applied at
+    assert [r["beta"] for r in train_rows[:3]] == pytest.approx([0.0, 0.1, 0.2])
+    valid = [r for r in rows if r["split"] == "valid"]
+    assert valid and valid[-1]["step"] == 12 and result.valid == {k: valid[-1][k] for k in result.valid}
+
+
+def test_resume_continues_exactly_where_an_uninterrupted_run_would_be(corpus_dir: Path, tmp_path: Path) -> None:
+    straight = tiny_config(corpus_dir, tmp_path / "straight", "beta-c", C=2.0)
+    straight.train.max_steps, straight.model.decoder = 30, "gru"
+    train(straight)
+    split = tiny_config(corpus_dir, tmp_path / "split", "beta-c", C=2.0)
+    split.train.max_steps, split.model.decoder = 13, "gru"
+    train(split)  # stops mid-epoch (19 batches per epoch)
+    resumed = RunConfig.load(tmp_path / "split" / "config.json")
+    resumed.train.max_steps = 30
+    train(resumed, resume=True)
+    a, b = load_run(tmp_path / "straight").model.state_dict(), load_run(tmp_path / "split").model.state_dict()
+    for k in a:
+        assert torch.allclose(a[k], b[k], atol=1e-5), k
+    steps = [r["step"] for r in records(tmp_path / "split") if r["split"] == "train"]
+    assert steps == list(range(1, 31))
+
+
+def test_nan_stops_training_and_keeps_the_last_good_checkpoint(
+    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = tiny_config(corpus_dir, tmp_path / "r", "vae")
+    cfg.train.max_steps, cfg.train.ckpt_every = 20, 5
+    real = objectives.objective_terms
+
+    def poisoned(rec, kl, ocfg, step):
+        terms = real(rec, kl, ocfg, step)
+        if step == 7:
+            terms["loss"] = terms["loss"] * float("nan")
+        return terms
+
+    monkeypatch.setattr("textvae_core.train.objective_terms", poisoned)
+    with pytest.raises(TrainingError, match=r"non-finite.*step 7.*last good checkpoint"):
+        train(cfg)
+    run = load_run(tmp_path / "r")
+    assert run.step == 5
+    assert all(torch.isfinite(p).all() for p in run.model.parameters())
+    assert records(tmp_path / "r")[-1]["event"] == "non_finite"
+
+
+@pytest.mark.parametrize("decoder", ["gru", "cnn"])
+def test_other_decoders_and_char_level_train(corpus_dir: Path, tmp_path: Path, decoder: str) -> None:
+    cfg = tiny_config(corpus_dir, tmp_path / decoder, "autogen", decoder=decoder)
+    cfg.data.level = "char"
+    cfg.train.max_steps, cfg.train.lr = 30, 1e-2
+    result = train(cfg)
+    run = load_run(tmp_path / decoder)
+    assert run.vocab.level == "char" and len(run.vocab) < 60 and result.step == 30
+    # it learns: held-out distortion well below a uniform guess over the characters
+    uniform = result.valid["n_tokens"] / result.valid["n_sentences"] * math.log(len(run.vocab))
+    assert result.valid["rec"] < 0.7 * uniform
+
+
+def test_cli_overrides_presets_and_sizes(tmp_path: Path) -> None:
+    cfg, resume = parse_cli(
+        [
+            "--objective=autogen",
+            "--objective.m=2.5",
+            "--size=paper",
+            "--lr=3e-4",
+            f"--out={tmp_path}",
+            "--train.epochs",
+            "2",
+        ]
+    )
+    assert not resume
+    assert (cfg.objective.name, cfg.objective.m) == ("autogen", 2.5)
+    assert (cfg.model.emb_dim, cfg.model.hidden, cfg.model.z_dim) == (256, 512, 64)
+    assert cfg.train.lr == 3e-4 and cfg.train.epochs == 2.0 and cfg.train.out == str(tmp_path)
+    cfg, _ = parse_cli(["--objective=beta-c", "--objective.C=none", "--model.cnn_dilations=1,2", "--amp=false"])
+    assert cfg.objective.C is None and cfg.model.cnn_dilations == [1, 2] and cfg.train.amp is False
+    config_file = tmp_path / "c.toml"
+    config_file.write_text('[objective]\nname = "beta-c"\nC = 50.0\n[model]\ndecoder = "cnn"\n')
+    cfg, _ = parse_cli(["--config", str(config_file), "--objective.C=60"])
+    assert cfg.objective.C == 60.0 and cfg.model.decoder == "cnn"
+    for bad in (["--nope=1"], ["--lr=fast"], ["--size=huge"], ["positional"], ["--objective=wae"], ["--amp=maybe"]):
+        with pytest.raises(ConfigError):
+            parse_cli(bad)
+
+
+def test_cli_reports_bad_input_without_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\xff\xfe\x00binary")
+    assert main([f"--data.train={bad}", f"--out={tmp_path / 'r'}"]) == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and str(bad) in err and "binary" in err
+    assert main(["--data.train=" + str(tmp_path / "missing.txt"), f"--out={tmp_path / 'r'}"]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert main(["--resume", str(tmp_path / "nothing")]) == 2
+    assert "no such run" in capsys.readouterr().err
+
+
+def test_an_existing_run_is_never_overwritten(corpus_dir: Path, tmp_path: Path) -> None:
+    cfg = tiny_config(corpus_dir, tmp_path / "r", "vae")
+    cfg.train.max_steps = 2
+    train(cfg)
+    before = (tmp_path / "r" / "model.safetensors").read_bytes()
+    with pytest.raises(ConfigError, match="already holds a run"):
+        train(cfg)
+    assert (tmp_path / "r" / "model.safetensors").read_bytes() == before
+
+
+def test_cuda_request_without_cuda_is_a_clear_error(corpus_dir: Path, tmp_path: Path) -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    cfg = tiny_config(corpus_dir, tmp_path / "r", "vae")
+    cfg.train.device = "cuda"
+    with pytest.raises(ConfigError, match="CUDA is not available"):
+        train(cfg)
+
+
+def test_module_entry_point_runs(corpus_dir: Path, tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "textvae_core.train", "--size=tiny", f"--data.train={corpus_dir / 'train.txt'}",
+         "--data.valid=", "--max_steps=3", f"--out={tmp_path / 'r'}", "--progress=false"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["step"] == 3
