@@ -146,9 +146,12 @@ class Corpus:
             rng.shuffle(batches)
         return batches
 
+    def batch(self, idx: Sequence[int]) -> Batch:
+        return make_batch([self.ids[i] for i in idx], self.vocab)
+
     def iter_batches(self, batch_size: int, shuffle: bool = False, seed: int = 0, chunk: int = 50) -> Iterator[Batch]:
         for idx in self.batches(batch_size, shuffle, seed, chunk):
-            yield make_batch([self.ids[i] for i in idx], self.vocab)
+            yield self.batch(idx)
 
 
 def load_split(path: str, vocab: Vocab, level: str, lowercase: bool, min_len: int, max_len: int, name: str) -> Corpus:

@@ -14,6 +14,9 @@ import torch
 from .models import SentenceVAE
 
 METHODS = ("greedy", "beam", "sample")
+# Steps between checks that every row has finished: each check is a host sync (costly on a GPU);
+# the extra steps a finished batch may run only append <eos>, which is cut off on output.
+SYNC_EVERY = 4
 
 
 @dataclass
@@ -68,7 +71,7 @@ def decode_stepwise(
     done = torch.zeros(n, dtype=torch.bool, device=z.device)
     logp = torch.zeros(n, device=z.device)
     out = []
-    for _ in range(cfg.max_len):
+    for t in range(cfg.max_len):
         logits, state = model.step_logits(tokens, z, state)
         if cfg.method == "greedy":
             nxt = logits.argmax(-1)
@@ -81,7 +84,7 @@ def decode_stepwise(
         out.append(nxt)
         done |= nxt == eos_id
         tokens = nxt
-        if bool(done.all()):  # one host sync per step, so finished batches stop early
+        if t % SYNC_EVERY == SYNC_EVERY - 1 and bool(done.all()):
             break
     return torch.stack(out, 1), logp
 
@@ -102,7 +105,7 @@ def beam_search(
     done = torch.zeros(rows, dtype=torch.bool, device=z.device)
     history = torch.empty(rows, 0, dtype=torch.long, device=z.device)
     base = (torch.arange(n, device=z.device) * k).unsqueeze(1)
-    for _ in range(cfg.max_len):
+    for t in range(cfg.max_len):
         logits, state = model.step_logits(tokens, zz, state)
         logp = logits.log_softmax(-1)
         # a finished hypothesis may only "emit" <eos> again, at no cost, so it keeps its score
@@ -120,7 +123,7 @@ def beam_search(
         history = torch.cat([history.index_select(0, index), nxt.view(-1, 1)], 1)
         done = prev_done | (nxt.view(-1) == eos_id)
         tokens = nxt.view(-1)
-        if bool(done.all()):
+        if t % SYNC_EVERY == SYNC_EVERY - 1 and bool(done.all()):
             break
     ranked = scores / lengths.clamp_min(1.0).pow(cfg.length_penalty) if cfg.length_penalty else scores
     best = ranked.argmax(-1)

@@ -43,10 +43,21 @@ class _LinearCrossEntropy(torch.autograd.Function):
         return grad_h, grad_w, grad_b, None
 
 
+# Rows per chunk when no gradient is needed (importance sampling sends k × batch sentences at once).
+EVAL_CHUNK = 8192
+
+
 def linear_cross_entropy(
     h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, target: torch.Tensor
 ) -> torch.Tensor:
     """Per-row −log softmax(h Wᵀ + b)[target]; fused on the CPU, the stock kernels elsewhere."""
-    if h.device.type == "cpu" and h.dtype == torch.float32 and torch.is_grad_enabled():
-        return _LinearCrossEntropy.apply(h, weight, bias, target)
-    return F.cross_entropy(F.linear(h, weight, bias).float(), target, reduction="none")
+    if torch.is_grad_enabled() and (weight.requires_grad or h.requires_grad):
+        if h.device.type == "cpu" and h.dtype == torch.float32:
+            return _LinearCrossEntropy.apply(h, weight, bias, target)
+        return F.cross_entropy(F.linear(h, weight, bias).float(), target, reduction="none")
+    # no gradient needed: chunk the rows, so evaluation never holds more than EVAL_CHUNK × V logits
+    parts = [
+        F.cross_entropy(F.linear(hc, weight, bias).float(), tc, reduction="none")
+        for hc, tc in zip(h.split(EVAL_CHUNK), target.split(EVAL_CHUNK), strict=True)
+    ]
+    return torch.cat(parts) if parts else h.new_zeros(0)

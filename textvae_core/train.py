@@ -35,7 +35,7 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .config import ConfigError, RunConfig, apply_overrides, load_config_file
-from .data import Corpus, CorpusError, make_batch, read_corpus
+from .data import Corpus, CorpusError, read_corpus
 from .device import pick_device
 from .metrics import heldout_bounds
 from .models import build_model
@@ -182,7 +182,7 @@ def train(
                 t.batch_size, shuffle=True, seed=t.seed * 100003 + state["epoch"], chunk=t.bucket_chunk
             )
             for idx in order[state["batch"] :]:
-                batch = make_batch([train_set.ids[i] for i in idx], vocab).to(device)
+                batch = train_set.batch(idx).to(device)
                 with amp:
                     out = model(batch, word_dropout=t.word_dropout, unk_id=vocab.unk_id)
                 terms = objective_terms(out.rec.float(), out.kl.float(), cfg.objective, state["step"])

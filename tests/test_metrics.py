@@ -1,0 +1,119 @@
+"""Metrics on cases where the answer is known."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from textvae_core.checkpoint import load_run
+from textvae_core.data import Corpus, read_corpus
+from textvae_core.metrics import (
+    active_units,
+    aggregated_posterior,
+    encode_corpus,
+    heldout_bounds,
+    importance_sampled_nll,
+    kl_share,
+    mutual_information,
+)
+
+
+def test_active_units_of_a_hand_made_encoder() -> None:
+    g = torch.Generator().manual_seed(0)
+    scales = torch.tensor([0.0, 0.05, 0.2, 1.0, 3.0])  # variances 0, .0025, .04, 1, 9 across x
+    mu = torch.randn(5000, 5, generator=g) * scales
+    au, var = active_units(mu)
+    assert au == 3
+    assert torch.allclose(var, scales**2, rtol=0.1, atol=1e-4)
+    assert active_units(mu, threshold=2.0)[0] == 1
+
+
+def test_aggregated_posterior_of_a_known_gaussian() -> None:
+    # every x has q(z|x) = N(m, diag s²): the aggregate is that Gaussian
+    m = torch.tensor([1.0, -2.0, 0.5])
+    s2 = torch.tensor([0.5, 2.0, 1.0])
+    n = 40000
+    stats = aggregated_posterior(m.expand(n, 3), s2.log().expand(n, 3), seed=1)
+    assert stats["log_det_cov"] == pytest.approx(float(s2.log().sum()), abs=0.05)
+    assert stats["mean_sq_norm"] == pytest.approx(float(m @ m), abs=0.05)
+    expected_kl = 0.5 * float(s2.sum() + m @ m - 3 - s2.log().sum())
+    assert stats["kl_moment_matched"] == pytest.approx(expected_kl, abs=0.05)
+    # the prior itself: q(z) = N(0, I) gives log det 0, mean 0, KL 0
+    prior = aggregated_posterior(torch.zeros(n, 3), torch.zeros(n, 3), seed=2)
+    assert abs(prior["log_det_cov"]) < 0.05 and prior["kl_moment_matched"] < 0.01
+
+
+def test_mutual_information_bounds() -> None:
+    n, d = 512, 4
+    collapsed = mutual_information(torch.zeros(n, d), torch.zeros(n, d))
+    assert abs(collapsed) < 1e-6  # q(z|x) = q(z): no information
+    g = torch.Generator().manual_seed(0)
+    separated = mutual_information(torch.randn(n, d, generator=g) * 50, torch.full((n, d), -6.0))
+    assert separated == pytest.approx(math.log(n), abs=0.01)  # every x identifiable: I = log N
+
+
+def test_kl_share_formula() -> None:
+    assert kl_share(20.0, 4.0, 0.0, 1.0, None) == pytest.approx(4 / 24)
+    assert kl_share(20.0, 4.0, 1.0, 1.0, None) == pytest.approx(4 / 44)
+    assert kl_share(20.0, 4.0, 0.0, 1.0, 15.0) == pytest.approx(11 / 31)
+
+
+@pytest.fixture(scope="module")
+def run_and_test(trained_run: Path, corpus_dir: Path):
+    run = load_run(trained_run)
+    return run, Corpus(read_corpus(corpus_dir / "test.txt"), run.vocab, "test")
+
+
+def test_importance_sampled_nll_is_tighter_than_the_elbo(run_and_test) -> None:
+    run, test = run_and_test
+    cpu = torch.device("cpu")
+    elbo = heldout_bounds(run.model, test, cpu)
+    iw = importance_sampled_nll(run.model, test, cpu, k=50)
+    one = importance_sampled_nll(run.model, test, cpu, k=1)
+    assert iw["nll"] <= elbo["nll_bound"]  # log p(x) ≥ IW bound ≥ ELBO
+    assert one["nll"] == pytest.approx(elbo["nll_bound"], rel=0.03)  # k = 1 is the ELBO estimate
+    assert iw["nll"] > 0 and iw["ppl"] > 1 and iw["k"] == 50
+
+
+def test_encode_corpus_matches_per_sentence_encoding(run_and_test) -> None:
+    run, test = run_and_test
+    mu, logvar = encode_corpus(run.model, test, torch.device("cpu"), batch_size=7)
+    b = test.batch([3])
+    m3, lv3 = run.model.encode(b.src, b.lengths)
+    assert torch.allclose(mu[3], m3[0], atol=1e-5) and torch.allclose(logvar[3], lv3[0], atol=1e-5)
+    au, _ = active_units(mu)
+    assert 0 <= au <= mu.size(1)
+
+
+def test_bleu_and_rouge_known_values() -> None:
+    from textvae_core.metrics import bleu, reconstruction_scores, rouge
+
+    refs = ["the cat sat on the mat today", "a dog ran in the park"]
+    assert bleu(refs, refs, 4) == pytest.approx(100.0)
+    assert rouge(refs, refs, 2) == pytest.approx(100.0) and rouge(refs, refs, 4) == pytest.approx(100.0)
+    unrelated = ["xx yy zz ww vv uu", "qq rr ss tt pp oo"]
+    assert bleu(unrelated, refs, 2) == pytest.approx(0.0) and rouge(unrelated, refs, 2) == 0.0
+    half = ["the cat sat on a rug yesterday", "a dog ran in the park"]
+    assert 0 < bleu(half, refs, 2) < 100 and 0 < rouge(half, refs, 2) < 100
+    # ROUGE-2 by hand for the first pair: 3 shared bigrams of 6 each → F1 = 0.5
+    assert rouge(half[:1], refs[:1], 2) == pytest.approx(50.0)
+    scores = reconstruction_scores(["a b c d e f g h i j k l", "a b c"], ["a b c d e f g h i j k l", "x y z"])
+    assert scores["11-20"]["n"] == 1 and scores["11-20"]["bleu4"] == pytest.approx(100.0)
+    assert scores["<=10"]["n"] == 1 and scores["<=10"]["bleu2"] == pytest.approx(0.0)
+    assert scores["21-30"]["n"] == 0 and math.isnan(scores["21-30"]["bleu2"])
+
+
+def test_generation_statistics_and_homotopy() -> None:
+    from textvae_core.metrics import generation_stats, homotopy_repeats, self_bleu
+
+    same = ["the market fell sharply today"] * 5
+    assert self_bleu(same) == pytest.approx(100.0)
+    varied = ["the market fell", "investors bought shares quickly", "a new plant opened in ohio", "rates rose again"]
+    assert self_bleu(varied) < 20
+    stats = generation_stats(["a <unk> b", "c d e f <unk>"])
+    assert stats == {"n": 2, "mean_length": 4.0, "pct_unk": 25.0, "distinct": 2}
+    assert homotopy_repeats(["a", "a", "b", "b", "b", "c"]) == 3
+    assert homotopy_repeats(["a", "b", "c"]) == 0
