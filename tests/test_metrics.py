@@ -117,3 +117,44 @@ def test_generation_statistics_and_homotopy() -> None:
     assert stats == {"n": 2, "mean_length": 4.0, "pct_unk": 25.0, "distinct": 2}
     assert homotopy_repeats(["a", "a", "b", "b", "b", "c"]) == 3
     assert homotopy_repeats(["a", "b", "c"]) == 0
+
+
+def test_forward_cross_entropy_prefers_text_like_the_test_set(run_and_test, corpus_dir: Path) -> None:
+    from conftest import make_sentences
+
+    from textvae_core.lm import LMConfig
+    from textvae_core.metrics import forward_cross_entropy
+
+    run, _ = run_and_test
+    test = make_sentences(100, seed=9)
+    lm = LMConfig(emb_dim=16, hidden=32, epochs=4, lr=1e-2)
+    cpu = torch.device("cpu")
+    matched = forward_cross_entropy(make_sentences(300, seed=10), test, run.vocab, cpu, lm)
+    words = sorted({w for s in test for w in s.split()})
+    g = torch.Generator().manual_seed(0)
+    garbage = [" ".join(words[int(i)] for i in torch.randint(0, len(words), (8,), generator=g)) for _ in range(300)]
+    shuffled = forward_cross_entropy(garbage, test, run.vocab, cpu, lm)
+    assert matched["fce"] < shuffled["fce"] - 2.0
+    assert matched["n_test"] == 100 and matched["pct_unk_test"] == 0.0
+
+
+def test_syntactic_test_on_pairs_with_known_outcomes(run_and_test, tmp_path: Path) -> None:
+    from textvae_core.metrics import syntactic_test
+
+    run, _ = run_and_test
+    (tmp_path / "same.tsv").write_text(
+        "condition\tgrammatical\tungrammatical\n" + "c1\tthe cat sees the moon\tthe cat sees the moon\n" * 4
+    )
+    # the "ungrammatical" side is the same sentence with five extra words: always less probable
+    longer = "a\tthe cat sees the moon\tthe cat sees the moon the moon the moon the\n"
+    (tmp_path / "longer.tsv").write_text(
+        "condition\tgrammatical\tintrusive\tungrammatical\n"
+        + longer.replace("\tthe cat sees the moon\t", "\tthe cat sees the moon\tx\t") * 3
+    )
+    (tmp_path / "unknown.tsv").write_text("condition\tgrammatical\tungrammatical\nc\tzorp blick\tzorp blicks\n")
+    res = syntactic_test(run.model, run.vocab, tmp_path, torch.device("cpu"))
+    cats = res["categories"]
+    assert cats["same"] == {"p1": 0.0, "p2": 0.0, "p1_bar": 0.0, "p2_bar": 0.0, "n_pairs": 4}
+    assert cats["longer"]["p1"] == 1.0 and cats["longer"]["p2"] == 1.0 and cats["longer"]["n_pairs"] == 3
+    known = 4 * 10 + 3 * (5 + 10)
+    assert res["coverage"] == pytest.approx(known / (known + 4))

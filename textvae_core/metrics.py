@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from .data import Corpus
 from .models import SentenceVAE, gaussian_kl
+from .vocab import Vocab
+
+if TYPE_CHECKING:
+    from .lm import LMConfig
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -229,6 +235,106 @@ def homotopy_repeats(decoded: list[str]) -> int:
     return sum(a == b for a, b in itertools.pairwise(decoded))
 
 
+def forward_cross_entropy(
+    generated: list[str],
+    test: list[str],
+    vocab: Vocab,
+    device: torch.device,
+    cfg: LMConfig | None = None,
+) -> dict[str, float]:
+    """FCE: train an LSTM LM on generated sentences, report its NLL per sentence on real test sentences.
+
+    ``vocab`` is fixed across the models being compared (Prokhorov et al. use the words common to all
+    generated corpora); words outside it become <unk> in both the generated and the test text.
+    """
+    from .lm import LMConfig, corpus_nll, train_lm
+
+    cfg = cfg or LMConfig()
+    gen_tok = [s.split() for s in generated if s.split()]
+    test_tok = [s.split() for s in test if s.split()]
+    train_corpus, test_corpus = Corpus(gen_tok, vocab, "generated"), Corpus(test_tok, vocab, "test")
+    lm = train_lm(train_corpus, cfg, device)
+    unk = vocab.unk_id
+    pct_unk = lambda c: 100.0 * sum(i == unk for s in c.ids for i in s) / max(1, c.n_tokens)  # noqa: E731
+    return {
+        "fce": corpus_nll(lm, test_corpus, device),
+        "n_generated": len(train_corpus),
+        "n_test": len(test_corpus),
+        "vocab_size": len(vocab),
+        "pct_unk_generated": pct_unk(train_corpus),
+        "pct_unk_test": pct_unk(test_corpus),
+    }
+
+
+def read_syntax_pairs(path: Path) -> list[tuple[str, str, str]]:
+    """(condition, grammatical, ungrammatical) rows of a Marvin & Linzen TSV; NPI files compare the
+    grammatical sentence with the one that has no licensor (their last column)."""
+    rows = []
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    for line in lines[1:]:
+        cols = line.split("\t")
+        if len(cols) >= 3:
+            rows.append((cols[0], cols[1], cols[-1]))
+    return rows
+
+
+@torch.no_grad()
+def syntactic_test(
+    model: SentenceVAE,
+    vocab: Vocab,
+    folder: Path,
+    device: torch.device,
+    max_pairs: int = 0,
+    batch_size: int = 512,
+) -> dict[str, object]:
+    """Prokhorov et al. §3.4 on Marvin & Linzen pairs (x⁺ grammatical, x⁻ not), per category (file):
+
+    p1 = P[p(x⁻|z⁺) < p(x⁺|z⁺)], p2 = P[p(x⁻|z⁻) < p(x⁺|z⁻)] with z = μ(x); p̄1, p̄2 the same with
+    z averaged within each sub-category (condition). Coverage: share of tokens the vocabulary knows.
+    """
+    from .data import make_batch
+
+    def encode(sents: list[list[int]]) -> torch.Tensor:
+        out = torch.empty(len(sents), model.cfg.z_dim, device=device)
+        order = sorted(range(len(sents)), key=lambda i: len(sents[i]))
+        for s in range(0, len(order), batch_size):
+            idx = order[s : s + batch_size]
+            b = make_batch([sents[i] for i in idx], vocab).to(device)
+            out[torch.as_tensor(idx, device=device)] = model.encode(b.src, b.lengths)[0].float()
+        return out
+
+    def logp(sents: list[list[int]], z: torch.Tensor) -> torch.Tensor:
+        out = torch.empty(len(sents), device=device)
+        for s in range(0, len(sents), batch_size):
+            b = make_batch(sents[s : s + batch_size], vocab).to(device)
+            out[s : s + batch_size] = -model.sentence_nll(z[s : s + batch_size], b.dec_in, b.target, b.lengths)
+        return out
+
+    results, known = {}, [0, 0]
+    for path in sorted(Path(folder).glob("*.tsv")):
+        rows = read_syntax_pairs(path)
+        if max_pairs:
+            rows = rows[:: max(1, len(rows) // max_pairs)][:max_pairs]
+        good = [vocab.encode(r[1].split()) for r in rows]
+        bad = [vocab.encode(r[2].split()) for r in rows]
+        for ids, unk in good + bad:
+            known[0] += len(ids) - len(unk)
+            known[1] += len(ids)
+        good_ids, bad_ids = [g[0] for g in good], [b[0] for b in bad]
+        z_good, z_bad = encode(good_ids), encode(bad_ids)
+        conds = [r[0] for r in rows]
+        mean_good, mean_bad = z_good.clone(), z_bad.clone()
+        for c in set(conds):
+            idx = torch.as_tensor([i for i, x in enumerate(conds) if x == c], device=device)
+            mean_good[idx] = z_good[idx].mean(0)
+            mean_bad[idx] = z_bad[idx].mean(0)
+        p = {}
+        for name, z in (("p1", z_good), ("p2", z_bad), ("p1_bar", mean_good), ("p2_bar", mean_bad)):
+            p[name] = float((logp(bad_ids, z) < logp(good_ids, z)).float().mean())
+        results[path.stem] = {**p, "n_pairs": len(rows)}
+    return {"categories": results, "coverage": known[0] / max(1, known[1])}
+
+
 def kl_share(rec: float, kl: float, m: float, beta: float, C: float | None) -> float:
     """The regulariser's fraction of the objective (1+m)·D + β·K, as logged during training."""
     reg = beta * (kl if C is None else abs(kl - C))
@@ -241,6 +347,7 @@ __all__ = [
     "aggregated_posterior",
     "bleu",
     "encode_corpus",
+    "forward_cross_entropy",
     "gaussian_kl",
     "generation_stats",
     "heldout_bounds",
@@ -248,7 +355,9 @@ __all__ = [
     "importance_sampled_nll",
     "kl_share",
     "mutual_information",
+    "read_syntax_pairs",
     "reconstruction_scores",
     "rouge",
     "self_bleu",
+    "syntactic_test",
 ]
