@@ -1,0 +1,130 @@
+"""Train (or resume) the grid of PTB runs shipped in checkpoints/, one command per run or group.
+
+    python scripts/train_grid.py --list
+    python scripts/train_grid.py autogen            # every run of a group
+    python scripts/train_grid.py ptb-lstm-bc15      # one run
+    python scripts/train_grid.py all --evaluate     # then write eval.json for each finished run
+
+Run from the repository root: configs store data paths relative to it, so shipped runs work in any
+clone. A run that is complete is skipped; an interrupted one resumes from its last checkpoint.
+Train on the CPU by default sizes; ``--device cuda`` where a GPU is available.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from textvae_core.checkpoint import read_weights  # noqa: E402
+from textvae_core.config import RunConfig  # noqa: E402
+from textvae_core.data import read_corpus  # noqa: E402
+from textvae_core.objectives import preset  # noqa: E402
+from textvae_core.train import train  # noqa: E402
+
+PTB = {"train": "data/ptb/ptb.train.txt", "valid": "data/ptb/ptb.valid.txt", "test": "data/ptb/ptb.test.txt"}
+SMALL = {"emb_dim": 128, "hidden": 256, "z_dim": 32}
+SWEEP = {"emb_dim": 64, "hidden": 128, "z_dim": 32, "cnn_inner": 64}  # smaller models for the 30-run sweep
+
+
+@dataclass
+class GridRun:
+    name: str
+    group: str
+    objective: str
+    knobs: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
+    train: dict[str, Any] = field(default_factory=dict)
+
+    def config(self, device: str) -> RunConfig:
+        cfg = RunConfig(objective=preset(self.objective, **self.knobs))
+        cfg.data.train, cfg.data.valid, cfg.data.test = PTB["train"], PTB["valid"], PTB["test"]
+        for k, v in {**SMALL, **self.model}.items():
+            setattr(cfg.model, k, v)
+        cfg.train.out = f"checkpoints/{self.name}"
+        cfg.train.epochs, cfg.train.progress, cfg.train.device = 3.0, True, device
+        for k, v in self.train.items():
+            setattr(cfg.train, k, v)
+        return cfg
+
+
+def grid() -> list[GridRun]:
+    runs = [
+        # AutoGen comparison (Mansbridge et al.): LSTM, no word dropout, same budget
+        GridRun("ptb-lstm-vae", "autogen", "vae"),
+        GridRun("ptb-lstm-vae-anneal", "autogen", "vae-anneal", {"warmup_steps": 1500}),
+        GridRun("ptb-lstm-autogen-m1", "autogen", "autogen", {"m": 1.0}),
+        GridRun("ptb-lstm-autogen-m2", "autogen", "autogen", {"m": 2.0}),
+        GridRun("ptb-lstm-beta0.5", "autogen", "beta-vae", {"beta": 0.5}),
+        # β_C comparison (Prokhorov et al. Table 1)
+        *(GridRun(f"ptb-lstm-bc{c}", "betac", "beta-c", {"C": float(c)}) for c in (3, 15, 100)),
+    ]
+    for dec in ("lstm", "gru", "cnn"):  # rate-distortion sweep (Fig. 1), smaller models
+        enc = "gru" if dec == "gru" else "lstm"
+        runs += [
+            GridRun(
+                f"sweep-{dec}-c{c}",
+                f"sweep-{dec}",
+                "beta-c",
+                {"C": float(c)},
+                {**SWEEP, "encoder": enc, "decoder": dec},
+            )
+            for c in range(10, 101, 10)
+        ]
+    return runs
+
+
+def target_steps(cfg: RunConfig) -> int:
+    n = len(read_corpus(cfg.data.train, cfg.data.level, cfg.data.lowercase, cfg.data.min_len, cfg.data.max_len))
+    return cfg.train.max_steps or math.ceil(cfg.train.epochs * math.ceil(n / cfg.train.batch_size))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("names", nargs="*", help="run names, group names, or 'all'")
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--evaluate", action="store_true", help="write eval.json for each finished run")
+    args = ap.parse_args()
+    runs = grid()
+    if args.list or not args.names:
+        for r in runs:
+            weights = ROOT / "checkpoints" / r.name / "model.safetensors"
+            state = "done" if weights.exists() else "—"
+            print(f"{r.group:<12} {r.name:<24} {state}")
+        return
+    chosen = [r for r in runs if "all" in args.names or r.name in args.names or r.group in args.names]
+    if not chosen:
+        sys.exit(f"no run or group named {args.names}; see --list")
+    import os
+
+    os.chdir(ROOT)
+    for r in chosen:
+        cfg = r.config(args.device)
+        out = Path(cfg.train.out)
+        if (out / "model.safetensors").exists():
+            step = int(read_weights(out / "model.safetensors")[1].get("step", "0"))
+            if step >= target_steps(cfg):
+                print(f"{r.name}: complete ({step} steps)")
+            else:
+                print(f"{r.name}: resuming at step {step}")
+                saved = RunConfig.load(out / "config.json")
+                saved.train.device = args.device
+                train(saved, resume=True)
+        else:
+            print(f"{r.name}: training")
+            train(cfg)
+        if args.evaluate:
+            from textvae_core.evaluate import evaluate
+
+            evaluate(out)
+
+
+if __name__ == "__main__":
+    main()
