@@ -159,3 +159,17 @@ def test_weights_file_metadata(trained_run: Path) -> None:
     assert meta["format_version"] == "1" and len(meta["tensor_sha256"]) == 64
     assert int(meta["step"]) == load_run(trained_run).step > 0
     assert "embedding.weight" in tensors
+
+
+def test_exported_half_precision_run_loads_and_decodes_alike(trained_run: Path, tmp_path: Path) -> None:
+    from textvae_core.checkpoint import export_run
+
+    dst = export_run(trained_run, tmp_path / "shipped")
+    assert not list(dst.glob("resume-*.pt"))
+    assert (dst / "model.safetensors").stat().st_size < 0.6 * (trained_run / "model.safetensors").stat().st_size
+    full, half = TextVAE.load(trained_run), TextVAE.load(dst)
+    assert next(half.model.parameters()).dtype == torch.float32
+    sents = ["the cat sees the river today", "a dog finds some bread", "my sister paints a red car"]
+    assert torch.allclose(full.encode(sents).mu, half.encode(sents).mu, atol=1e-2)
+    z = full.encode(sents).mu
+    assert half.decode(z) == full.decode(z)

@@ -122,3 +122,20 @@ def test_invalid_decode_configs() -> None:
     ):
         with pytest.raises(ValueError):
             bad.validate()
+
+
+@pytest.mark.parametrize(
+    ("top_k", "top_p", "temperature"), [(0, 1.0, 1.0), (3, 1.0, 1.0), (0, 0.8, 1.0), (4, 0.7, 0.5), (0, 0.95, 2.0)]
+)
+def test_sampler_draws_from_the_filtered_distribution(top_k: int, top_p: float, temperature: float) -> None:
+    """Empirical frequencies of sample_next match softmax(_filter_logits(...)) over 40k draws."""
+    from textvae_core.decoding import sample_next
+
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(1, 300, generator=g) * 2
+    cfg = DecodeConfig(method="sample", top_k=top_k, top_p=top_p, temperature=temperature)
+    expected = _filter_logits(logits / temperature, top_k, top_p).softmax(-1)[0]
+    draws = sample_next(logits.expand(40000, -1), cfg, generator=g)
+    freq = torch.bincount(draws, minlength=300).float() / 40000
+    assert (freq[expected == 0] == 0).all()  # nothing outside the filter is ever drawn
+    assert torch.allclose(freq, expected, atol=0.01)

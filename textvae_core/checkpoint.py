@@ -153,6 +153,22 @@ def save_checkpoint(run_dir: Path, model: SentenceVAE, optimizer: torch.optim.Op
             old.unlink(missing_ok=True)
 
 
+def export_run(src: str | Path, dst: str | Path, half: bool = True) -> Path:
+    """Copy a finished run for shipping: JSON files as they are, weights (optionally float16, half
+    the size; loading casts them back to float32), and no resume state."""
+    src, dst = Path(src), Path(dst)
+    run = load_run(src)
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in (CONFIG, VOCAB, METRICS, "eval.json"):
+        if (src / name).exists():
+            atomic_write_bytes(dst / name, (src / name).read_bytes())
+    if half:
+        run.model.half()
+    meta = {k: v for k, v in run.meta.items() if k not in {"format_version", "tensor_sha256"}}
+    atomic_write_bytes(dst / WEIGHTS, weights_bytes(run.model, {**meta, "dtype": "float16" if half else "float32"}))
+    return dst
+
+
 def load_resume(run_dir: Path, step: int) -> dict[str, Any]:
     """Optimizer and RNG state saved with the weights of ``step`` (tensors only, no code)."""
     path = Path(run_dir) / f"resume-{step}.pt"

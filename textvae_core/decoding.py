@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from .models import SentenceVAE
 
@@ -55,6 +56,48 @@ def _filter_logits(logits: torch.Tensor, top_k: int, top_p: float) -> torch.Tens
     return logits
 
 
+def _sample_from(probs: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """One index per row of (unnormalised) probabilities, by inverse CDF: a cumulative sum and a
+    binary search, far cheaper than torch.multinomial's exponential draw over a whole vocabulary."""
+    cdf = probs.cumsum(-1)
+    u = torch.rand((probs.size(0), 1), generator=generator, device=probs.device, dtype=cdf.dtype) * cdf[:, -1:]
+    return torch.searchsorted(cdf, u).clamp_max(probs.size(-1) - 1).squeeze(1)
+
+
+def sample_next(logits: torch.Tensor, cfg: DecodeConfig, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Draw the next token of every row under temperature, top-k and nucleus (top-p) filtering.
+
+    Same distribution as sampling from ``_filter_logits``, without sorting the whole vocabulary:
+    the nucleus is searched among each row's top 64 candidates, and only rows whose nucleus is
+    wider look at ×4 more, until every row's candidates hold mass top_p.
+    """
+    logits = logits / cfg.temperature
+    vocab = logits.size(-1)
+    if not cfg.top_k and cfg.top_p >= 1.0:
+        return _sample_from((logits - logits.amax(-1, keepdim=True)).exp(), generator)
+    if cfg.top_k:
+        vals, idx = logits.topk(min(cfg.top_k, vocab), dim=-1)
+        log_z = vals.logsumexp(-1, keepdim=True)  # top-k first: the nucleus is taken within it
+    else:
+        log_z = logits.logsumexp(-1, keepdim=True)
+        k = min(64, vocab)
+        vals, idx = logits.topk(k, dim=-1)
+        need = (vals - log_z).exp().sum(-1) < cfg.top_p
+        while k < vocab and bool(need.any()):
+            # only the rows whose nucleus is wider than k look further; the others keep −inf padding
+            k = min(4 * k, vocab)
+            rows = need.nonzero().squeeze(1)
+            wide_vals, wide_idx = logits[rows].topk(k, dim=-1)
+            vals = F.pad(vals, (0, k - vals.size(1)), value=float("-inf"))
+            idx = F.pad(idx, (0, k - idx.size(1)), value=0)
+            vals[rows], idx[rows] = wide_vals, wide_idx
+            need[rows] = (wide_vals - log_z[rows]).exp().sum(-1) < cfg.top_p
+    probs = (vals - log_z).exp()
+    if cfg.top_p < 1.0:
+        probs = probs.masked_fill(probs.cumsum(-1) - probs >= cfg.top_p, 0.0)
+    return idx.gather(1, _sample_from(probs, generator).unsqueeze(1)).squeeze(1)
+
+
 @torch.no_grad()
 def decode_stepwise(
     model: SentenceVAE,
@@ -73,11 +116,7 @@ def decode_stepwise(
     out = []
     for t in range(cfg.max_len):
         logits, state = model.step_logits(tokens, z, state)
-        if cfg.method == "greedy":
-            nxt = logits.argmax(-1)
-        else:
-            filtered = _filter_logits(logits / cfg.temperature, cfg.top_k, cfg.top_p)
-            nxt = torch.multinomial(filtered.softmax(-1), 1, generator=generator).squeeze(1)
+        nxt = logits.argmax(-1) if cfg.method == "greedy" else sample_next(logits, cfg, generator)
         step_logp = logits.log_softmax(-1).gather(1, nxt.unsqueeze(1)).squeeze(1)
         nxt = nxt.masked_fill(done, eos_id)
         logp += step_logp.masked_fill(done, 0.0)
