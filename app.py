@@ -28,5 +28,5 @@ if not runs:
     )
 else:
     st.subheader(f"{len(runs)} run(s)")
-    st.dataframe(pd.DataFrame([r.row() for r in runs]), hide_index=True, use_container_width=True)
+    st.dataframe(pd.DataFrame([r.row() for r in runs]), hide_index=True, width="stretch")
     st.caption("m, β and C are read from each run's config.json; held-out figures from its metrics.jsonl.")
