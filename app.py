@@ -28,5 +28,14 @@ if not runs:
     )
 else:
     st.subheader(f"{len(runs)} run(s)")
-    st.dataframe(pd.DataFrame([r.row() for r in runs]), hide_index=True, width="stretch")
+    two_places = st.column_config.NumberColumn(format="%.2f")
+    st.dataframe(
+        pd.DataFrame([r.row() for r in runs]),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "C": st.column_config.NumberColumn(help="empty: no capacity (K = KL)"),
+            **{k: two_places for k in ("valid KL", "valid D", "valid −ELBO")},
+        },
+    )
     st.caption("m, β and C are read from each run's config.json; held-out figures from its metrics.jsonl.")
