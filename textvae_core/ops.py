@@ -44,7 +44,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
 
 
 # Rows per chunk when no gradient is needed (importance sampling sends k × batch sentences at once).
-EVAL_CHUNK = 8192
+EVAL_CHUNK = 2048
 
 
 def linear_cross_entropy(
