@@ -91,6 +91,7 @@ def main() -> None:
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--evaluate", action="store_true", help="write eval.json for each finished run")
+    ap.add_argument("--ship", action="store_true", help="store finished runs' weights in float16, drop resume state")
     args = ap.parse_args()
     runs = grid()
     if args.list or not args.names:
@@ -120,10 +121,27 @@ def main() -> None:
         else:
             print(f"{r.name}: training")
             train(cfg)
-        if args.evaluate:
+        if args.evaluate and not (out / "eval.json").exists():
             from textvae_core.evaluate import evaluate
 
             evaluate(out)
+        if args.ship:
+            ship(out)
+
+
+def ship(run_dir: Path) -> None:
+    """Float16 weights (half the size; loading casts back to float32) and no resume files."""
+    import shutil
+    import tempfile
+
+    from textvae_core.checkpoint import export_run
+
+    with tempfile.TemporaryDirectory(dir=run_dir.parent) as tmp:
+        export_run(run_dir, Path(tmp) / "run")
+        shutil.copy2(Path(tmp) / "run" / "model.safetensors", run_dir / "model.safetensors")
+    for resume in run_dir.glob("resume-*.pt"):
+        resume.unlink()
+    print(f"{run_dir.name}: shipped ({(run_dir / 'model.safetensors').stat().st_size / 1e6:.1f} MB)")
 
 
 if __name__ == "__main__":
