@@ -131,14 +131,14 @@ def main() -> None:
 
 def ship(run_dir: Path) -> None:
     """Float16 weights (half the size; loading casts back to float32) and no resume files."""
-    import shutil
+    import os
     import tempfile
 
     from textvae_core.checkpoint import export_run
 
     with tempfile.TemporaryDirectory(dir=run_dir.parent) as tmp:
         export_run(run_dir, Path(tmp) / "run")
-        shutil.copy2(Path(tmp) / "run" / "model.safetensors", run_dir / "model.safetensors")
+        os.replace(Path(tmp) / "run" / "model.safetensors", run_dir / "model.safetensors")  # atomic
     for resume in run_dir.glob("resume-*.pt"):
         resume.unlink()
     print(f"{run_dir.name}: shipped ({(run_dir / 'model.safetensors').stat().st_size / 1e6:.1f} MB)")
