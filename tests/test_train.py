@@ -158,3 +158,13 @@ def test_module_entry_point_runs(corpus_dir: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["step"] == 3
+
+
+def test_a_run_extended_from_an_epoch_boundary_validates_once_per_step(corpus_dir: Path, tmp_path: Path) -> None:
+    cfg = tiny_config(corpus_dir, tmp_path / "r", "vae")  # 600 sentences / 32 = 19 batches per epoch
+    train(cfg)
+    again = RunConfig.load(tmp_path / "r" / "config.json")
+    again.train.epochs = 2
+    train(again, resume=True)
+    valid_steps = [r["step"] for r in records(tmp_path / "r") if r["split"] == "valid"]
+    assert valid_steps == [19, 38]

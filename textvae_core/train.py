@@ -238,6 +238,8 @@ def train(
                     valid_figures = run_validation()
                 checkpoint()
                 continue
+        if state["batch"] >= n_batches:  # stopped exactly at an epoch's end: record it as such
+            state["epoch"], state["batch"] = state["epoch"] + 1, 0
         if marks["val"] != state["step"]:
             valid_figures = run_validation()
         if marks["ckpt"] != state["step"]:
