@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from .data import Corpus
-from .ops import linear_cross_entropy
+from .ops import sentence_nll
 
 
 @dataclass
@@ -33,10 +33,7 @@ class LSTMLanguageModel(nn.Module):
     def sentence_nll(self, dec_in: torch.Tensor, target: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """−log p(x) per sentence [B], over words and the end of sentence; padding never projected."""
         hidden, _ = self.rnn(self.embedding(dec_in))
-        mask = torch.arange(dec_in.size(1), device=dec_in.device).unsqueeze(0) <= lengths.to(dec_in.device).unsqueeze(1)
-        nll = linear_cross_entropy(hidden[mask], self.out.weight, self.out.bias, target[mask])
-        rows = torch.arange(dec_in.size(0), device=dec_in.device).unsqueeze(1).expand_as(mask)[mask]
-        return torch.zeros(dec_in.size(0), device=dec_in.device, dtype=nll.dtype).index_add_(0, rows, nll)
+        return sentence_nll(hidden, self.out, target, lengths)
 
 
 def train_lm(train: Corpus, cfg: LMConfig, device: torch.device) -> LSTMLanguageModel:

@@ -61,3 +61,17 @@ def linear_cross_entropy(
         for hc, tc in zip(h.split(EVAL_CHUNK), target.split(EVAL_CHUNK), strict=True)
     ]
     return torch.cat(parts) if parts else h.new_zeros(0)
+
+
+def sentence_nll(
+    hidden: torch.Tensor, out: torch.nn.Linear, target: torch.Tensor, lengths: torch.Tensor
+) -> torch.Tensor:
+    """Per-sentence sum of token NLLs [B] from decoder states [B, T, H].
+
+    Only real positions (each sentence's tokens + its <eos>) are projected onto the vocabulary:
+    with a 10k-word output layer that projection dominates the cost, and padding would pay too.
+    """
+    mask = torch.arange(hidden.size(1), device=hidden.device).unsqueeze(0) <= lengths.to(hidden.device).unsqueeze(1)
+    nll = linear_cross_entropy(hidden[mask], out.weight, out.bias, target[mask])
+    rows = torch.arange(hidden.size(0), device=hidden.device).unsqueeze(1).expand_as(mask)[mask]
+    return torch.zeros(hidden.size(0), device=hidden.device, dtype=nll.dtype).index_add_(0, rows, nll)

@@ -9,7 +9,7 @@ from torch import nn
 
 from ..config import ModelConfig
 from ..data import Batch
-from ..ops import linear_cross_entropy
+from ..ops import sentence_nll
 from .base import Decoder, Encoder
 
 
@@ -63,17 +63,9 @@ class SentenceVAE(nn.Module):
     def sentence_nll(
         self, z: torch.Tensor, dec_in: torch.Tensor, target: torch.Tensor, lengths: torch.Tensor
     ) -> torch.Tensor:
-        """−log p(x|z) per sentence [B].
-
-        Only real (non-pad) positions are projected onto the vocabulary: with a 10k-word output
-        layer that projection dominates the cost, and padding would otherwise pay for it too.
-        """
-        hidden = self.decoder(self.embedding(dec_in), z)  # [B, T, H]
-        steps = torch.arange(dec_in.size(1), device=dec_in.device)
-        mask = steps.unsqueeze(0) <= lengths.to(dec_in.device).unsqueeze(1)  # x tokens + eos
-        nll = linear_cross_entropy(self.drop(hidden[mask]), self.out.weight, self.out.bias, target[mask])
-        rows = torch.arange(dec_in.size(0), device=dec_in.device).unsqueeze(1).expand_as(mask)[mask]
-        return torch.zeros(dec_in.size(0), device=dec_in.device, dtype=nll.dtype).index_add_(0, rows, nll)
+        """−log p(x|z) per sentence [B] (padding never projected onto the vocabulary)."""
+        hidden = self.drop(self.decoder(self.embedding(dec_in), z))  # [B, T, H]
+        return sentence_nll(hidden, self.out, target, lengths)
 
     def forward(
         self, batch: Batch, word_dropout: float = 0.0, unk_id: int = 1, sample: bool | None = None
