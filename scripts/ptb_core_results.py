@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -25,6 +24,9 @@ from textvae_core.data import Corpus, read_corpus  # noqa: E402
 from textvae_core.metrics import heldout_bounds  # noqa: E402
 from textvae_core.objectives import preset  # noqa: E402
 from textvae_core.train import train  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from train_grid import target_steps  # noqa: E402
 
 # name: (objective, epochs). The VAE / AutoGen pair trains longer: AutoGen's KL grows slowly after
 # the early collapse every objective without a capacity goes through.
@@ -50,7 +52,7 @@ def main() -> None:
         if done:
             cfg = RunConfig.load(run_dir / "config.json")
             cfg.train.epochs = epochs  # a finished shorter run is extended, not restarted
-        if done and load_run(run_dir).step >= _target_steps(cfg):
+        if done and load_run(run_dir).step >= target_steps(cfg):
             print(f"{name}: already trained")
         else:
             print(f"{name}: training ({'resuming' if done else 'new'})", flush=True)
@@ -64,11 +66,6 @@ def main() -> None:
         rows.append((name, run, figures))
         print(name, json.dumps({k: round(v["kl"], 2) for k, v in figures.items()}), flush=True)
     write_report(Path(args.out), rows, args)
-
-
-def _target_steps(cfg: RunConfig) -> int:
-    n = len(read_corpus(ROOT / cfg.data.train))
-    return cfg.train.max_steps or math.ceil(cfg.train.epochs * math.ceil(n / cfg.train.batch_size))
 
 
 def write_report(path: Path, rows: list, args: argparse.Namespace) -> None:
