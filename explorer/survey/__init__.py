@@ -1,0 +1,6 @@
+"""Human judgement surveys: blind pairwise reconstruction surveys and "makes sense" generation surveys.
+
+db (tables, engine) · design (what a survey asks, item generation) · assign (which items a judge gets) ·
+repo (what the pages do) · stats (results) · access (admin secret, judge links). No Streamlit here: the
+pages in pages/survey_*.py are thin layers over these modules.
+"""

@@ -1,0 +1,59 @@
+"""Who may design surveys and see results, and the links judges get.
+
+The admin secret comes from $TEXTVAE_SURVEY_ADMIN or ``survey_admin_secret`` in .streamlit/secrets.toml;
+an optional read-only secret ($TEXTVAE_SURVEY_VIEWER / ``survey_viewer_secret``) opens the results page
+only. With no admin secret configured, the admin pages stay locked: an open admin page would let anyone
+see which model wrote which text.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+ADMIN_ENV, VIEWER_ENV = "TEXTVAE_SURVEY_ADMIN", "TEXTVAE_SURVEY_VIEWER"
+ADMIN_KEY, VIEWER_KEY = "survey_admin_secret", "survey_viewer_secret"
+ROLES = ("admin", "viewer")
+
+
+def configured(role: str, secrets: Mapping[str, Any] | None = None) -> str | None:
+    """The secret for ``role`` from the environment, else from Streamlit secrets; None if unset."""
+    env, key = (ADMIN_ENV, ADMIN_KEY) if role == "admin" else (VIEWER_ENV, VIEWER_KEY)
+    value = os.environ.get(env)
+    if not value and secrets is not None:
+        try:
+            value = secrets.get(key)
+        except Exception:  # st.secrets raises when no secrets.toml exists: same as unset
+            value = None
+    return str(value) if value else None
+
+
+def check(given: str, role: str, secrets: Mapping[str, Any] | None = None) -> bool:
+    """True if ``given`` is the secret of ``role`` (the admin secret also opens viewer pages)."""
+    if not given:
+        return False
+    roles = ("admin",) if role == "admin" else ("admin", "viewer")
+    for r in roles:
+        want = configured(r, secrets)
+        if want and hmac.compare_digest(given.encode(), want.encode()):
+            return True
+    return False
+
+
+HOW_TO = (
+    f"Set the admin secret in the environment (`{ADMIN_ENV}=…`) or in `.streamlit/secrets.toml` "
+    f'(`{ADMIN_KEY} = "…"`), then restart the app.'
+)
+
+
+def judge_link(survey_token: str, base_url: str | None = None, judge_token: str | None = None) -> str:
+    """The link a judge opens: the app's root with ?survey=<code> (relative when the app's URL is unknown);
+    with ``judge_token``, the personal link that brings one judge back to their own items."""
+    query = urlencode({"survey": survey_token, **({"judge": judge_token} if judge_token else {})})
+    if not base_url:
+        return f"/?{query}"
+    parts = urlsplit(base_url)  # st.context.url: the app's URL without the page name (keeps a base path)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + "/", query, ""))

@@ -1,0 +1,93 @@
+"""Words and pictures the survey pages share: labels, judge-facing texts, Markdown escaping, figures.
+
+Judge texts are model output: they may hold ``$``, ``*`` or ``<unk>``, which Markdown would turn into
+maths, emphasis or a dropped HTML tag. ``md_escape`` keeps them literal.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from .repo import SurveyRow
+
+KIND_LABELS = {"pairwise": "Pairwise reconstruction (A/B)", "makes_sense": '"Makes sense?" generation'}
+INSTRUCTIONS = {
+    "pairwise": (
+        "You will see a sentence and two attempts to reproduce it. Pick the attempt that is closer to the "
+        "original: in meaning first, then in wording. There is no right answer; go with your first impression."
+    ),
+    "makes_sense": (
+        "You will see sentences, one at a time. Answer whether each one makes sense to you: could a person have "
+        "written it and meant something by it? Ignore capitalisation and tokens such as <unk> or N."
+    ),
+}
+ANSWER_LABELS = {
+    "pairwise": {"left": "Reconstruction 1 is closer", "right": "Reconstruction 2 is closer"},
+    "makes_sense": {"yes": "Makes sense", "no": "Does not make sense"},
+}
+SOURCE_LABELS = {"test": "the runs' test set", "pasted": "pasted below"}
+STATUS_ICONS = {"draft": "📝", "open": "🟢", "closed": "🔒"}
+NEXT_STATUS = {"draft": "open", "open": "closed", "closed": "open"}
+ACTION_LABELS = {"draft": "Open to judges", "open": "Close (no more answers)", "closed": "Reopen"}
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|$<>~&])")
+
+
+def md_escape(text: str) -> str:
+    """Text shown literally by st.markdown; an empty output says so rather than showing nothing."""
+    return _MD_SPECIAL.sub(r"\\\1", text) if text.strip() else "*(empty sentence)*"
+
+
+def survey_label(row: SurveyRow) -> str:
+    """One line per survey in the admin pickers (admin only: it names the models)."""
+    return f"{STATUS_ICONS[row.status]} {row.title} · {KIND_LABELS[row.kind]} · {', '.join(row.systems)} · #{row.id}"
+
+
+def ranking_figure(ranking: pd.DataFrame) -> go.Figure:
+    """Bradley–Terry strengths with bootstrap intervals, best model on top."""
+    r = ranking.iloc[::-1]
+    fig = go.Figure(
+        go.Bar(
+            x=r["strength"],
+            y=r["model"],
+            orientation="h",
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": r["CI high"] - r["strength"],
+                "arrayminus": r["strength"] - r["CI low"],
+            },
+            hovertemplate="%{y}: %{x:.2f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        height=120 + 40 * len(r),
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        xaxis_title="Bradley–Terry strength (log scale, mean 0)",
+        title="Overall ranking",
+    )
+    return fig
+
+
+def makes_sense_figure(table: pd.DataFrame) -> go.Figure:
+    """% "makes sense" per model, short vs long sentences (the paper's Table 4 as bars)."""
+    fig = go.Figure()
+    for label in ("≤ 10", "> 10"):
+        fig.add_bar(
+            name=f"length {label}",
+            x=table["model"],
+            y=table[f"% yes ({label})"],
+            customdata=table[f"n ({label})"],
+            hovertemplate="%{x}: %{y:.0f} % of %{customdata} answers<extra></extra>",
+        )
+    fig.update_layout(
+        barmode="group",
+        height=360,
+        yaxis_title="% makes sense",
+        yaxis_range=[0, 100],
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        title='"Makes sense" by length',
+    )
+    return fig
