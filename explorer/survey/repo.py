@@ -11,6 +11,7 @@ import random
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from sqlalchemy import Select, delete, func, select
@@ -20,8 +21,10 @@ from sqlalchemy.orm import Session, aliased
 
 from . import assign
 from .db import Answer, Assignment, Item, Judge, Store, Survey, System, utcnow
-from .design import Generated, SurveyDesign
 from .errors import ItemRejected, JudgeNotFound, SurveyError, SurveyNotFound, SurveyNotOpen
+
+if TYPE_CHECKING:  # repo stays free of torch: judge processes only need the database
+    from .design import Generated, SurveyDesign
 
 TRANSITIONS = {("draft", "open"), ("open", "closed"), ("closed", "open")}
 CHOICES = {"pairwise": ("left", "right"), "makes_sense": ("yes", "no")}
@@ -404,8 +407,8 @@ def _insert_once(s: Session, values: dict[str, object]) -> bool:
     dialect = s.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
         ins = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(Answer).values(**values)
-        result = s.execute(ins.on_conflict_do_nothing(index_elements=["judge_id", "item_id"]))
-        return result.rowcount == 1
+        stmt = ins.on_conflict_do_nothing(index_elements=["judge_id", "item_id"]).returning(Answer.id)
+        return s.execute(stmt).scalar() is not None
     try:
         with s.begin_nested():
             s.add(Answer(**values))
