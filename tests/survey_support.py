@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from explorer.survey import repo
 from explorer.survey.db import Store, Survey, connect
@@ -100,3 +104,15 @@ def synthetic_survey(
     for step in {"draft": [], "open": ["open"], "closed": ["open", "closed"]}[status]:
         survey = repo.set_status(store, survey.id, step)
     return survey
+
+
+@contextmanager
+def fresh_or_sqlite_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database URL for one test: a SQLite file, or a fresh PostgreSQL database (skips if none)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'surveys.sqlite3'}"
+        return
+    from tests.survey_fixtures import fresh_postgres
+
+    with fresh_postgres(request.getfixturevalue("postgres_url")) as url:
+        yield url

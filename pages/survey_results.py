@@ -1,0 +1,84 @@
+"""Surveys (admin or read-only viewer): win % per pair, Bradley–Terry ranking, "makes sense" % by length,
+agreement between judges, and the raw answers as CSV."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.survey import access, repo, stats
+from explorer.survey.db import Store, connect, database_url
+from explorer.survey.view import makes_sense_figure, ranking_figure, survey_label
+
+st.title("Survey results")
+if not access.configured("admin", st.secrets):
+    st.error(access.HOW_TO)
+    st.stop()
+if not st.session_state.get("survey_viewer"):
+    with st.form("viewer-login"):
+        given = st.text_input("Admin or viewer secret", type="password")
+        if st.form_submit_button("Unlock"):
+            if access.check(given, "viewer", st.secrets):
+                st.session_state.survey_viewer = True
+                st.rerun()
+            st.error("That is neither the admin nor the viewer secret.")
+    st.stop()
+db: Store = st.cache_resource(connect, show_spinner=False)(database_url())
+
+if not (surveys := {s.id: s for s in repo.list_surveys(db)}):
+    st.info("No survey yet: create one on the Survey design page.")
+    st.stop()
+ids, selected = list(surveys), st.session_state.get("survey_selected")
+row = surveys[
+    st.selectbox("Survey", ids, ids.index(selected) if selected in ids else 0, lambda i: survey_label(surveys[i]))
+]
+st.button("Refresh", help="Answers keep coming while the survey is open.")
+answers = repo.answers_frame(db, row.id)
+res = stats.compute(answers, row.kind)
+joined, active = repo.judge_counts(db, row.id)
+m = st.columns(4)
+m[0].metric("Status", row.status)
+m[1].metric("Judges (answered / joined)", f"{active} / {joined}")
+m[2].metric("Answers", res.answers)
+m[3].metric("Items answered", f"{res.items_answered} / {row.items}")
+if answers.empty:
+    st.info("No answers yet.")
+    st.stop()
+
+pct, p = st.column_config.NumberColumn(format="%.1f"), st.column_config.NumberColumn(format="%.2g")
+if row.kind == "pairwise":
+    st.subheader("Pairwise preferences")
+    st.dataframe(
+        res.pairs,
+        hide_index=True,
+        width="stretch",
+        column_config={"p-value": p, "win % (model 1)": pct, "CI low %": pct, "CI high %": pct},
+    )
+    st.caption(
+        "Model 1 is the pair's more chosen model. Exact two-sided binomial test against 50 %; "
+        "95 % Clopper–Pearson interval."
+    )
+    st.plotly_chart(ranking_figure(res.ranking), width="stretch")
+    st.dataframe(res.ranking, hide_index=True, width="stretch", column_config={"share %": pct})
+    st.caption(
+        "Bradley–Terry fit of every answer (choix, ILSR); interval: 2.5–97.5 % over 200 bootstrap resamples "
+        f"of the answers. {res.position}"
+    )
+else:
+    st.subheader('"Makes sense" by sentence length (≤ 10 and > 10 words, as in AutoGen Table 4)')
+    st.dataframe(
+        res.makes_sense, hide_index=True, width="stretch", column_config={c: pct for c in res.makes_sense if "%" in c}
+    )
+    st.plotly_chart(makes_sense_figure(res.makes_sense), width="stretch")
+
+st.subheader("Agreement between judges")
+a = res.agreement
+if a is not None and a.items:
+    st.write(
+        f"Krippendorff's α (nominal) = {'undefined' if a.alpha is None else f'{a.alpha:.3f}'} over {a.items} "
+        f"items answered by two judges or more; mean pairwise agreement {a.percent:.1f} %. {a.note}"
+    )
+else:
+    st.write(a.note if a else "")
+st.subheader("Judges")
+st.dataframe(res.judges_table, hide_index=True, width="stretch", column_config={"% left": pct, "% yes": pct})
+st.download_button("Download raw answers (CSV)", stats.to_csv(answers), f"survey-{row.id}-answers.csv", "text/csv")
