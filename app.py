@@ -1,41 +1,36 @@
-"""TextVAE Explorer: entry page. Lists the runs under checkpoints/ from their JSON files alone."""
+"""TextVAE Explorer: the entry point. ``streamlit run app.py``.
+
+Pages live in pages/ and are listed here; a judge's survey link (``?survey=…``) shows the judge page
+alone, with no navigation to the pages that name models.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
-from explorer.runs import find_runs
-
-ROOT = Path(__file__).resolve().parent
+PAGES = Path(__file__).resolve().parent / "pages"
 
 st.set_page_config(page_title="TextVAE Explorer", layout="wide")
-st.title("TextVAE Explorer")
-st.caption("Sentence VAEs trained under the m / β / C objective family: VAE, KL annealing, β-VAE, AutoGen, β_C-VAE.")
 
-folder = st.text_input(
-    "Run folder", value=str(ROOT / "checkpoints"), help="Every sub-folder holding a config.json is a run."
-)
-runs, warnings = find_runs(folder)
-for w in warnings:
-    st.warning(w)
-if not runs:
-    st.info(
-        f"No runs found under `{folder}`. Train one with\n\n"
-        "`python -m textvae_core.train --objective=beta-c --objective.C=15 --out=checkpoints/my-run`"
-    )
+
+def page(file: str, title: str, icon: str, default: bool = False) -> st.Page:
+    return st.Page(PAGES / file, title=title, icon=icon, default=default)
+
+
+EXPLORE = [
+    page("runs.py", "Runs", ":material/table:", default=True),
+    page("rate_distortion.py", "Rate–distortion", ":material/show_chart:"),
+    page("posterior.py", "Aggregated posterior", ":material/scatter_plot:"),
+    page("reconstructions.py", "Reconstructions", ":material/compare_arrows:"),
+    page("homotopy.py", "Homotopy", ":material/linear_scale:"),
+    page("encoder_lens.py", "Encoder lens", ":material/tune:"),
+    page("prior_samples.py", "Prior samples", ":material/casino:"),
+]
+
+if "survey" in st.query_params and (PAGES / "survey_judge.py").exists():
+    nav = st.navigation([page("survey_judge.py", "Survey", ":material/how_to_vote:", default=True)], position="hidden")
 else:
-    st.subheader(f"{len(runs)} run(s)")
-    two_places = st.column_config.NumberColumn(format="%.2f")
-    st.dataframe(
-        pd.DataFrame([r.row() for r in runs]),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "C": st.column_config.NumberColumn(help="empty: no capacity (K = KL)"),
-            **{k: two_places for k in ("valid KL", "valid D", "valid −ELBO")},
-        },
-    )
-    st.caption("m, β and C are read from each run's config.json; held-out figures from its metrics.jsonl.")
+    nav = st.navigation({"Explore": EXPLORE})
+nav.run()

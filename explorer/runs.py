@@ -77,3 +77,86 @@ def find_runs(*roots: str | Path) -> tuple[list[RunSummary], list[str]]:
                 warnings.append(f"{run_dir}: no weights yet (training not checkpointed)")
             runs.append(RunSummary(run_dir, cfg, last_validation(run_dir), (run_dir / WEIGHTS).exists()))
     return runs, warnings
+
+
+EVAL_FILE = "eval.json"
+
+
+def read_eval(run_dir: Path) -> dict | None:
+    """The run's eval.json (written by ``python -m textvae_core.evaluate``), or None if absent or unreadable."""
+    path = Path(run_dir) / EVAL_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def headline(run: RunSummary) -> dict[str, object]:
+    """Held-out figures for tables and the rate–distortion plot: test eval.json first, else last validation."""
+    ev = read_eval(run.path)
+    row: dict[str, object] = {"run": run.name, "path": str(run.path), "decoder": run.config.model.decoder}
+    o = run.config.objective
+    row |= {"objective": o.name, "m": o.m, "β": o.beta, "C": o.C}
+    if ev:
+        b, lat = ev.get("bounds", {}), ev.get("latent", {})
+        scores = ev.get("reconstruction", {}).get("scores", {}).get("all", {})
+        row |= {
+            "source": f"eval.json ({ev.get('split', '?')})",
+            "R": b.get("kl"),
+            "D": b.get("rec"),
+            "−ELBO": b.get("nll_bound"),
+            "IW-NLL": ev.get("iw_nll", {}).get("nll"),
+            "AU": lat.get("active_units"),
+            "log det Cov": lat.get("log_det_cov"),
+            "‖μ‖²": lat.get("mean_sq_norm"),
+            "MI": lat.get("mutual_information"),
+            "BLEU-2": scores.get("bleu2"),
+            "homotopy repeats": ev.get("homotopy", {}).get("mean_repeats"),
+        }
+    elif run.last_valid:
+        v = run.last_valid
+        row |= {"source": "metrics.jsonl (valid)", "R": v.get("kl"), "D": v.get("rec"), "−ELBO": v.get("nll_bound")}
+    else:
+        row |= {"source": "none yet"}
+    return row
+
+
+def training_history(run_dir: Path) -> list[dict]:
+    """Every readable record of metrics.jsonl (train and valid), in order; cut-off lines are skipped."""
+    path = Path(run_dir) / METRICS
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(rec, dict) and "step" in rec:
+            records.append(rec)
+    return records
+
+
+def knob_family(runs: list[RunSummary], anchor: RunSummary, knob: str) -> list[tuple[float, RunSummary]]:
+    """Runs that differ from ``anchor`` only in one knob (C, m or β), sorted by it: what a slider walks over.
+
+    Architecture, sizes, vocabulary, data and the objective's other knobs must match, so the slider
+    changes one thing at a time.
+    """
+
+    def knobs(r: RunSummary) -> dict[str, float | None]:
+        o = r.config.objective
+        return {"C": o.C, "m": o.m, "β": o.beta}
+
+    def key(r: RunSummary) -> tuple:
+        m, d = r.config.model, r.config.data
+        others = {k: v for k, v in knobs(r).items() if k != knob}
+        arch = (m.encoder, m.decoder, m.emb_dim, m.hidden, m.z_dim, m.z_mode)
+        return (arch, r.config.vocab_size, d.train, r.config.objective.schedule, tuple(others.items()))
+
+    def value(r: RunSummary) -> float | None:
+        return knobs(r)[knob]
+
+    target = key(anchor)
+    family = [(value(r), r) for r in runs if r.has_weights and key(r) == target and value(r) is not None]
+    return sorted(family, key=lambda vr: vr[0])

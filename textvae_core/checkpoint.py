@@ -82,6 +82,18 @@ def read_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     return tensors, meta
 
 
+def weights_digest(run_dir: str | Path) -> str:
+    """The recorded SHA-256 of a run's tensors, from the file header alone (cheap: tells two weight sets apart)."""
+    path = Path(run_dir) / WEIGHTS
+    try:
+        with open(path, "rb") as f:
+            (header_len,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(min(header_len, 1 << 24)))
+    except (OSError, struct.error, ValueError, UnicodeDecodeError):
+        return ""
+    return str((header.get("__metadata__") or {}).get("tensor_sha256", ""))
+
+
 @dataclass
 class LoadedRun:
     """What load_run returns: the model (eval mode) and everything needed to use it."""

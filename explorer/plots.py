@@ -1,0 +1,141 @@
+"""Plotly figures for the pages. Each takes plain data (DataFrames, arrays) and returns a Figure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+HOVER_LATENT = ["AU", "log det Cov", "‖μ‖²", "C", "m", "β"]
+
+
+def rate_distortion(table: pd.DataFrame) -> go.Figure:
+    """D against R, one line per decoder, points ordered by R; hover carries the latent statistics.
+
+    ``customdata[0]`` of each point is the run's path, so a click can select that run.
+    """
+    df = table.dropna(subset=["R", "D"]).sort_values(["decoder", "R"])
+    hover = [c for c in HOVER_LATENT if c in df.columns]
+    fig = px.line(
+        df,
+        x="R",
+        y="D",
+        color="decoder",
+        markers=True,
+        hover_name="run",
+        hover_data={c: ":.2f" if df[c].dtype.kind == "f" else True for c in hover},
+        custom_data=["path"],
+        labels={"R": "rate R = KL (nats / sentence)", "D": "distortion D (nats / sentence)"},
+    )
+    fig.update_traces(marker={"size": 10})
+    fig.update_layout(clickmode="event+select", legend_title_text="decoder", margin={"t": 30})
+    return fig
+
+
+def kl_against_target(table: pd.DataFrame) -> go.Figure:
+    """Achieved KL against the capacity C of β_C runs, with the target KL = C and the ±1 nat band."""
+    df = table.dropna(subset=["C", "R"])
+    fig = px.scatter(
+        df,
+        x="C",
+        y="R",
+        color="decoder",
+        hover_name="run",
+        custom_data=["path"],
+        labels={"C": "capacity C (nats)", "R": "achieved KL (nats / sentence)"},
+    )
+    hi = float(max([1.0, *df["C"].tolist(), *df["R"].tolist()])) * 1.05
+    line = np.array([0.0, hi])
+    fig.add_trace(go.Scatter(x=line, y=line, mode="lines", name="KL = C", line={"dash": "dash", "color": "grey"}))
+    fig.add_trace(
+        go.Scatter(
+            x=np.r_[line, line[::-1]],
+            y=np.r_[line - 1, line[::-1] + 1],
+            fill="toself",
+            mode="none",
+            name="C ± 1",
+            fillcolor="rgba(128,128,128,0.15)",
+            hoverinfo="skip",
+        )
+    )
+    fig.update_traces(marker={"size": 10}, selector={"mode": "markers"})
+    fig.update_layout(clickmode="event+select", margin={"t": 30})
+    return fig
+
+
+def history(records: pd.DataFrame, y: str, title: str) -> go.Figure:
+    """One line per run of a training-log column against the optimizer step."""
+    fig = px.line(records, x="step", y=y, color="run", labels={"step": "optimizer step", y: title})
+    fig.update_layout(margin={"t": 30}, legend_title_text="")
+    return fig
+
+
+def latent_scatter(
+    coords: np.ndarray, lengths: np.ndarray, is_prior: np.ndarray, hover: list[str], title: str
+) -> go.Figure:
+    """Posterior points coloured by sentence length, prior samples as grey crosses on top.
+
+    Each point's ``customdata`` is its row in the map, so a click can decode that point's latent.
+    """
+    rows = np.arange(len(coords))
+    post, prior = ~is_prior, is_prior
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scattergl(
+            x=coords[post, 0],
+            y=coords[post, 1],
+            mode="markers",
+            name="z ~ q(z|x)",
+            marker={
+                "size": 5,
+                "color": lengths[post],
+                "colorscale": "Viridis",
+                "opacity": 0.75,
+                "colorbar": {"title": "tokens", "thickness": 12},
+            },
+            customdata=rows[post],
+            text=[hover[i] for i in rows[post]],
+            hovertemplate="%{text}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scattergl(
+            x=coords[prior, 0],
+            y=coords[prior, 1],
+            mode="markers",
+            name="z ~ p(z)",
+            marker={"size": 6, "symbol": "x", "color": "rgba(220,60,60,0.7)"},
+            customdata=rows[prior],
+            text=[hover[i] for i in rows[prior]],
+            hovertemplate="prior: %{text}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        clickmode="event+select",
+        margin={"t": 40, "l": 10, "r": 10, "b": 10},
+        height=480,
+        legend={"orientation": "h", "y": -0.05},
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+    )
+    return fig
+
+
+def lens_bars(mu: np.ndarray, sigma: np.ndarray, kl: np.ndarray, active: np.ndarray | None) -> go.Figure:
+    """Per-dimension μ (with ±σ bars) and KL; inactive units drawn faded."""
+    dims = np.arange(len(mu))
+    colour = ["#1f77b4" if active is None or a else "#c7c7c7" for a in (active if active is not None else dims)]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=dims, y=mu, error_y={"array": sigma}, name="μ ± σ", marker_color=colour))
+    fig.add_trace(go.Scatter(x=dims, y=kl, mode="markers+lines", name="KL (nats)", yaxis="y2", marker_color="#d62728"))
+    fig.update_layout(
+        xaxis={"title": "latent dimension", "dtick": 1 if len(mu) <= 40 else None},
+        yaxis={"title": "μ"},
+        yaxis2={"title": "KL (nats)", "overlaying": "y", "side": "right", "rangemode": "tozero"},
+        legend={"orientation": "h", "y": 1.12},
+        margin={"t": 30},
+        height=360,
+    )
+    return fig

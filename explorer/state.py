@@ -1,0 +1,184 @@
+"""What the pages share: where runs live, which runs are chosen, and the cached models.
+
+The only explorer module that imports Streamlit; the rest is plain Python tested without a browser.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from textvae_core.checkpoint import WEIGHTS
+from textvae_core.decoding import DecodeConfig
+from textvae_core.inference import TextVAE
+
+from .latent_map import LatentMap
+from .runs import RunSummary, find_runs
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_FOLDER = ROOT / "checkpoints"
+FOLDERS_ENV = "TEXTVAE_RUNS"  # run folders separated by os.pathsep; replaces checkpoints/ when set
+
+
+def run_folders() -> list[str]:
+    """Folders searched for runs: $TEXTVAE_RUNS or checkpoints/, plus any the user added this session."""
+    if "run_folders" not in st.session_state:
+        env = [p for p in os.environ.get(FOLDERS_ENV, "").split(os.pathsep) if p]
+        st.session_state.run_folders = env or [str(DEFAULT_FOLDER)]
+    return st.session_state.run_folders
+
+
+def _stamp(folders: list[str]) -> tuple[float, ...]:
+    """Modification times of the folders' config files: a new or retrained run refreshes the cache."""
+    stamps = []
+    for folder in folders:
+        p = Path(folder)
+        if p.is_dir():
+            stamps += [c.stat().st_mtime for c in p.rglob("config.json")]
+            stamps += [c.stat().st_mtime for c in p.rglob(WEIGHTS)]
+    return tuple(sorted(stamps))
+
+
+@st.cache_data(show_spinner=False)
+def _find(folders: tuple[str, ...], stamp: tuple[float, ...]) -> tuple[list[RunSummary], list[str]]:
+    return find_runs(*folders)
+
+
+def all_runs() -> tuple[list[RunSummary], list[str]]:
+    """Every run in the run folders (from JSON only) and a warning per broken folder."""
+    folders = run_folders()
+    return _find(tuple(folders), _stamp(folders))
+
+
+@st.cache_resource(max_entries=24, show_spinner="Loading model…")
+def _load(path: str, mtime: float) -> TextVAE:
+    return TextVAE.load(path)  # eval mode; callers only read it (no_grad inside TextVAE)
+
+
+def load_model(run: RunSummary | str | Path) -> TextVAE:
+    """The cached model of a run, keyed by its path and its weights' modification time."""
+    path = Path(run.path if isinstance(run, RunSummary) else run)
+    return _load(str(path.resolve()), (path / WEIGHTS).stat().st_mtime)
+
+
+def chosen_runs(runs: list[RunSummary]) -> list[RunSummary]:
+    """The runs chosen on the Runs page (or by clicking a point); the first three loadable ones by default."""
+    by_path = {str(r.path): r for r in runs if r.has_weights}
+    chosen = [p for p in st.session_state.get("chosen_runs", []) if p in by_path]
+    if not chosen:
+        chosen = list(by_path)[:3]
+    return [by_path[p] for p in chosen]
+
+
+def set_chosen(paths: list[str]) -> None:
+    st.session_state.chosen_runs = list(paths)
+
+
+def require_runs() -> tuple[list[RunSummary], list[RunSummary]]:
+    """All runs and the chosen ones; shows why when there are none and stops the page there."""
+    runs, warnings = all_runs()
+    if warnings:
+        with st.expander(f"{len(warnings)} run folder(s) skipped or incomplete", expanded=not runs):
+            for w in warnings:
+                st.warning(w)
+    loadable = [r for r in runs if r.has_weights]
+    if not loadable:
+        st.info(
+            f"No trained runs found under {', '.join(f'`{f}`' for f in run_folders())}. Train one with\n\n"
+            "`python -m textvae_core.train --objective=beta-c --objective.C=15 --out=checkpoints/my-run`\n\n"
+            "or add a folder holding runs on the **Runs** page."
+        )
+        st.stop()
+    return runs, chosen_runs(runs)
+
+
+def pick_runs(
+    runs: list[RunSummary], chosen: list[RunSummary], label: str = "Runs", key: str = "pick"
+) -> list[RunSummary]:
+    """A multiselect over loadable runs, starting from the chosen ones; keeps the choice across pages."""
+    names = {r.name: r for r in runs if r.has_weights}
+    picked = st.multiselect(label, list(names), default=[r.name for r in chosen if r.name in names], key=key)
+    set_chosen([str(names[n].path) for n in picked])
+    if not picked:
+        st.info("Choose at least one run above (or on the Runs page).")
+        st.stop()
+    return [names[n] for n in picked]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def sentences_of(path: str, digest: str, split: str = "test") -> list[str]:
+    """A run's held-out sentences as text (cached per run and weights)."""
+    from .latent_map import corpus_for
+
+    return corpus_for(load_model(path), split)
+
+
+def digest(run: RunSummary) -> str:
+    from textvae_core.checkpoint import weights_digest
+
+    return weights_digest(run.path)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def latent_points(path: str, digest: str) -> LatentMap:
+    """The run's stored map (instant), or fresh samples with a PCA (seconds) when it has none."""
+    from .latent_map import MapConfig, load_map, project, sample_points
+
+    stored = load_map(path)
+    if stored is not None:
+        return stored
+    vae = load_model(path)
+    lm = sample_points(vae, sentences_of(path, digest), MapConfig())
+    lm.coords["pca"] = project(lm.z, "pca")
+    return lm
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def projection(path: str, digest: str, method: str) -> np.ndarray:
+    """2-D coordinates by one method: stored ones when the run has them, else computed once and cached."""
+    from .latent_map import project
+
+    lm = latent_points(path, digest)
+    return lm.coords[method] if method in lm.coords else project(lm.z, method)
+
+
+def decoding_widgets(key: str, methods: tuple[str, ...] = ("greedy", "beam", "sample")) -> DecodeConfig:
+    """Decoding scheme controls (method, beam size, top-k, nucleus p, temperature) in one row."""
+    from .textlab import decode_config
+
+    cols = st.columns(4)
+    method = cols[0].selectbox("Decoding", methods, key=f"{key}_method")
+    beam = top_k = 0
+    top_p, temperature = 1.0, 1.0
+    if method == "beam":
+        beam = cols[1].slider("Beam size", 1, 10, 5, key=f"{key}_beam")
+    elif method == "sample":
+        top_k = cols[1].number_input("Top-k (0 = all)", 0, 1000, 15, key=f"{key}_k")
+        top_p = cols[2].slider("Nucleus p", 0.05, 1.0, 0.9, 0.05, key=f"{key}_p")
+        temperature = cols[3].slider("Temperature", 0.1, 2.0, 1.0, 0.05, key=f"{key}_t")
+    return decode_config(method, beam=max(1, beam), top_k=int(top_k), top_p=top_p, temperature=temperature)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def reconstruct(
+    path: str, digest: str, sentences: tuple[str, ...], decoding: DecodeConfig, use_mean: bool, n: int, seed: int
+):  # noqa: ANN201
+    """Cached reconstructions table and unknown words: swapping a slider back is instant."""
+    from .textlab import reconstruct_table
+
+    return reconstruct_table(load_model(path), list(sentences), decoding, use_mean, n, seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def active_units_of(path: str, digest: str) -> np.ndarray:
+    """Boolean active-unit mask: from eval.json when it has one, else from up to 2,000 test sentences."""
+    from .runs import read_eval
+    from .textlab import active_mask
+
+    variances = ((read_eval(Path(path)) or {}).get("latent") or {}).get("au_variances")
+    if variances:
+        return np.asarray(variances) > 0.01
+    return active_mask(load_model(path), sentences_of(path, digest))

@@ -1,0 +1,52 @@
+"""Runs: every run under the run folders, its knobs and headline figures (JSON only); choose runs to compare."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from explorer import state
+from explorer.runs import headline
+
+st.title("Runs")
+st.caption("Sentence VAEs trained under the m / β / C objective family: VAE, KL annealing, β-VAE, AutoGen, β_C-VAE.")
+
+with st.expander("Run folders", expanded=False):
+    folders = state.run_folders()
+    st.write("\n".join(f"- `{f}`" for f in folders))
+    extra = st.text_input("Add a folder holding runs", help="Every sub-folder with a config.json is a run.")
+    if extra and st.button("Add folder"):
+        if Path(extra).expanduser().is_dir():
+            folders.append(str(Path(extra).expanduser().resolve()))
+            st.rerun()
+        st.error(f"`{extra}` is not a folder on this machine.")
+
+runs, chosen = state.require_runs()
+table = pd.DataFrame([headline(r) | {"has weights": r.has_weights} for r in runs])
+st.subheader(f"{len(runs)} run(s) — select rows to compare them on the other pages")
+event = st.dataframe(
+    table.drop(columns=["path"]),
+    hide_index=True,
+    width="stretch",
+    on_select="rerun",
+    selection_mode="multi-row",
+    key="runs_table",
+    column_config={
+        "C": st.column_config.NumberColumn(help="capacity in nats; empty: K = KL (no capacity)"),
+        **{
+            c: st.column_config.NumberColumn(format="%.2f")
+            for c in ("R", "D", "−ELBO", "IW-NLL", "log det Cov", "‖μ‖²", "MI", "BLEU-2", "homotopy repeats")
+        },
+    },
+)
+rows = event.selection.rows if event and event.selection else []
+if rows:
+    state.set_chosen([table.loc[i, "path"] for i in rows if table.loc[i, "has weights"]])
+chosen = state.chosen_runs(runs)
+st.success("Comparing: " + ", ".join(f"**{r.name}**" for r in chosen))
+st.caption(
+    "R, D and −ELBO are nats per sentence on the test set (from eval.json) or, before evaluation, on the "
+    "validation set (metrics.jsonl). Nothing here loads weights."
+)

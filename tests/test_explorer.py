@@ -1,0 +1,135 @@
+"""The explorer's browser-free logic: run families for sliders, text tools, latent maps."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from explorer.latent_map import MAP_FILE, MapConfig, load_map, precompute, project, sample_points
+from explorer.runs import find_runs, headline, knob_family, training_history
+from explorer.textlab import (
+    Endpoints,
+    decode_config,
+    decode_latent,
+    encoder_lens,
+    homotopy_texts,
+    prior_samples,
+    reconstruct_table,
+    repeat_mask,
+    sentence_bleu,
+)
+from textvae_core.config import RunConfig
+from textvae_core.inference import InputError, TextVAE
+
+
+def _fake_run(root: Path, name: str, **changes: object) -> Path:
+    """A run folder with only a config (enough for listing and families)."""
+    cfg = RunConfig()
+    cfg.objective.name, cfg.objective.C = "beta-c", 5.0
+    for dotted, value in changes.items():
+        section, key = dotted.split("__")
+        setattr(getattr(cfg, section), key, value)
+    run = root / name
+    run.mkdir()
+    cfg.save(run / "config.json")
+    (run / "model.safetensors").write_bytes(b"")
+    return run
+
+
+def test_knob_family_changes_one_thing_at_a_time(tmp_path: Path) -> None:
+    _fake_run(tmp_path, "c5")
+    _fake_run(tmp_path, "c20", objective__C=20.0)
+    _fake_run(tmp_path, "c10", objective__C=10.0)
+    _fake_run(tmp_path, "gru-c10", objective__C=10.0, model__decoder="gru")
+    _fake_run(tmp_path, "c10-big", objective__C=10.0, model__hidden=999)
+    _fake_run(tmp_path, "c10-b2", objective__C=10.0, objective__beta=2.0)
+    runs, _ = find_runs(tmp_path)
+    anchor = next(r for r in runs if r.name == "c5")
+    family = knob_family(runs, anchor, "C")
+    assert [(v, r.name) for v, r in family] == [(5.0, "c5"), (10.0, "c10"), (20.0, "c20")]
+    beta = knob_family(runs, next(r for r in runs if r.name == "c10"), "β")
+    assert [r.name for _, r in beta] == ["c10", "c10-b2"]
+
+
+def test_headline_prefers_eval_json(trained_run: Path, tmp_path: Path) -> None:
+    run = shutil.copytree(trained_run, tmp_path / "r")
+    (run / "eval.json").write_text(
+        '{"split": "test", "bounds": {"kl": 3.2, "rec": 40.0, "nll_bound": 43.2}, "latent": {"active_units": 7}}'
+    )
+    (summary,), _ = find_runs(tmp_path)
+    row = headline(summary)
+    assert (row["R"], row["D"], row["AU"], row["source"]) == (3.2, 40.0, 7, "eval.json (test)")
+    assert training_history(run) and all("step" in r for r in training_history(run))
+
+
+def test_text_tools_on_a_trained_run(trained_run: Path) -> None:
+    vae = TextVAE.load(trained_run, device="cpu")
+    assert sentence_bleu("the cat sees the house", "the cat sees the house") == pytest.approx(100.0)
+    assert repeat_mask(["a", "a", "b", "b", "a"]) == [False, True, False, True, False]
+    table, unknown = reconstruct_table(vae, ["the cat sees a zeppelin"], decode_config("greedy"), True, 1)
+    assert list(table.columns) == ["#", "sample", "input", "output", "BLEU"] and unknown == {
+        "the cat sees a zeppelin": ["zeppelin"]
+    }
+    table, _ = reconstruct_table(vae, ["the cat sees the house"], decode_config("sample", top_k=5), False, 3, seed=1)
+    assert len(table) == 3 and table["BLEU"].between(0, 100).all()
+    greedy = decode_config("greedy")
+    assert homotopy_texts(vae, Endpoints("prior", seed=4), 5, "slerp", greedy) == homotopy_texts(
+        vae, Endpoints("prior", seed=4), 5, "slerp", greedy
+    )
+    path = homotopy_texts(
+        vae, Endpoints("sentences", "the cat sees the house", "a dog finds the moon"), 6, "linear", greedy
+    )
+    assert len(path) == 6
+    lens = encoder_lens(vae, "the cat sees the house")
+    assert lens.kl.shape == (vae.z_dim,) and (lens.kl >= 0).all() and (lens.sigma > 0).all()
+    assert decode_latent(vae, lens.mu, greedy) == vae.reconstruct(["the cat sees the house"], greedy)[0].outputs[0]
+    with pytest.raises(InputError):
+        encoder_lens(vae, "   ")
+    texts, stats = prior_samples(vae, 8, greedy, seed=3)
+    assert len(texts) == 8 and stats["n"] == 8 and texts == prior_samples(vae, 8, greedy, seed=3)[0]
+    with pytest.raises(ValueError, match="top_p"):
+        decode_config("sample", top_p=0.0)
+
+
+def test_latent_map_round_trip_and_staleness(trained_run: Path, tmp_path: Path) -> None:
+    run = shutil.copytree(trained_run, tmp_path / "r")
+    precompute(run, MapConfig(n_posterior=50, n_prior=10), methods=("pca",))
+    lm = load_map(run)
+    assert lm is not None and lm.n_posterior == 50 and lm.z.shape[0] == 60 and lm.is_prior.sum() == 10
+    assert lm.coords["pca"].shape == (60, 2) and len(set(lm.sentence_index.tolist())) == 50
+    again = sample_points(TextVAE.load(run, device="cpu"), _sentences(run), MapConfig(n_posterior=50, n_prior=10))
+    np.testing.assert_allclose(again.z, lm.z, atol=1e-2)  # seeded on the CPU; stored in float16
+    weights = (run / "model.safetensors").read_bytes()  # other weights → the stored map is stale
+    from textvae_core.checkpoint import load_run, weights_bytes
+
+    model = load_run(run).model
+    for p in model.parameters():
+        p.data.add_(0.01)
+    (run / "model.safetensors").write_bytes(weights_bytes(model, {"step": "1"}))
+    assert load_map(run) is None
+    (run / "model.safetensors").write_bytes(weights)
+    assert load_map(run) is not None
+    (run / MAP_FILE).write_bytes(b"\x00" * 20)
+    assert load_map(run) is None  # unreadable: ignored, never trusted
+
+
+def _sentences(run: Path) -> list[str]:
+    from explorer.latent_map import corpus_for
+
+    return corpus_for(TextVAE.load(run, device="cpu"))
+
+
+def test_projections_keep_neighbours_apart_from_far_points() -> None:
+    rng = np.random.default_rng(0)
+    z = np.concatenate([rng.normal(0, 0.1, (60, 8)), rng.normal(5, 0.1, (60, 8))]).astype(np.float32)
+    # UMAP is left to benchmarks/app_latency.py and the shipped maps: its numba compile costs ~30 s a process
+    for method in ("pca", "tsne"):
+        xy = project(z, method)
+        a, b = xy[:60].mean(0), xy[60:].mean(0)
+        spread = max(xy[:60].std(0).max(), xy[60:].std(0).max())
+        assert np.linalg.norm(a - b) > 3 * spread, method  # two clusters stay two clusters
+    with pytest.raises(ValueError):
+        project(z, "mds")

@@ -1,0 +1,138 @@
+"""Every explorer page, run headlessly with AppTest on tiny runs written to a temp folder."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import tiny_config
+from streamlit.testing.v1 import AppTest
+
+from explorer.latent_map import MapConfig, load_map, precompute
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGES = ["runs", "rate_distortion", "posterior", "reconstructions", "homotopy", "encoder_lens", "prior_samples"]
+
+
+@pytest.fixture(scope="session")
+def run_folder(trained_run: Path, corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two tiny β_C runs on one corpus (C = 3 and 10: a family for the C slider), one with a stored map."""
+    from textvae_core.train import train
+
+    root = tmp_path_factory.mktemp("app_runs")
+    shutil.copytree(trained_run, root / "tiny-bc3")
+    cfg = tiny_config(corpus_dir, root / "tiny-bc10", "beta-c", C=10.0)
+    cfg.train.epochs = 4
+    train(cfg)
+    precompute(root / "tiny-bc3", MapConfig(n_posterior=60, n_prior=15), methods=("pca",))
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> None:
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def open_page(page: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("TEXTVAE_RUNS", str(folder))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    if page != "runs":
+        at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_runs_says_how_to_train_one(page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = open_page(page, tmp_path, monkeypatch)
+    assert any("No trained runs found" in i.value and "textvae_core.train" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_broken_run_is_skipped_with_a_warning(page: str, run_folder: Path, tmp_path: Path, monkeypatch) -> None:
+    shutil.copytree(run_folder / "tiny-bc3", tmp_path / "good")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "config.json").write_text("{ not json")
+    at = open_page(page, tmp_path, monkeypatch)
+    assert any("broken" in w.value for w in at.warning)
+    assert not any("No trained runs found" in i.value for i in at.info)
+
+
+def test_runs_page_lists_knobs_and_figures(run_folder: Path, monkeypatch) -> None:
+    at = open_page("runs", run_folder, monkeypatch)
+    table = at.dataframe[0].value
+    assert sorted(table["run"]) == ["tiny-bc10", "tiny-bc3"]
+    assert sorted(table["C"]) == [3.0, 10.0] and set(table["objective"]) == {"beta-c"}
+    assert (table["R"] > 0).all() and (table["source"] == "metrics.jsonl (valid)").all()
+    assert "tiny-bc10" in at.success[0].value and "tiny-bc3" in at.success[0].value
+
+
+def test_rate_distortion_shows_every_beta_c_run(run_folder: Path, monkeypatch) -> None:
+    at = open_page("rate_distortion", run_folder, monkeypatch)
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 3  # R–D, KL against C, two training curves
+    table = at.dataframe[0].value
+    assert list(table["C"]) == sorted(table["C"]) and len(table) == 2
+
+
+def test_posterior_page_opens_on_the_stored_map(run_folder: Path, monkeypatch) -> None:
+    at = open_page("posterior", run_folder, monkeypatch)
+    at.multiselect[0].set_value(["tiny-bc3"]).run()
+    assert not at.exception
+    assert at.radio[0].value == "pca"  # the only stored projection: the page opens on it, no fit to wait for
+    assert any("60 test sentences, 15 prior samples" in c.value for c in at.caption)
+    assert load_map(run_folder / "tiny-bc3") is not None
+
+
+def test_reconstructions_slider_swaps_the_run(run_folder: Path, monkeypatch) -> None:
+    at = open_page("reconstructions", run_folder, monkeypatch)
+    at.multiselect[0].set_value(["tiny-bc3"]).run()
+    at.text_area[0].set_value("the cat sees the zeppelin\n\nmy sister buys a red car").run()
+    assert any("zeppelin" in w.value for w in at.warning)  # unknown word shown
+    inputs = at.table[0].value
+    assert list(inputs["input"]) == ["the cat sees the zeppelin", "my sister buys a red car"]
+    assert any(m.value == "**tiny-bc3**" for m in at.markdown)
+    slider = at.select_slider[0]
+    assert slider.options == ["3.0", "10.0"]
+    slider.set_value(10.0).run()
+    assert not at.exception
+    assert any(m.value == "**tiny-bc10**" for m in at.markdown)
+    assert not any(m.value == "**tiny-bc3**" for m in at.markdown)
+
+
+def test_reconstructions_empty_input(run_folder: Path, monkeypatch) -> None:
+    at = open_page("reconstructions", run_folder, monkeypatch)
+    at.text_area[0].set_value("  \n ").run()
+    assert any("Type at least one sentence" in i.value for i in at.info)
+
+
+def test_homotopy_decodes_every_step_for_every_run(run_folder: Path, monkeypatch) -> None:
+    at = open_page("homotopy", run_folder, monkeypatch)
+    frames = at.dataframe
+    assert len(frames) == 2 and all(len(f.value) == 7 for f in frames)
+    assert all("repeat(s) in 6 steps" in c.value for c in at.caption if "repeat" in c.value)
+    at.radio[0].set_value("two sentences").run()
+    at.text_input[0].set_value("the cat sees the moon").run()
+    assert at.dataframe[0].value["sentence"].iloc[0]
+
+
+def test_encoder_lens_shows_dimensions_and_unknown_words(run_folder: Path, monkeypatch) -> None:
+    at = open_page("encoder_lens", run_folder, monkeypatch)
+    at.text_input[0].set_value("the cat sees a zeppelin").run()
+    assert any("zeppelin" in w.value for w in at.warning)
+    assert any("KL of this sentence" in c.value for c in at.caption)
+    before = [m.value for m in at.markdown if m.value.startswith("**z")]
+    at.slider[0].set_value(3.5).run()
+    after = [m.value for m in at.markdown if m.value.startswith("**z")]
+    assert before != after and "+3.50" in after[0]
+
+
+def test_prior_samples_page(run_folder: Path, monkeypatch) -> None:
+    at = open_page("prior_samples", run_folder, monkeypatch)
+    at.slider[0].set_value(12).run()
+    assert all(len(f.value) == 12 for f in at.dataframe)
+    assert {m.label for m in at.metric} >= {"mean length", "% unk", "distinct"}
