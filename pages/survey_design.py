@@ -77,7 +77,7 @@ row = surveys[
 ]
 st.dataframe([row.row()], hide_index=True, width="stretch")
 st.markdown("**Judge link**: the same for every judge; each gets their own items, and a personal link to come back.")
-st.code(access.judge_link(row.token, st.context.url), language=None)
+st.code(access.judge_link(row.token, st.context.url, base_path=st.get_option("server.baseUrlPath")), language=None)
 left, right = st.columns(2)
 if left.button(ACTION_LABELS[row.status], type="primary" if row.status == "draft" else "secondary"):
     repo.set_status(db, row.id, NEXT_STATUS[row.status])

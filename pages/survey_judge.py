@@ -79,5 +79,5 @@ for col, (choice, label) in zip(st.columns(2), ANSWER_LABELS[item.kind].items(),
     col.button(label, key=f"{choice}-{item.token}", on_click=answer, args=args, type="primary", width="stretch")
 st.caption(
     f"Question {item.number} of {item.total}. To continue later, keep this link: "
-    f"{access.judge_link(code, st.context.url, judge)}"
+    f"{access.judge_link(code, st.context.url, judge, st.get_option('server.baseUrlPath'))}"
 )

@@ -47,18 +47,20 @@ if answers.empty:
 pct, p = st.column_config.NumberColumn(format="%.1f"), st.column_config.NumberColumn(format="%.2g")
 if row.kind == "pairwise":
     st.subheader("Pairwise preferences")
-    st.dataframe(
-        res.pairs,
-        hide_index=True,
-        width="stretch",
-        column_config={"p-value": p, "win % (model 1)": pct, "CI low %": pct, "CI high %": pct},
-    )
+    shown = {"p-value": p, "win % (model 1)": pct}
+    st.dataframe(res.pairs, hide_index=True, width="stretch", column_config=shown, column_order=stats.PAIR_SHOWN)
     st.caption(
         "Model 1 is the pair's more chosen model. Exact two-sided binomial test against 50 %; "
         "95 % Clopper–Pearson interval."
     )
     st.plotly_chart(ranking_figure(res.ranking), width="stretch")
-    st.dataframe(res.ranking, hide_index=True, width="stretch", column_config={"share %": pct})
+    two = st.column_config.NumberColumn(format="%.2f")
+    st.dataframe(
+        res.ranking,
+        hide_index=True,
+        width="stretch",
+        column_config={"share %": pct} | dict.fromkeys(("strength", "CI low", "CI high"), two),
+    )
     st.caption(
         "Bradley–Terry fit of every answer (choix, ILSR); interval: 2.5–97.5 % over 200 bootstrap resamples "
         f"of the answers. {res.position}"

@@ -49,11 +49,18 @@ HOW_TO = (
 )
 
 
-def judge_link(survey_token: str, base_url: str | None = None, judge_token: str | None = None) -> str:
+def judge_link(
+    survey_token: str, app_url: str | None = None, judge_token: str | None = None, base_path: str = ""
+) -> str:
     """The link a judge opens: the app's root with ?survey=<code> (relative when the app's URL is unknown);
-    with ``judge_token``, the personal link that brings one judge back to their own items."""
+    with ``judge_token``, the personal link that brings one judge back to their own items.
+
+    ``app_url`` (st.context.url) may end with the admin page's own path; only its scheme and host are kept, and
+    ``base_path`` (Streamlit's server.baseUrlPath) is put back, so the link always lands on the judge page."""
     query = urlencode({"survey": survey_token, **({"judge": judge_token} if judge_token else {})})
-    if not base_url:
-        return f"/?{query}"
-    parts = urlsplit(base_url)  # st.context.url: the app's URL without the page name (keeps a base path)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + "/", query, ""))
+    root = "/" + "/".join(p for p in base_path.split("/") if p)
+    root = root if root.endswith("/") else root + "/"
+    if not app_url:
+        return f"{root}?{query}"
+    parts = urlsplit(app_url)
+    return urlunsplit((parts.scheme, parts.netloc, root, query, ""))

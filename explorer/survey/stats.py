@@ -14,6 +14,8 @@ import pandas as pd
 from scipy.stats import binomtest
 
 CONFIDENCE = 0.95
+# pair_table's columns for the page (the numeric CI bounds stay in the frame for export and tests)
+PAIR_SHOWN = ["model 1", "model 2", "answers", "model 1 wins", "win % (model 1)", "95 % CI", "p-value", "judges"]
 SHORT = 10  # the paper's split: length ≤ 10 vs > 10 tokens
 BT_ALPHA = 0.01  # small ridge: keeps Bradley–Terry finite when a model wins (or loses) every comparison
 
@@ -66,10 +68,11 @@ def pair_table(df: pd.DataFrame) -> pd.DataFrame:
                 "answers": n,
                 "model 1 wins": w1,
                 "win % (model 1)": 100 * rate,
-                "CI low %": 100 * lo,
-                "CI high %": 100 * hi,
+                "95 % CI": f"{100 * lo:.1f}–{100 * hi:.1f}",
                 "p-value": p,
                 "judges": group["judge"].nunique(),
+                "CI low %": 100 * lo,
+                "CI high %": 100 * hi,
             }
         )
     return pd.DataFrame(rows)

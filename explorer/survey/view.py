@@ -29,7 +29,6 @@ ANSWER_LABELS = {
     "makes_sense": {"yes": "Makes sense", "no": "Does not make sense"},
 }
 SOURCE_LABELS = {"test": "the runs' test set", "pasted": "pasted below"}
-STATUS_ICONS = {"draft": "📝", "open": "🟢", "closed": "🔒"}
 NEXT_STATUS = {"draft": "open", "open": "closed", "closed": "open"}
 ACTION_LABELS = {"draft": "Open to judges", "open": "Close (no more answers)", "closed": "Reopen"}
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|$<>~&])")
@@ -42,30 +41,29 @@ def md_escape(text: str) -> str:
 
 def survey_label(row: SurveyRow) -> str:
     """One line per survey in the admin pickers (admin only: it names the models)."""
-    return f"{STATUS_ICONS[row.status]} {row.title} · {KIND_LABELS[row.kind]} · {', '.join(row.systems)} · #{row.id}"
+    return f"#{row.id} {row.title} · {row.status} · {KIND_LABELS[row.kind]} · {', '.join(row.systems)}"
 
 
 def ranking_figure(ranking: pd.DataFrame) -> go.Figure:
-    """Bradley–Terry strengths with bootstrap intervals, best model on top."""
+    """Bradley–Terry strengths with their bootstrap intervals, best model on top."""
     r = ranking.iloc[::-1]
+    error = {"type": "data", "symmetric": False, "array": r["CI high"] - r["strength"]}
+    error["arrayminus"] = r["strength"] - r["CI low"]
     fig = go.Figure(
-        go.Bar(
+        go.Scatter(
             x=r["strength"],
             y=r["model"],
-            orientation="h",
-            error_x={
-                "type": "data",
-                "symmetric": False,
-                "array": r["CI high"] - r["strength"],
-                "arrayminus": r["strength"] - r["CI low"],
-            },
+            mode="markers",
+            marker={"size": 12},
+            error_x=error,
             hovertemplate="%{y}: %{x:.2f}<extra></extra>",
         )
     )
+    fig.add_vline(x=0, line_dash="dot", line_color="grey")
     fig.update_layout(
-        height=120 + 40 * len(r),
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        xaxis_title="Bradley–Terry strength (log scale, mean 0)",
+        height=140 + 40 * len(r),
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        xaxis_title="Bradley–Terry strength (log odds against the average model; 95 % bootstrap interval)",
         title="Overall ranking",
     )
     return fig
