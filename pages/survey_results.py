@@ -33,7 +33,7 @@ row = surveys[
 ]
 st.button("Refresh", help="Answers keep coming while the survey is open.")
 answers = repo.answers_frame(db, row.id)
-res = stats.compute(answers, row.kind)
+res = st.cache_data(stats.compute, show_spinner="Computing statistics…", max_entries=16)(answers, row.kind)
 joined, active = repo.judge_counts(db, row.id)
 m = st.columns(4)
 m[0].metric("Status", row.status)

@@ -166,13 +166,23 @@ def _system(path: str) -> SystemDraft:
 def generate(design: SurveyDesign, load: Callable[[str], TextVAE]) -> Generated:
     """Decode every item of the design with the runs' models (``load`` maps a run path to a TextVAE)."""
     design.validate()
+    pairs = len(design.runs) * (len(design.runs) - 1) // 2
+    if design.kind == "pairwise" and design.n * pairs > MAX_ITEMS:
+        raise DesignError(f"{design.n} sentences × {pairs} model pairs is more than {MAX_ITEMS} items")
     try:
         systems = [_system(r) for r in design.runs]
     except CheckpointError as err:
         raise DesignError(str(err)) from None
+
+    def checked_load(run: str) -> TextVAE:
+        try:
+            return load(run)
+        except (CheckpointError, OSError, ValueError, RuntimeError) as err:  # e.g. weights being rewritten
+            raise DesignError(f"{Path(run).name}: the model cannot be loaded ({err})") from None
+
     if design.kind == "pairwise":
-        return _pairwise(design, systems, load)
-    return _makes_sense(design, systems, load)
+        return _pairwise(design, systems, checked_load)
+    return _makes_sense(design, systems, checked_load)
 
 
 def _pairwise(design: SurveyDesign, systems: list[SystemDraft], load: Callable[[str], TextVAE]) -> Generated:
@@ -194,8 +204,6 @@ def _pairwise(design: SurveyDesign, systems: list[SystemDraft], load: Callable[[
     notes["identical_outputs_skipped"] = same
     if not items:
         raise DesignError("every pair of models produced identical reconstructions: nothing to judge")
-    if len(items) > MAX_ITEMS:
-        raise DesignError(f"{len(items)} items: more than {MAX_ITEMS}; use fewer sentences or runs")
     return Generated(systems, items, notes)
 
 
