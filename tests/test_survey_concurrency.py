@@ -185,3 +185,29 @@ def test_a_judge_process_killed_during_a_burst_loses_no_acknowledged_answer(tmp_
     with restarted.read() as s:
         assert s.scalar(select(func.count()).select_from(Judge).where(Judge.survey_id == survey.id)) == 30
     restarted.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_same_answer_sent_at_once_from_eight_threads_is_stored_once(backend: str, tmp_path: Path, request) -> None:
+    """A double click that reaches the server as simultaneous requests: exactly one of them stores."""
+    import threading
+
+    with fresh_or_sqlite_url(backend, tmp_path, request) as url:
+        store = connect(url)
+        survey = synthetic_survey(store, per_unit=4)
+        ticket = repo.join(store, survey.token)
+        item = repo.next_item(store, survey.token, ticket.token)
+        start, results = threading.Barrier(8), []
+
+        def click() -> None:
+            start.wait()
+            results.append(repo.submit(store, survey.token, ticket.token, item.token, "left"))
+
+        threads = [threading.Thread(target=click) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(results) == [False] * 7 + [True]
+        assert len(repo.answers_frame(store, survey.id)) == 1
+        store.dispose()

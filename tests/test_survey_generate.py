@@ -87,3 +87,10 @@ def test_designs_that_would_leak_or_cannot_work_are_refused(survey_runs, tmp_pat
             generate(d, load)
     with pytest.raises(DesignError, match="config"):
         generate(design([survey_runs[0], tmp_path]), load)  # not a run folder
+
+
+def test_a_run_whose_weights_cannot_be_read_is_reported_plainly(survey_runs, tmp_path: Path) -> None:
+    broken = shutil.copytree(survey_runs[1], tmp_path / "half-written")
+    (broken / "model.safetensors").write_bytes(b"not safetensors")  # e.g. caught while training rewrites it
+    with pytest.raises(DesignError, match="half-written: the model cannot be loaded"):
+        generate(design([survey_runs[0], broken], n=3), load)
