@@ -36,10 +36,12 @@ def shoot(page: object, name: str, tmp_path: Path) -> None:
         shutil.copy(tmp_path / name, browser.SCREENSHOTS / name)
 
 
-def unlock(page: object, url: str, then: str) -> None:
-    """Open an admin page, give the secret, and wait for ``then`` (a selector of what the lock hid)."""
-    page.goto(url)
+def unlock(page: object, url: str, title: str, then: str) -> None:
+    """Open an admin page from the app's navigation, give the secret, and wait for ``then`` (what the lock hid)."""
+    page.goto(f"{url}/")
     browser.wait_ready(page)
+    page.get_by_role("link", name=title).click()
+    page.wait_for_selector("input[type=password]", timeout=120_000)
     page.locator("input[type=password]").fill(ADMIN)
     page.get_by_role("button", name="Unlock").click()
     page.wait_for_selector(then, timeout=120_000)
@@ -83,13 +85,13 @@ def test_judge_answers_blind_and_results_show_them(
         assert page.locator('[data-testid="stSidebarNav"]').count() == 0  # no way to the pages that name models
         shoot(page, "survey-judge.png", tmp_path)
 
-        unlock(page, f"{url}/survey_design", '[data-testid="stCode"]')
+        unlock(page, url, "Survey design", '[data-testid="stCode"]')
         assert f"?survey={survey.token}" in page.locator('[data-testid="stCode"]').first.inner_text()
         page.get_by_text("Frozen items").click()
         browser.wait_ready(page)
         shoot(page, "survey-design.png", tmp_path)
 
-        unlock(page, f"{url}/survey_results", '[data-testid="stMetric"]')
+        unlock(page, url, "Survey results", '[data-testid="stMetric"]')
         metrics = page.locator('[data-testid="stMetric"]').all_inner_texts()
         assert any("Answers" in m and "3" in m for m in metrics), metrics
         assert any("1 / 1" in m for m in metrics), metrics
