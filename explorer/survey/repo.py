@@ -444,13 +444,16 @@ ANSWER_COLUMNS = [
 
 
 def answers_frame(store: Store, survey_id: int) -> pd.DataFrame:
-    """Every answer with its item and the models behind it: the raw data of the results and the CSV export."""
+    """Every answer with its item and the models behind it: the raw data of the results and the CSV export.
+
+    Judges appear as J<number>, not by the code in their link: an exported file must not let anyone answer
+    in a judge's name."""
     a, b = aliased(System), aliased(System)
     stmt = (
         select(
             Survey.token,
             Survey.kind,
-            Judge.token,
+            Judge.id,
             Judge.name,
             Item.token,
             Item.position,
@@ -485,7 +488,7 @@ def answers_frame(store: Store, survey_id: int) -> pd.DataFrame:
             {
                 "survey": survey,
                 "kind": kind,
-                "judge": judge,
+                "judge": f"J{judge:04d}",
                 "judge_name": name or "",
                 "item": item,
                 "position": pos,

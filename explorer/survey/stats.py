@@ -177,7 +177,7 @@ def judges_table(df: pd.DataFrame) -> pd.DataFrame:
     """Per judge: answers, % left (pairwise) or % yes, and median seconds per answer (spot careless judges)."""
     rows = []
     for judge, g in df.groupby("judge", sort=False):
-        row: dict[str, object] = {"judge": g["judge_name"].iloc[0] or f"anonymous {judge[:6]}", "answers": len(g)}
+        row: dict[str, object] = {"judge": g["judge_name"].iloc[0] or f"anonymous {judge}", "answers": len(g)}
         if (g["kind"] == "pairwise").all():
             row["% left"] = 100 * float((g["side"] == "left").mean())
         else:
