@@ -31,8 +31,11 @@ ids, selected = list(surveys), st.session_state.get("survey_selected")
 row = surveys[
     st.selectbox("Survey", ids, ids.index(selected) if selected in ids else 0, lambda i: survey_label(surveys[i]))
 ]
-st.button("Refresh", help="Answers keep coming while the survey is open.")
-answers = repo.answers_frame(db, row.id)
+refresh, leave_out = st.columns([1, 5], vertical_alignment="bottom")
+refresh.button("Refresh", help="Answers keep coming while the survey is open.")
+everything = repo.answers_frame(db, row.id)
+dropped = leave_out.multiselect("Leave out judges (e.g. trial runs)", sorted(stats.judge_labels(everything).unique()))
+answers = everything[~stats.judge_labels(everything).isin(dropped)]
 res = st.cache_data(stats.compute, show_spinner="Computing statistics…", max_entries=16)(answers, row.kind)
 joined, active = repo.judge_counts(db, row.id)
 m = st.columns(4)
@@ -83,4 +86,4 @@ else:
     st.write(a.note if a else "")
 st.subheader("Judges")
 st.dataframe(res.judges_table, hide_index=True, width="stretch", column_config={"% left": pct, "% yes": pct})
-st.download_button("Download raw answers (CSV)", stats.to_csv(answers), f"survey-{row.id}-answers.csv", "text/csv")
+st.download_button("Download raw answers (CSV, every judge)", stats.to_csv(everything), f"survey-{row.id}-answers.csv")

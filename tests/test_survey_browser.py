@@ -96,5 +96,5 @@ def test_judge_answers_blind_and_results_show_them(
         assert any("Answers" in m and "3" in m for m in metrics), metrics
         assert any("1 / 1" in m for m in metrics), metrics
         assert page.get_by_text("Pairwise preferences").count() == 1
-        assert page.get_by_role("button", name="Download raw answers (CSV)").count() == 1
+        assert page.get_by_role("button", name="Download raw answers (CSV, every judge)").count() == 1
         shoot(page, "survey-results.png", tmp_path)

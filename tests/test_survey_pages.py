@@ -4,6 +4,7 @@ locked behind their secret and work end to end."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from explorer.survey import repo, stats
 from explorer.survey.db import connect
-from tests.survey_support import make_survey
+from tests.survey_support import answer_all, make_survey
 
 pytest_plugins = ["tests.survey_fixtures"]
 ROOT = Path(__file__).resolve().parent.parent
@@ -221,3 +222,21 @@ def test_design_generate_open_and_read_results(db_url: str, survey_runs: list[Pa
     assert res.get("download_button")
     ranking = res.dataframe[1].value
     assert list(ranking["rank"]) == [1, 2] and ranking["strength"].iloc[0] >= ranking["strength"].iloc[1]
+
+
+def test_makes_sense_results_with_judges_left_out(db_url: str, survey_runs: list[Path]) -> None:
+    store = connect(db_url)
+    survey = make_survey(store, survey_runs, kind="makes_sense", n=6, per_judge=12)
+    for name, choice in (("Ann", "yes"), ("Bob", "yes"), ("trial", "no")):
+        ticket = repo.join(store, survey.token, name=name)
+        answer_all(store, survey.token, ticket.token, random.Random(0), pick=choice)
+    res = login(RESULTS, ADMIN)
+    assert not res.exception
+    table = res.dataframe[0].value.set_index("model")
+    assert set(table.index) == {r.name for r in survey_runs}
+    assert (table["n (all)"] == 18).all() and (table["% yes (all)"].round(1) == 66.7).all()
+    assert any("Krippendorff" in m.value for m in res.markdown)
+    res.multiselect[0].set_value(["trial"]).run()
+    table = res.dataframe[0].value.set_index("model")
+    assert (table["n (all)"] == 12).all() and (table["% yes (all)"] == 100.0).all()
+    assert {m.label: m.value for m in res.metric}["Answers"] == "24"

@@ -173,11 +173,17 @@ def position_bias(df: pd.DataFrame) -> str:
     )
 
 
+def judge_labels(df: pd.DataFrame) -> pd.Series:
+    """How judges are named on the results page: their name, else "anonymous J0007"."""
+    names = df["judge_name"].fillna("").astype(str)
+    return names.where(names != "", "anonymous " + df["judge"].astype(str))
+
+
 def judges_table(df: pd.DataFrame) -> pd.DataFrame:
     """Per judge: answers, % left (pairwise) or % yes, and median seconds per answer (spot careless judges)."""
     rows = []
-    for judge, g in df.groupby("judge", sort=False):
-        row: dict[str, object] = {"judge": g["judge_name"].iloc[0] or f"anonymous {judge}", "answers": len(g)}
+    for _, g in df.assign(label=judge_labels(df)).groupby("judge", sort=False):
+        row: dict[str, object] = {"judge": g["label"].iloc[0], "answers": len(g)}
         if (g["kind"] == "pairwise").all():
             row["% left"] = 100 * float((g["side"] == "left").mean())
         else:
