@@ -43,7 +43,7 @@ class LatentMap:
     z: np.ndarray  # [N, z_dim] float32: posterior samples first, then prior samples
     n_posterior: int
     sentence_index: np.ndarray  # [n_posterior] line index of each posterior point in the split's corpus
-    lengths: np.ndarray  # [N] tokens per sentence (prior points: length of their greedy decoding)
+    lengths: np.ndarray  # [N] tokens per sentence (0 for prior points, which are drawn in one colour)
     split: str = "test"
     coords: dict[str, np.ndarray] = field(default_factory=dict)  # method → [N, 2]
     weights: str = ""  # SHA-256 of the weights the map was computed from (another digest → stale map)
@@ -77,10 +77,8 @@ def sample_points(vae: TextVAE, sentences: list[str], cfg: MapConfig) -> LatentM
         eps = torch.randn(enc.mu.shape, generator=gen)
         parts.append(enc.mu.cpu() + eps * (0.5 * enc.logvar.cpu()).exp())
         lengths += [len(t) for t in enc.tokens]
-    prior = torch.randn(cfg.n_prior, vae.z_dim, generator=gen)
-    parts.append(prior)
-    if cfg.n_prior:
-        lengths += [len(s.split()) for s in vae.decode(prior)]
+    parts.append(torch.randn(cfg.n_prior, vae.z_dim, generator=gen))
+    lengths += [0] * cfg.n_prior
     return LatentMap(
         z=torch.cat(parts).numpy().astype(np.float32),
         n_posterior=n,

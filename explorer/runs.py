@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +60,21 @@ def last_validation(run_dir: Path) -> dict[str, float] | None:
     return last
 
 
+def run_dirs(root: Path) -> list[Path]:
+    """Folders under root holding a config.json, following symbolic links (once each: no loops)."""
+    found, seen = [], set()
+    for here, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(here)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs.sort()
+        if "config.json" in files:
+            found.append(Path(here))
+    return sorted(found)
+
+
 def find_runs(*roots: str | Path) -> tuple[list[RunSummary], list[str]]:
     """Every run folder (one holding config.json) under the roots, and a warning per broken one."""
     runs, warnings = [], []
@@ -66,8 +82,7 @@ def find_runs(*roots: str | Path) -> tuple[list[RunSummary], list[str]]:
         root = Path(root)
         if not root.is_dir():
             continue
-        for cfg_path in sorted(root.rglob("config.json")):
-            run_dir = cfg_path.parent
+        for run_dir in run_dirs(root):
             try:
                 cfg = read_config(run_dir)
             except CheckpointError as err:

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from textvae_core.checkpoint import WEIGHTS
@@ -16,7 +17,7 @@ from textvae_core.decoding import DecodeConfig
 from textvae_core.inference import TextVAE
 
 from .latent_map import LatentMap
-from .runs import RunSummary, find_runs
+from .runs import RunSummary, find_runs, run_dirs
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FOLDER = ROOT / "checkpoints"
@@ -35,10 +36,8 @@ def _stamp(folders: list[str]) -> tuple[float, ...]:
     """Modification times of the folders' config files: a new or retrained run refreshes the cache."""
     stamps = []
     for folder in folders:
-        p = Path(folder)
-        if p.is_dir():
-            stamps += [c.stat().st_mtime for c in p.rglob("config.json")]
-            stamps += [c.stat().st_mtime for c in p.rglob(WEIGHTS)]
+        for run in run_dirs(Path(folder)):
+            stamps += [f.stat().st_mtime for f in (run / "config.json", run / WEIGHTS) if f.exists()]
     return tuple(sorted(stamps))
 
 
@@ -65,11 +64,11 @@ def load_model(run: RunSummary | str | Path) -> TextVAE:
 
 
 def chosen_runs(runs: list[RunSummary]) -> list[RunSummary]:
-    """The runs chosen on the Runs page (or by clicking a point); the first three loadable ones by default."""
+    """The runs chosen on the Runs page (or by clicking a point); by default three evaluated ones, else any three."""
     by_path = {str(r.path): r for r in runs if r.has_weights}
     chosen = [p for p in st.session_state.get("chosen_runs", []) if p in by_path]
     if not chosen:
-        chosen = list(by_path)[:3]
+        chosen = sorted(by_path, key=lambda p: not (Path(p) / "eval.json").exists())[:3]
     return [by_path[p] for p in chosen]
 
 
@@ -165,7 +164,7 @@ def decoding_widgets(key: str, methods: tuple[str, ...] = ("greedy", "beam", "sa
 @st.cache_data(show_spinner=False, max_entries=256)
 def reconstruct(
     path: str, digest: str, sentences: tuple[str, ...], decoding: DecodeConfig, use_mean: bool, n: int, seed: int
-):  # noqa: ANN201
+) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     """Cached reconstructions table and unknown words: swapping a slider back is instant."""
     from .textlab import reconstruct_table
 

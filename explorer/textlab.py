@@ -138,3 +138,11 @@ def homotopy_frame(texts: list[str]) -> pd.io.formats.style.Styler:
     steps = len(texts)
     df = pd.DataFrame({"t": [f"{i / max(1, steps - 1):.2f}" for i in range(steps)], "sentence": texts})
     return df.style.apply(lambda row: [GREY if grey[row.name] else ""] * len(row), axis=1)
+
+
+_MD_SPECIAL = "\\`*_{}[]<>()#+-.!|$~"
+
+
+def md_escape(text: str) -> str:
+    """Text shown inside Markdown as typed: PTB's "$ N million" must not turn into LaTeX, nor <unk> into HTML."""
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer import plots, state
-from explorer.textlab import decode_config, decode_latent, encoder_lens
+from explorer.textlab import decode_config, decode_latent, encoder_lens, md_escape
 
 st.title("Encoder lens")
 runs, chosen = state.require_runs()
@@ -32,7 +32,7 @@ dim = a.selectbox(
 )
 value = b.slider(f"Value of z{dim}", -4.0, 4.0, float(round(lens.mu[dim], 2)), 0.05)
 greedy = decode_config("greedy")
-st.markdown(f"**μ decoded:** {decode_latent(vae, lens.mu, greedy)}")
+st.markdown(f"**μ decoded:** {md_escape(decode_latent(vae, lens.mu, greedy))}")
 edited = lens.mu.copy()
 edited[dim] = value
-st.markdown(f"**z{dim} = {value:+.2f}:** {decode_latent(vae, edited, greedy)}")
+st.markdown(f"**z{dim} = {value:+.2f}:** {md_escape(decode_latent(vae, edited, greedy))}")

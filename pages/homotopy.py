@@ -35,5 +35,5 @@ for col, run in zip(st.columns(max(1, min(3, len(picked)))), picked, strict=Fals
     with col:
         st.markdown(f"**{run.name}**")
         texts = homotopy_texts(state.load_model(run), ends, steps, path, decoding)
-        st.dataframe(homotopy_frame(texts), hide_index=True, width="stretch")
+        st.table(homotopy_frame(texts), hide_index=True, border="horizontal")
         st.caption(f"{sum(repeat_mask(texts))} repeat(s) in {steps - 1} steps")

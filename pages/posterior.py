@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer import plots, state
-from explorer.textlab import decode_config, decode_latent
+from explorer.textlab import decode_config, decode_latent, md_escape
 
 st.title("Aggregated posterior")
 runs, chosen = state.require_runs()
@@ -48,7 +48,7 @@ for i, run in enumerate(picked):
         if points:
             row = int(points[0]["customdata"])
             text = decode_latent(state.load_model(run), lm.z[row], decode_config("greedy"))
-            origin = "a prior sample" if lm.is_prior[row] else f"“{hover[row]}”"
-            st.info(f"**Decoded** (greedy) from {origin}:\n\n{text}")
+            origin = "a prior sample" if lm.is_prior[row] else f"“{md_escape(hover[row])}”"
+            st.info(f"**Decoded** (greedy) from {origin}:\n\n{md_escape(text)}")
         n_post = lm.n_posterior
         st.caption(f"{n_post:,} test sentences, {len(lm.z) - n_post} prior samples, z_dim {lm.z.shape[1]}")

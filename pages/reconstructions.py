@@ -22,7 +22,7 @@ knob = c.radio("Slider over", ["C", "m", "β"], horizontal=True)
 if not sentences:
     st.info("Type at least one sentence.")
     st.stop()
-st.table({"#": list(range(1, len(sentences) + 1)), "input": sentences})
+st.table({"#": list(range(1, len(sentences) + 1)), "input": sentences}, hide_index=True, border="horizontal")
 
 columns, seen = [], set()
 for run in picked:
@@ -51,8 +51,5 @@ for col, (run, family) in zip(st.columns(len(columns) or 1), columns, strict=Fal
         for sent, words in unknown.items():
             st.warning(f"Not in {run.name}'s vocabulary (read as <unk>): {', '.join(words)} — in “{sent}”")
         st.caption(f"mean BLEU-4 against the input: **{table['BLEU'].mean():.1f}**")
-        st.table(
-            table.drop(columns=["input"] + (["sample"] if n == 1 else []))
-            .style.format({"BLEU": "{:.1f}"})
-            .hide(axis="index")
-        )
+        shown = table.drop(columns=["input"] + (["sample"] if n == 1 else [])).round({"BLEU": 1})
+        st.table(shown, hide_index=True, border="horizontal")

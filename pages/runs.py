@@ -33,6 +33,9 @@ event = st.dataframe(
     on_select="rerun",
     selection_mode="multi-row",
     key="runs_table",
+    selection_default={
+        "selection": {"rows": [i for i, p in enumerate(table["path"]) if p in {str(r.path) for r in chosen}]}
+    },
     column_config={
         "C": st.column_config.NumberColumn(help="capacity in nats; empty: K = KL (no capacity)"),
         **{

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,18 @@ def trained_run(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def run_folder(trained_run: Path, corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two tiny β_C runs on one corpus (C = 3 and 10: a family for the C slider), one with a stored map."""
+    from explorer.latent_map import MapConfig, precompute
+    from textvae_core.train import train
+
+    root = tmp_path_factory.mktemp("app_runs")
+    shutil.copytree(trained_run, root / "tiny-bc3")
+    cfg = tiny_config(corpus_dir, root / "tiny-bc10", "beta-c", C=10.0)
+    cfg.train.epochs, cfg.train.lr = 12, 3e-3  # longer than tiny-bc3: it writes whole sentences, not "the the"
+    train(cfg)
+    precompute(root / "tiny-bc3", MapConfig(n_posterior=60, n_prior=15), methods=("pca",))
+    return root

@@ -6,27 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import tiny_config
 from streamlit.testing.v1 import AppTest
 
-from explorer.latent_map import MapConfig, load_map, precompute
+from explorer.latent_map import load_map
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = ["runs", "rate_distortion", "posterior", "reconstructions", "homotopy", "encoder_lens", "prior_samples"]
-
-
-@pytest.fixture(scope="session")
-def run_folder(trained_run: Path, corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two tiny β_C runs on one corpus (C = 3 and 10: a family for the C slider), one with a stored map."""
-    from textvae_core.train import train
-
-    root = tmp_path_factory.mktemp("app_runs")
-    shutil.copytree(trained_run, root / "tiny-bc3")
-    cfg = tiny_config(corpus_dir, root / "tiny-bc10", "beta-c", C=10.0)
-    cfg.train.epochs = 4
-    train(cfg)
-    precompute(root / "tiny-bc3", MapConfig(n_posterior=60, n_prior=15), methods=("pca",))
-    return root
 
 
 @pytest.fixture(autouse=True)
@@ -112,12 +97,12 @@ def test_reconstructions_empty_input(run_folder: Path, monkeypatch) -> None:
 
 def test_homotopy_decodes_every_step_for_every_run(run_folder: Path, monkeypatch) -> None:
     at = open_page("homotopy", run_folder, monkeypatch)
-    frames = at.dataframe
+    frames = at.table
     assert len(frames) == 2 and all(len(f.value) == 7 for f in frames)
     assert all("repeat(s) in 6 steps" in c.value for c in at.caption if "repeat" in c.value)
     at.radio[0].set_value("two sentences").run()
     at.text_input[0].set_value("the cat sees the moon").run()
-    assert at.dataframe[0].value["sentence"].iloc[0]
+    assert at.table[0].value["sentence"].iloc[0]
 
 
 def test_encoder_lens_shows_dimensions_and_unknown_words(run_folder: Path, monkeypatch) -> None:

@@ -1,0 +1,70 @@
+"""The main flows in a real headless Chromium: every page renders, and the C slider swaps reconstructions.
+
+Screenshots of every page go to tests/output/screenshots/ (a CI artifact; look at them).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from browser import browser_page, serve, skip_without_browser, wait_ready
+
+OUT = Path(__file__).resolve().parent / "output" / "screenshots"
+PAGES = {  # URL path → text the page shows once it has computed something from the runs
+    "": "tiny-bc3",
+    "rate_distortion": "tiny-bc10",
+    "posterior": "60 test sentences",
+    "reconstructions": "mean BLEU-4",
+    "homotopy": "repeat(s) in 6 steps",
+    "encoder_lens": "KL of this sentence",
+    "prior_samples": "mean length",
+}
+
+
+@pytest.fixture(scope="module")
+def app_url(run_folder: Path):
+    skip_without_browser()
+    with serve({"TEXTVAE_RUNS": str(run_folder)}) as url:
+        yield url
+
+
+def test_every_page_opens_from_its_own_url(app_url: str) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with browser_page() as page:
+        for name, expected in PAGES.items():
+            page.goto(f"{app_url}/{name}")
+            wait_ready(page)
+            body = page.inner_text("body")
+            assert "Traceback" not in body and "Error" not in page.title(), name
+            assert expected in body, f"{name or 'runs'}: {expected!r} not shown"
+            page.screenshot(path=str(OUT / f"{name or 'runs'}.png"), full_page=True)
+
+
+def _heading(page, run: str) -> int:
+    return page.locator('[data-testid="stMarkdownContainer"] strong').get_by_text(run, exact=True).count()
+
+
+def _column_text(page) -> str:
+    return page.locator('[data-testid="stTable"]').nth(1).inner_text()
+
+
+def test_moving_the_c_slider_changes_the_reconstructions(app_url: str) -> None:
+    with browser_page() as page:
+        page.goto(f"{app_url}/reconstructions")
+        wait_ready(page)
+        area = page.get_by_label("Sentences, one per line")
+        area.fill("the cat sees the house\na small bird calls the river in the morning\nmy sister likes a new book")
+        area.press("Control+Enter")
+        wait_ready(page)
+        assert _heading(page, "tiny-bc10") == 1
+        before = _column_text(page)
+        thumb = page.get_by_role("slider", name="C (lstm)")
+        assert thumb.get_attribute("aria-valuetext") in ("10.0", "10")
+        thumb.focus()
+        thumb.press("Home")  # slide to the smallest C
+        wait_ready(page)
+        assert _heading(page, "tiny-bc3") == 1 and _heading(page, "tiny-bc10") == 0
+        after = _column_text(page)
+        page.screenshot(path=str(OUT / "reconstructions_after_slider.png"), full_page=True)
+        assert after != before, "the reconstructions did not change with C"
