@@ -110,7 +110,8 @@ def main() -> None:
             state = "done" if weights.exists() else "—"
             print(f"{r.group:<12} {r.name:<24} {state}")
         return
-    chosen = [r for r in runs if "all" in args.names or r.name in args.names or r.group in args.names]
+    # in the order asked for (a run named twice, or by name and group, once)
+    chosen = list({r.name: r for n in args.names for r in runs if n in ("all", r.name, r.group)}.values())
     if not chosen:
         sys.exit(f"no run or group named {args.names}; see --list")
     import os
