@@ -1,0 +1,125 @@
+"""Latency of the explorer's interactions on the shipped checkpoints (CPU unless CUDA is present).
+
+    python benchmarks/app_latency.py [--runs checkpoints/ptb-lstm-bc3 ...] [--repeats 3]
+
+Warm figures are the median of ``--repeats`` calls after one untimed call (models loaded, caches of
+torch and numba filled), which is what a user feels on the second click. Cold figures start a fresh
+Python process. Goal on 2 CPU cores: each warm interaction under 1 s; the aggregated-posterior page of a
+shipped run under 2 s from a cold start of the app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from explorer.latent_map import MAP_FILE, corpus_for  # noqa: E402
+from explorer.textlab import Endpoints, decode_config, homotopy_texts, reconstruct_table  # noqa: E402
+from textvae_core.inference import TextVAE  # noqa: E402
+
+POSTERIOR_COLD = r"""
+import sys, time
+t0 = time.perf_counter()
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file(sys.argv[1], default_timeout=300).run()
+t1 = time.perf_counter()
+at.switch_page("pages/posterior.py").run()
+t2 = time.perf_counter()
+assert not at.exception, [e.value for e in at.exception]
+assert at.get("plotly_chart"), "no map drawn"
+print(f"{t2 - t0:.3f} {t2 - t1:.3f}")
+"""
+
+UMAP_COLD = r"""
+import time, numpy as np
+t0 = time.perf_counter()
+from explorer.latent_map import project
+z = np.random.default_rng(0).normal(size=(5000, 32)).astype(np.float32)
+t1 = time.perf_counter()
+project(z, "umap")
+t2 = time.perf_counter()
+project(z, "umap")
+t3 = time.perf_counter()
+print(f"{t2 - t1:.3f} {t3 - t2:.3f}")
+"""
+
+
+def warm(fn: Callable[[], object], repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def shipped_runs() -> list[Path]:
+    return sorted(p.parent for p in (ROOT / "checkpoints").glob(f"*/{MAP_FILE}"))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", nargs="*", type=Path, help="default: the shipped runs that carry a latent map")
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    runs = args.runs or shipped_runs()
+    if not runs:
+        sys.exit("no runs with a latent map under checkpoints/ (python -m explorer.latent_map RUN)")
+    models = [TextVAE.load(r) for r in runs]
+    four = (models * 4)[:4]  # fewer than 4 shipped runs: the same ones again (same cost per run)
+    sentences = corpus_for(models[0])
+    twenty = sentences[:20]
+    beam = decode_config("beam", beam=5)
+    greedy = decode_config("greedy")
+    results: dict[str, float | str] = {"runs": ", ".join(r.name for r in runs), "device": str(models[0].device)}
+
+    results["reconstruct 20 sentences × 4 runs, beam 5 (s)"] = warm(
+        lambda: [reconstruct_table(m, twenty, beam, True, 1) for m in four], args.repeats
+    )
+    ends = Endpoints("prior", seed=1)
+    results["homotopy 10 steps × 3 runs, greedy (s)"] = warm(
+        lambda: [homotopy_texts(m, ends, 10, "linear", greedy) for m in (models * 3)[:3]], args.repeats
+    )
+    five_k = (sentences * (5000 // max(1, len(sentences)) + 1))[:5000]
+    results["encode 5,000 sentences (s)"] = warm(lambda: models[0].encode(five_k), args.repeats)
+
+    out = subprocess.run(
+        [sys.executable, "-c", POSTERIOR_COLD, str(ROOT / "app.py")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"TEXTVAE_RUNS": str(runs[0].parent), "PATH": "", "PYTHONPATH": str(ROOT)},
+        check=True,
+    ).stdout.split()
+    results["posterior page, cold app: process start → page drawn (s)"] = float(out[0])
+    results["posterior page, cold app: page script alone (s)"] = float(out[1])
+    cold, warm_umap = map(
+        float,
+        subprocess.run(
+            [sys.executable, "-c", UMAP_COLD],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONPATH": str(ROOT), "PATH": ""},
+        ).stdout.split(),
+    )
+    results["UMAP of 5,000 × 32, first fit in a process (s)"] = cold
+    results["UMAP of 5,000 × 32, second fit (s)"] = warm_umap
+    for k, v in results.items():
+        print(f"{k:<62} {v:.3f}" if isinstance(v, float) else f"{k:<62} {v}")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+"""Screenshots of every explorer page on the shipped checkpoints, into docs/screenshots/ (for the README).
+
+    python scripts/screenshots.py            # needs Chromium (Debian: chromium) and playwright (requirements-dev)
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.browser import SCREENSHOTS, browser_page, serve, wait_ready  # noqa: E402
+
+PAGES = ["", "rate_distortion", "posterior", "reconstructions", "homotopy", "encoder_lens", "prior_samples"]
+
+
+def main() -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with serve() as url, browser_page(width=1400, height=1000) as page:
+        for name in PAGES:
+            t0 = time.perf_counter()
+            page.goto(f"{url}/{name}")
+            wait_ready(page, timeout_ms=600_000)
+            page.mouse.move(0, 0)
+            path = SCREENSHOTS / f"explorer-{name or 'runs'}.png"
+            page.screenshot(path=str(path), full_page=True)
+            print(f"{path.relative_to(ROOT)}  ({time.perf_counter() - t0:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()
