@@ -29,8 +29,13 @@ EXPLORE = [
     page("prior_samples.py", "Prior samples", ":material/casino:"),
 ]
 
-if "survey" in st.query_params and (PAGES / "survey_judge.py").exists():
+SURVEYS = [
+    page("survey_design.py", "Survey design", ":material/edit_note:"),
+    page("survey_results.py", "Survey results", ":material/leaderboard:"),
+]
+
+if "survey" in st.query_params:  # a judge's link: the judge page alone, nothing that names models
     nav = st.navigation([page("survey_judge.py", "Survey", ":material/how_to_vote:", default=True)], position="hidden")
 else:
-    nav = st.navigation({"Explore": EXPLORE})
+    nav = st.navigation({"Explore": EXPLORE, "Surveys": SURVEYS})
 nav.run()
