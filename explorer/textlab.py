@@ -68,16 +68,20 @@ class Endpoints:
     seed: int = 0
 
 
-def homotopy_texts(vae: TextVAE, ends: Endpoints, steps: int, path: str, decoding: DecodeConfig) -> list[str]:
-    """Decode ``steps`` latents from one endpoint to the other (both included)."""
+def homotopy_texts(
+    vae: TextVAE, ends: Endpoints, steps: int, path: str, decoding: DecodeConfig
+) -> tuple[list[str], list[str]]:
+    """Decode ``steps`` latents from one endpoint to the other (both included); also the unknown words typed."""
+    unknown: list[str] = []
     if ends.kind == "sentences":
         enc = vae.encode([ends.first, ends.second])
         z1, z2 = enc.mu[0], enc.mu[1]
+        unknown = enc.unknown[0] + enc.unknown[1]
     else:
         gen = torch.Generator().manual_seed(ends.seed)  # CPU draw: every run and device gets the same z
         z = torch.randn(2, vae.z_dim, generator=gen).to(vae.device)
         z1, z2 = z[0], z[1]
-    return vae.decode(vae.interpolate(z1, z2, steps, kind=path), decoding, seed=ends.seed)
+    return vae.decode(vae.interpolate(z1, z2, steps, kind=path), decoding, seed=ends.seed), unknown
 
 
 def repeat_mask(texts: list[str]) -> list[bool]:

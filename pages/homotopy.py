@@ -34,6 +34,8 @@ st.caption("Grey rows decode to the same sentence as the row before (β_C paper,
 for col, run in zip(st.columns(max(1, min(3, len(picked)))), picked, strict=False):
     with col:
         st.markdown(f"**{run.name}**")
-        texts = homotopy_texts(state.load_model(run), ends, steps, path, decoding)
+        texts, unknown = homotopy_texts(state.load_model(run), ends, steps, path, decoding)
+        if unknown:
+            st.warning(f"Not in {run.name}'s vocabulary (read as <unk>): {', '.join(unknown)}")
         st.table(homotopy_frame(texts), hide_index=True, border="horizontal")
         st.caption(f"{sum(repeat_mask(texts))} repeat(s) in {steps - 1} steps")

@@ -101,8 +101,11 @@ def test_homotopy_decodes_every_step_for_every_run(run_folder: Path, monkeypatch
     assert len(frames) == 2 and all(len(f.value) == 7 for f in frames)
     assert all("repeat(s) in 6 steps" in c.value for c in at.caption if "repeat" in c.value)
     at.radio[0].set_value("two sentences").run()
-    at.text_input[0].set_value("the cat sees the moon").run()
+    at.text_input[0].set_value("the cat sees the zeppelin").run()
     assert at.table[0].value["sentence"].iloc[0]
+    assert any("zeppelin" in w.value for w in at.warning)
+    at.text_input[1].set_value("").run()
+    assert any("Type both sentences" in i.value for i in at.info)
 
 
 def test_encoder_lens_shows_dimensions_and_unknown_words(run_folder: Path, monkeypatch) -> None:
