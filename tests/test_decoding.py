@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 import torch
 
 from textvae_core.data import make_batch
-from textvae_core.decoding import DecodeConfig, _filter_logits, decode
+from textvae_core.decoding import DecodeConfig, _filter_logits, decode, sample_next
 from textvae_core.inference import InputError, TextVAE
 
 
@@ -125,7 +126,8 @@ def test_invalid_decode_configs() -> None:
 
 
 @pytest.mark.parametrize(
-    ("top_k", "top_p", "temperature"), [(0, 1.0, 1.0), (3, 1.0, 1.0), (0, 0.8, 1.0), (4, 0.7, 0.5), (0, 0.95, 2.0)]
+    ("top_k", "top_p", "temperature"),
+    [(0, 1.0, 1.0), (3, 1.0, 1.0), (0, 0.8, 1.0), (4, 0.7, 0.5), (0, 0.95, 2.0), (0, 0.3, 1.0), (0, 0.5, 0.5)],
 )
 def test_sampler_draws_from_the_filtered_distribution(top_k: int, top_p: float, temperature: float) -> None:
     """Empirical frequencies of sample_next match softmax(_filter_logits(...)) over 40k draws."""
@@ -139,3 +141,41 @@ def test_sampler_draws_from_the_filtered_distribution(top_k: int, top_p: float, 
     freq = torch.bincount(draws, minlength=300).float() / 40000
     assert (freq[expected == 0] == 0).all()  # nothing outside the filter is ever drawn
     assert torch.allclose(freq, expected, atol=0.01)
+
+
+def test_nucleus_rejection_gives_up_to_the_search_for_rare_nuclei() -> None:
+    """Rows whose draws keep missing the nucleus are finished by the top-candidate search, same law."""
+    from textvae_core.decoding import REJECTION_ROUNDS, _nucleus_by_rejection
+
+    # one token holds 0.5 (the whole nucleus at top_p = 0.5), the rest is spread over 999 others
+    logits = torch.cat([torch.tensor([[0.0]]), torch.full((1, 999), -math.log(999))], 1).expand(20000, -1)
+    g = torch.Generator().manual_seed(1)
+    choice, unfinished = _nucleus_by_rejection(logits, 0.5, g)
+    assert (choice[~unfinished] == 0).all()  # only the nucleus token is ever accepted
+    assert abs(unfinished.float().mean().item() - 0.5**REJECTION_ROUNDS) < 0.003
+    draws = sample_next(logits, DecodeConfig(method="sample", top_p=0.5), generator=g)
+    assert (draws == 0).all()
+
+
+@pytest.mark.parametrize("decoder", ["lstm", "gru", "cnn"])
+@pytest.mark.parametrize("method", ["greedy", "beam"])
+def test_dropping_finished_rows_changes_no_output(decoder: str, method: str) -> None:
+    """Rows that finish early leave the batch at sync points; every row decodes as it would alone."""
+    from textvae_core.config import SIZES, ModelConfig
+    from textvae_core.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(**SIZES["tiny"], decoder=decoder), 40).eval()
+    with torch.no_grad():  # make <eos> (id 3) the best next token in some states only
+        model.out.weight[3] *= 10.0
+        model.out.bias[3] -= 1.0
+    z = torch.randn(24, model.cfg.z_dim, generator=torch.Generator().manual_seed(1)) * 3
+    cfg = DecodeConfig(method=method, beam_size=3, max_len=20)
+    ids, logp = decode(model, z, cfg, 2, 3)
+    ends = [int((row == 3).nonzero()[0]) if (row == 3).any() else cfg.max_len for row in ids]
+    assert len(set(ends)) >= 3  # rows really finish at different steps
+    for i in range(z.size(0)):
+        alone, alone_logp = decode(model, z[i : i + 1], cfg, 2, 3)
+        width = alone.size(1)
+        assert torch.equal(ids[i, :width], alone[0]) and (ids[i, width:] == 3).all()
+        assert torch.allclose(logp[i], alone_logp[0], atol=1e-4)

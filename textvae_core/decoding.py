@@ -1,8 +1,10 @@
 """Decoding latents into token ids: greedy, beam search, top-k / nucleus sampling — all batched.
 
 Every function takes a batch of latents z [N, z_dim] and decodes all N rows together, one decoder
-call per time step (beam search: N × beam rows per call). Rows that have produced <eos> keep
-being fed but no longer change, and the loop ends when every row is done.
+call per time step (beam search: N × beam rows per call). Rows that have produced <eos> no longer
+change; every SYNC_EVERY steps the finished ones are dropped from the batch (on the CPU the
+vocabulary projection of a finished row costs as much as a live one), and the loop ends when
+every row is done.
 """
 
 from __future__ import annotations
@@ -64,25 +66,76 @@ def _sample_from(probs: torch.Tensor, generator: torch.Generator | None) -> torc
     return torch.searchsorted(cdf, u).clamp_max(probs.size(-1) - 1).squeeze(1)
 
 
+# Nucleus sampling with top_p at least this large draws from the whole distribution and rejects
+# tokens outside the nucleus (accepted with probability ≥ top_p); smaller nuclei are searched.
+REJECTION_MIN_P = 0.5
+REJECTION_ROUNDS = 8
+
+
+def _nucleus_by_rejection(
+    logits: torch.Tensor, top_p: float, generator: torch.Generator | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw from softmax(logits); keep a row's draw if its token is in the nucleus, else draw again.
+
+    A token is in the nucleus when the tokens more probable than it hold less than top_p (the
+    sorted definition of ``_filter_logits``), one masked sum per row instead of a sort or a wide
+    top-k. An accepted draw follows the nucleus distribution exactly; rows still rejected after
+    REJECTION_ROUNDS come back unfinished (mask True) for the caller to sample another way.
+    """
+    probs = logits.softmax(-1)
+    cdf = probs.cumsum(-1)
+    choice = torch.zeros(probs.size(0), dtype=torch.long, device=probs.device)
+    pending = torch.arange(probs.size(0), device=probs.device)
+    for r in range(REJECTION_ROUNDS):
+        rows, rows_cdf = (probs, cdf) if r == 0 else (probs[pending], cdf[pending])  # no copy in round 1
+        u = torch.rand((pending.numel(), 1), generator=generator, device=probs.device, dtype=cdf.dtype)
+        token = torch.searchsorted(rows_cdf, u * rows_cdf[:, -1:]).clamp_max(probs.size(-1) - 1)
+        p_token = rows.gather(1, token)
+        above = torch.where(rows > p_token, rows, 0.0).sum(-1)
+        ok = above < top_p * rows_cdf[:, -1]  # the cdf's end is the row's mass (1 up to rounding)
+        choice[pending[ok]] = token[ok, 0]
+        pending = pending[~ok]
+        if pending.numel() == 0:  # one host sync per round; rounds are few (acceptance ≥ top_p)
+            break
+    unfinished = torch.zeros(probs.size(0), dtype=torch.bool, device=probs.device)
+    unfinished[pending] = True
+    return choice, unfinished
+
+
 def sample_next(logits: torch.Tensor, cfg: DecodeConfig, generator: torch.Generator | None = None) -> torch.Tensor:
     """Draw the next token of every row under temperature, top-k and nucleus (top-p) filtering.
 
     Same distribution as sampling from ``_filter_logits``, without sorting the whole vocabulary:
-    the nucleus is searched among each row's top 64 candidates, and only rows whose nucleus is
-    wider look at ×4 more, until every row's candidates hold mass top_p.
+    a wide nucleus (top_p ≥ REJECTION_MIN_P, no top-k) by rejection from the full distribution,
+    anything else by ``_sample_among_top``.
     """
     logits = logits / cfg.temperature
-    vocab = logits.size(-1)
     if not cfg.top_k and cfg.top_p >= 1.0:
         return _sample_from((logits - logits.amax(-1, keepdim=True)).exp(), generator)
-    if cfg.top_k:
-        vals, idx = logits.topk(min(cfg.top_k, vocab), dim=-1)
+    if not cfg.top_k and cfg.top_p >= REJECTION_MIN_P:
+        choice, unfinished = _nucleus_by_rejection(logits, cfg.top_p, generator)
+        if bool(unfinished.any()):
+            rows = unfinished.nonzero().squeeze(1)
+            choice[rows] = _sample_among_top(logits[rows], 0, cfg.top_p, generator)
+        return choice
+    return _sample_among_top(logits, cfg.top_k, cfg.top_p, generator)
+
+
+def _sample_among_top(
+    logits: torch.Tensor, top_k: int, top_p: float, generator: torch.Generator | None
+) -> torch.Tensor:
+    """Top-k and/or nucleus sampling among each row's most probable tokens: the top k, or for a
+    nucleus the top 64 candidates, widened ×4 only for rows whose nucleus is wider, until every
+    row's candidates hold mass top_p."""
+    vocab = logits.size(-1)
+    if top_k:
+        vals, idx = logits.topk(min(top_k, vocab), dim=-1)
         log_z = vals.logsumexp(-1, keepdim=True)  # top-k first: the nucleus is taken within it
     else:
         log_z = logits.logsumexp(-1, keepdim=True)
         k = min(64, vocab)
         vals, idx = logits.topk(k, dim=-1)
-        need = (vals - log_z).exp().sum(-1) < cfg.top_p
+        need = (vals - log_z).exp().sum(-1) < top_p
         while k < vocab and bool(need.any()):
             # only the rows whose nucleus is wider than k look further; the others keep −inf padding
             k = min(4 * k, vocab)
@@ -91,10 +144,10 @@ def sample_next(logits: torch.Tensor, cfg: DecodeConfig, generator: torch.Genera
             vals = F.pad(vals, (0, k - vals.size(1)), value=float("-inf"))
             idx = F.pad(idx, (0, k - idx.size(1)), value=0)
             vals[rows], idx[rows] = wide_vals, wide_idx
-            need[rows] = (wide_vals - log_z[rows]).exp().sum(-1) < cfg.top_p
+            need[rows] = (wide_vals - log_z[rows]).exp().sum(-1) < top_p
     probs = (vals - log_z).exp()
-    if cfg.top_p < 1.0:
-        probs = probs.masked_fill(probs.cumsum(-1) - probs >= cfg.top_p, 0.0)
+    if top_p < 1.0:
+        probs = probs.masked_fill(probs.cumsum(-1) - probs >= top_p, 0.0)
     return idx.gather(1, _sample_from(probs, generator).unsqueeze(1)).squeeze(1)
 
 
@@ -110,41 +163,67 @@ def decode_stepwise(
     """Greedy or sampled decoding. Returns ids [N, T] (after <eos>: <eos>) and log p [N]."""
     n = z.size(0)
     state = model.decoder.init_state(z)
+    live = torch.arange(n, device=z.device)  # original row of each row still decoding
     tokens = torch.full((n,), bos_id, dtype=torch.long, device=z.device)
     done = torch.zeros(n, dtype=torch.bool, device=z.device)
     logp = torch.zeros(n, device=z.device)
-    out = []
+    out = torch.full((n, cfg.max_len), eos_id, dtype=torch.long, device=z.device)
+    steps = 0
     for t in range(cfg.max_len):
         logits, state = model.step_logits(tokens, z, state)
         nxt = logits.argmax(-1) if cfg.method == "greedy" else sample_next(logits, cfg, generator)
         step_logp = logits.log_softmax(-1).gather(1, nxt.unsqueeze(1)).squeeze(1)
         nxt = nxt.masked_fill(done, eos_id)
-        logp += step_logp.masked_fill(done, 0.0)
-        out.append(nxt)
+        logp.index_add_(0, live, step_logp.masked_fill(done, 0.0))
+        out[live, t] = nxt
         done |= nxt == eos_id
         tokens = nxt
-        if t % SYNC_EVERY == SYNC_EVERY - 1 and bool(done.all()):
-            break
-    return torch.stack(out, 1), logp
+        steps = t + 1
+        if t % SYNC_EVERY == SYNC_EVERY - 1:
+            keep = (~done).nonzero().squeeze(1)
+            if keep.numel() == 0:
+                break
+            if keep.numel() < done.numel():  # drop finished rows: their outputs are final
+                live, z, tokens, done = live[keep], z[keep], tokens[keep], done[keep]
+                state = model.decoder.reorder_state(state, keep)
+    return out[:, :steps], logp
 
 
 @torch.no_grad()
 def beam_search(
     model: SentenceVAE, z: torch.Tensor, cfg: DecodeConfig, bos_id: int, eos_id: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Beam search over all N latents at once (N × beam decoder rows). Returns best ids and log p."""
-    n, k = z.size(0), cfg.beam_size
-    rows = n * k
+    """Beam search over all N latents at once (N × beam decoder rows). Returns best ids and log p.
+
+    A sentence whose beams have all produced <eos> is settled (its best hypothesis stored) and
+    dropped from the batch at the next sync point; the others go on.
+    """
+    n_all, k = z.size(0), cfg.beam_size
+    best_ids = torch.full((n_all, cfg.max_len), eos_id, dtype=torch.long, device=z.device)
+    best_logp = torch.zeros(n_all, device=z.device)
+    live = torch.arange(n_all, device=z.device)  # original sentence of each sentence still searched
+    n = n_all
     zz = z.repeat_interleave(k, 0)
     state = model.decoder.init_state(zz)
-    tokens = torch.full((rows,), bos_id, dtype=torch.long, device=z.device)
+    tokens = torch.full((n * k,), bos_id, dtype=torch.long, device=z.device)
     scores = torch.full((n, k), float("-inf"), device=z.device)
     scores[:, 0] = 0.0  # all beams start identical: only the first is live
     lengths = torch.zeros(n, k, device=z.device)
-    done = torch.zeros(rows, dtype=torch.bool, device=z.device)
-    history = torch.empty(rows, 0, dtype=torch.long, device=z.device)
-    base = (torch.arange(n, device=z.device) * k).unsqueeze(1)
+    done = torch.zeros(n * k, dtype=torch.bool, device=z.device)
+    history = torch.empty(n * k, 0, dtype=torch.long, device=z.device)
+
+    def settle(sent: torch.Tensor) -> None:
+        """Store the best finished hypothesis of the given (current-batch) sentences."""
+        ranked = (
+            scores[sent] / lengths[sent].clamp_min(1.0).pow(cfg.length_penalty) if cfg.length_penalty else scores[sent]
+        )
+        best = ranked.argmax(-1)
+        rows = sent * k + best
+        best_ids[live[sent], : history.size(1)] = history.index_select(0, rows)
+        best_logp[live[sent]] = scores[sent].gather(1, best.unsqueeze(1)).squeeze(1)
+
     for t in range(cfg.max_len):
+        base = (torch.arange(n, device=z.device) * k).unsqueeze(1)
         logits, state = model.step_logits(tokens, zz, state)
         logp = logits.log_softmax(-1)
         # a finished hypothesis may only "emit" <eos> again, at no cost, so it keeps its score
@@ -162,12 +241,20 @@ def beam_search(
         history = torch.cat([history.index_select(0, index), nxt.view(-1, 1)], 1)
         done = prev_done | (nxt.view(-1) == eos_id)
         tokens = nxt.view(-1)
-        if t % SYNC_EVERY == SYNC_EVERY - 1 and bool(done.all()):
-            break
-    ranked = scores / lengths.clamp_min(1.0).pow(cfg.length_penalty) if cfg.length_penalty else scores
-    best = ranked.argmax(-1)
-    pick = torch.arange(n, device=z.device) * k + best
-    return history.index_select(0, pick), scores.gather(1, best.unsqueeze(1)).squeeze(1)
+        if t % SYNC_EVERY == SYNC_EVERY - 1 or t == cfg.max_len - 1:
+            finished = done.view(n, k).all(1)
+            if bool(finished.all()) or t == cfg.max_len - 1:
+                settle(torch.arange(n, device=z.device))
+                break
+            if bool(finished.any()):  # settle finished sentences and drop their rows
+                settle(finished.nonzero().squeeze(1))
+                keep = (~finished).nonzero().squeeze(1)
+                rows = (keep.unsqueeze(1) * k + torch.arange(k, device=z.device)).view(-1)
+                live, scores, lengths = live[keep], scores[keep], lengths[keep]
+                zz, tokens, done, history = zz[rows], tokens[rows], done[rows], history[rows]
+                state = model.decoder.reorder_state(state, rows)
+                n = keep.numel()
+    return best_ids[:, : history.size(1)], best_logp
 
 
 def decode(
