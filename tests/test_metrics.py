@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from pathlib import Path
 
 import pytest
@@ -154,7 +155,96 @@ def test_syntactic_test_on_pairs_with_known_outcomes(run_and_test, tmp_path: Pat
     (tmp_path / "unknown.tsv").write_text("condition\tgrammatical\tungrammatical\nc\tzorp blick\tzorp blicks\n")
     res = syntactic_test(run.model, run.vocab, tmp_path, torch.device("cpu"))
     cats = res["categories"]
-    assert cats["same"] == {"p1": 0.0, "p2": 0.0, "p1_bar": 0.0, "p2_bar": 0.0, "n_pairs": 4}
+    assert cats["same"] == {
+        "p1": 0.0,
+        "p2": 0.0,
+        "p1_bar": 0.0,
+        "p2_bar": 0.0,
+        "n_pairs": 4,
+        "coverage": 1.0,
+        "pairs_fully_known": 1.0,
+    }
     assert cats["longer"]["p1"] == 1.0 and cats["longer"]["p2"] == 1.0 and cats["longer"]["n_pairs"] == 3
+    assert cats["unknown"]["coverage"] == 0.0 and cats["unknown"]["pairs_fully_known"] == 0.0
     known = 4 * 10 + 3 * (5 + 10)
     assert res["coverage"] == pytest.approx(known / (known + 4))
+    assert res["pairs_fully_known"] == pytest.approx(7 / 8) and res["n_pairs"] == 8
+    capped = syntactic_test(run.model, run.vocab, tmp_path, torch.device("cpu"), max_pairs=2)
+    assert capped["categories"]["same"]["n_pairs"] == 2 and capped["categories"]["longer"]["n_pairs"] == 2
+
+
+def test_first_difference_positions() -> None:
+    from textvae_core.metrics import first_difference
+
+    assert first_difference([5, 6, 7], [5, 6, 8]) == 2
+    assert first_difference([5, 6], [5, 6, 7]) == 2  # <eos> of the shorter against the extra word
+    assert first_difference([9], [5, 6]) == 0
+    assert first_difference([5, 6], [5, 6]) == 3  # identical: nothing left to score
+
+
+def test_scored_logp_from_the_first_difference_keeps_the_comparison(run_and_test) -> None:
+    from textvae_core.data import make_batch
+    from textvae_core.metrics import first_difference, scored_logp
+
+    run, test = run_and_test
+    last = lambda w: w + 1 if w + 1 < len(run.vocab) else 4  # noqa: E731 - another real word
+    good = test.ids[:12]
+    bad = [[*s[:-1], last(s[-1])] if i % 2 else [*s, last(s[-1])] for i, s in enumerate(good)]  # swap / extra word
+    z = torch.randn(12, run.model.cfg.z_dim, generator=torch.Generator().manual_seed(3))
+    start = [first_difference(g, b) for g, b in zip(good, bad, strict=True)]
+    assert all(0 < s <= len(g) for s, g in zip(start, good, strict=True))
+
+    def full(seqs: list[list[int]]) -> torch.Tensor:
+        b = make_batch(seqs, run.vocab)
+        return -run.model.sentence_nll(z, b.dec_in, b.target, b.lengths)
+
+    diff_full = full(good) - full(bad)
+    diff_suffix = scored_logp(run.model, good, start, z, run.vocab, batch_size=5) - scored_logp(
+        run.model, bad, start, z, run.vocab, batch_size=5
+    )
+    assert torch.allclose(diff_full, diff_suffix, atol=1e-4)
+    assert (scored_logp(run.model, good, [0] * 12, z, run.vocab) - full(good)).abs().max() < 1e-4
+
+
+def test_fast_self_bleu_equals_sacrebleu_sentence_scores() -> None:
+    from sacrebleu.metrics import BLEU
+
+    from textvae_core.metrics import self_bleu
+
+    rng = random.Random(4)
+    words = ["a", "b", "c", "d", "e", "f", "the", "market", "fell"]
+    sents = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 9))) for _ in range(40)]
+    sents += [sents[0], sents[1], sents[1], ""]  # duplicates, and an empty generation
+    scorer = BLEU(max_ngram_order=4, tokenize="none", effective_order=True)
+    slow = sum(scorer.sentence_score(h, sents[:i] + sents[i + 1 :]).score for i, h in enumerate(sents)) / len(sents)
+    assert self_bleu(sents, max_sentences=100) == pytest.approx(slow, abs=1e-9)
+    bigram = BLEU(max_ngram_order=2, tokenize="none", effective_order=True)
+    pair = ["x y z", "x y w v"]
+    ref = (bigram.sentence_score(pair[0], pair[1:]).score + bigram.sentence_score(pair[1], pair[:1]).score) / 2
+    assert self_bleu(pair, order=2) == pytest.approx(ref) and ref > 0
+    assert math.isnan(self_bleu(["x"]))  # one sentence: no references
+
+
+def test_likelihood_pass_one_encode_for_every_figure(run_and_test) -> None:
+    from textvae_core.metrics import likelihood_pass
+
+    run, test = run_and_test
+    cpu = torch.device("cpu")
+    lik = likelihood_pass(run.model, test, cpu, k=20, batch_size=16)
+    one = heldout_bounds(run.model, test, cpu)
+    assert lik.bounds["kl"] == pytest.approx(one["kl"], rel=1e-4)  # closed form: no sampling
+    assert lik.bounds["rec"] == pytest.approx(one["rec"], rel=0.03)  # k-sample mean vs one sample
+    assert lik.iw_nll["nll"] <= lik.bounds["nll_bound"] and lik.bounds["rec_samples"] == 20
+    mu, logvar = encode_corpus(run.model, test)
+    assert torch.allclose(lik.mu, mu, atol=1e-5) and torch.allclose(lik.logvar, logvar, atol=1e-5)
+
+
+def test_bucketed_rouge_is_the_per_pair_mean() -> None:
+    from textvae_core.metrics import reconstruction_scores, rouge
+
+    inputs = ["the cat sat on the mat", "a dog ran in the park today", "x y z " * 5 + "w"]
+    outputs = ["the cat sat on a mat", "a dog ran to the park", "x y z " * 4]
+    scores = reconstruction_scores(inputs, outputs)
+    assert scores["all"]["rouge2"] == pytest.approx(rouge(outputs, inputs, 2))
+    assert scores["<=10"]["rouge4"] == pytest.approx(rouge(outputs[:2], inputs[:2], 4))
+    assert scores["11-20"]["rouge2"] == pytest.approx(rouge(outputs[2:], inputs[2:], 2))

@@ -126,6 +126,19 @@ def test_fused_cross_entropy_matches_stock_values_and_gradients() -> None:
         assert torch.allclose(got, want, atol=1e-5)
 
 
+def test_cross_entropy_without_gradient_matches_stock_across_chunks() -> None:
+    from textvae_core.ops import EVAL_CHUNK
+
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(16, 300)
+    h = torch.randn(EVAL_CHUNK + 37, 16) * 3
+    target = torch.randint(0, 300, (h.size(0),))
+    with torch.no_grad():
+        got = linear_cross_entropy(h, lin.weight, lin.bias, target)
+        want = F.cross_entropy(lin(h), target, reduction="none")
+    assert got.shape == want.shape and torch.allclose(got, want, atol=1e-5)
+
+
 def test_unknown_architecture_is_refused() -> None:
     with pytest.raises(ConfigError, match="unknown decoder"):
         build_model(tiny("lstm", "transformer"), len(VOCAB))

@@ -9,6 +9,7 @@ vae.decode(vae.interpolate(z1, z2, steps=8))
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,28 @@ class Reconstruction:
     input: str
     outputs: list[str]  # one decoded sentence per z sample
     unknown: list[str] = field(default_factory=list)  # input words not in the vocabulary
+
+
+@torch.no_grad()
+def encode_ids(
+    model: SentenceVAE, ids: Sequence[Sequence[int]], vocab: Vocab, batch_size: int = 512
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """μ and log σ² [N, z_dim] (float32, on the model's device, in input order) for id sequences.
+
+    The one batched encode path (the app, evaluation and the syntactic test all use it): sentences are
+    sorted by length so each batch pads little, and results are scattered back to input order.
+    """
+    device = next(model.parameters()).device
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    mu = torch.empty(len(ids), model.cfg.z_dim, device=device)
+    logvar = torch.empty_like(mu)
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        batch = make_batch([ids[i] for i in idx], vocab).to(device)
+        m, lv = model.encode(batch.src, batch.lengths)
+        where = torch.as_tensor(idx, device=device)
+        mu[where], logvar[where] = m.float(), lv.float()
+    return mu, logvar
 
 
 class TextVAE:
@@ -76,15 +99,7 @@ class TextVAE:
     def encode(self, sentences: list[str], batch_size: int = 512) -> Encoded:
         """q(z|x) parameters for every sentence, batched by length (order of the input kept)."""
         ids, unknown, tokens = self.tokenize(sentences)
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        mu = torch.empty(len(ids), self.z_dim, device=self.device)
-        logvar = torch.empty_like(mu)
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            batch = make_batch([ids[i] for i in idx], self.vocab).to(self.device)
-            m, lv = self.model.encode(batch.src, batch.lengths)
-            where = torch.as_tensor(idx, device=self.device)
-            mu[where], logvar[where] = m.float(), lv.float()
+        mu, logvar = encode_ids(self.model, ids, self.vocab, batch_size)
         return Encoded(mu, logvar, unknown, tokens)
 
     @torch.no_grad()

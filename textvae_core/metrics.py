@@ -1,19 +1,25 @@
 """Held-out measurements of the papers. Every figure is per sentence unless its name says per token.
 
-Latent statistics work on the encoder outputs (μ, log σ²) of a whole corpus, computed once by
-``encode_corpus``; likelihood figures batch sentences and vectorise over importance samples.
+Latent statistics work on the encoder outputs (μ, log σ²) of a whole corpus, computed once (by
+``likelihood_pass``, which also gives R, D, the ELBO and the IW-NLL from one pass, or by
+``encode_corpus``); likelihood figures batch sentences and vectorise over importance samples.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
+import random
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
 
-from .data import Corpus
+from .data import Corpus, make_batch
+from .inference import encode_ids
 from .models import SentenceVAE, gaussian_kl
 from .vocab import Vocab
 
@@ -55,18 +61,15 @@ def heldout_bounds(
     }
 
 
-@torch.no_grad()
 def encode_corpus(
-    model: SentenceVAE, corpus: Corpus, device: torch.device, batch_size: int = 512
+    model: SentenceVAE, corpus: Corpus, device: torch.device | None = None, batch_size: int = 512
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """μ and log σ² [N, z_dim] for every sentence of a corpus, in corpus order."""
-    mu = torch.empty(len(corpus), model.cfg.z_dim)
-    logvar = torch.empty_like(mu)
-    for idx in corpus.batches(batch_size):
-        b = corpus.batch(idx).to(device)
-        m, lv = model.encode(b.src, b.lengths)
-        mu[idx], logvar[idx] = m.float().cpu(), lv.float().cpu()
-    return mu, logvar
+    """μ and log σ² [N, z_dim] on the CPU for every sentence of a corpus, in corpus order.
+
+    ``device`` is accepted for symmetry with the other metrics; the model's own device is used.
+    """
+    mu, logvar = encode_ids(model, corpus.ids, corpus.vocab, batch_size)
+    return mu.cpu(), logvar.cpu()
 
 
 def active_units(mu: torch.Tensor, threshold: float = 0.01) -> tuple[int, torch.Tensor]:
@@ -107,50 +110,92 @@ def mutual_information(mu: torch.Tensor, logvar: torch.Tensor, seed: int = 0, ch
     0 (He et al. use the closed-form entropy for the first term, which adds sampling noise).
     Bounded above by log N.
     """
-    n = mu.size(0)
+    n, d = mu.shape
     mu, logvar = mu.double(), logvar.double()
     gen = torch.Generator().manual_seed(seed)
     z = mu + torch.randn(mu.shape, generator=gen, dtype=mu.dtype) * (0.5 * logvar).exp()
     var = logvar.exp()
     log_qzx = -0.5 * (((z - mu) ** 2) / var + logvar + LOG_2PI).sum(-1)
+    # Σ_d (z_d − μ_jd)² / v_jd expanded into matrix products: the N × N densities cost two GEMMs
+    inv_var = 1.0 / var  # [N, d]
+    const = (mu**2 * inv_var).sum(-1) + logvar.sum(-1) + d * LOG_2PI  # [N]
     log_qz = torch.empty(n, dtype=mu.dtype)
     for start in range(0, n, chunk):
-        zc = z[start : start + chunk].unsqueeze(1)  # [c, 1, d]
-        log_dens = -0.5 * (((zc - mu) ** 2) / var + logvar + LOG_2PI).sum(-1)  # [c, N]
-        log_qz[start : start + chunk] = torch.logsumexp(log_dens, dim=1) - math.log(n)
+        zc = z[start : start + chunk]  # [c, d]
+        quad = (zc**2) @ inv_var.T - 2.0 * zc @ (mu * inv_var).T + const  # [c, N]
+        log_qz[start : start + chunk] = torch.logsumexp(-0.5 * quad, dim=1) - math.log(n)
     return float((log_qzx - log_qz).mean())
 
 
-@torch.no_grad()
-def importance_sampled_nll(
-    model: SentenceVAE, corpus: Corpus, device: torch.device, k: int = 100, batch_size: int = 64, seed: int = 0
-) -> dict[str, float]:
-    """−log p(x) per sentence by importance sampling with k samples from q(z|x) (Burda et al.).
+@dataclass
+class Likelihood:
+    """What one pass of ``likelihood_pass`` measures: the ELBO terms, the IW-NLL, and q(z|x)'s parameters."""
 
-    log p(x) ≈ logsumexp_i [log p(x|z_i) + log p(z_i) − log q(z_i|x)] − log k. All k samples of a
-    batch go through the decoder in one call. Always ≥ the true NLL in expectation, and ≤ −ELBO.
+    bounds: dict[str, float]  # as heldout_bounds, with D averaged over the k samples
+    iw_nll: dict[str, float]  # as importance_sampled_nll
+    mu: torch.Tensor  # [N, z_dim] on the CPU, corpus order
+    logvar: torch.Tensor
+
+
+@torch.no_grad()
+def likelihood_pass(
+    model: SentenceVAE, corpus: Corpus, device: torch.device, k: int = 100, batch_size: int = 128, seed: int = 0
+) -> Likelihood:
+    """Rate, distortion, ELBO and the importance-sampled NLL from one encode and k decoder samples per sentence.
+
+    −log p(x) ≈ −logsumexp_i [log p(x|z_i) + log p(z_i) − log q(z_i|x)] + log k (Burda et al.), all k
+    samples of a batch through the decoder in one call. The same k values of −log p(x|z_i) give the
+    distortion D = E_q[−log p(x|z)] (their mean: the k-sample estimate, lower variance than one
+    sample, and no second pass over the corpus); R is the closed-form KL; μ and log σ² come back
+    for the latent statistics, so the corpus is encoded once.
     """
     was_training = model.training
     model.eval()
-    total = 0.0
+    n = len(corpus)
+    mu_all = torch.empty(n, model.cfg.z_dim)
+    logvar_all = torch.empty_like(mu_all)
+    iw_total = rec_total = kl_total = 0.0
     gen = torch.Generator(device=device).manual_seed(seed)
     for idx in corpus.batches(batch_size):
         b = corpus.batch(idx).to(device)
         mu, logvar = model.encode(b.src, b.lengths)
         mu, logvar = mu.float(), logvar.float()
+        mu_all[idx], logvar_all[idx] = mu.cpu(), logvar.cpu()
         bsz, d = mu.shape
         eps = torch.randn((k, bsz, d), generator=gen, device=device)
         z = mu + eps * (0.5 * logvar).exp()  # [k, B, d]
         log_q = (-0.5 * (eps**2 + logvar + LOG_2PI)).sum(-1)
         log_p = (-0.5 * (z**2 + LOG_2PI)).sum(-1)
         rep = lambda t: t.repeat(k, *([1] * (t.dim() - 1)))  # noqa: E731 - sample-major copies
-        rec = model.sentence_nll(z.reshape(k * bsz, d), rep(b.dec_in), rep(b.target), rep(b.lengths))
-        log_w = -rec.view(k, bsz) + log_p - log_q
-        total += float(-(torch.logsumexp(log_w, 0) - math.log(k)).sum())
+        rec = model.sentence_nll(z.reshape(k * bsz, d), rep(b.dec_in), rep(b.target), rep(b.lengths)).view(k, bsz)
+        log_w = -rec + log_p - log_q
+        iw_total += float(-(torch.logsumexp(log_w, 0) - math.log(k)).sum())
+        rec_total += float(rec.mean(0).sum())
+        kl_total += float(gaussian_kl(mu, logvar).sum())
     model.train(was_training)
-    n = len(corpus)
-    nll = total / n
-    return {"nll": nll, "ppl": math.exp(total / (corpus.n_tokens + n)), "k": k, "n_sentences": n}
+    n_tok = corpus.n_tokens + n
+    bounds = {
+        "rec": rec_total / n,
+        "kl": kl_total / n,
+        "elbo": -(rec_total + kl_total) / n,
+        "nll_bound": (rec_total + kl_total) / n,
+        "ppl_bound": math.exp((rec_total + kl_total) / n_tok),
+        "n_sentences": n,
+        "n_tokens": n_tok,
+        "rec_samples": k,
+    }
+    iw = {"nll": iw_total / n, "ppl": math.exp(iw_total / n_tok), "k": k, "n_sentences": n}
+    return Likelihood(bounds, iw, mu_all, logvar_all)
+
+
+def importance_sampled_nll(
+    model: SentenceVAE, corpus: Corpus, device: torch.device, k: int = 100, batch_size: int = 128, seed: int = 0
+) -> dict[str, float]:
+    """−log p(x) per sentence by importance sampling with k samples from q(z|x) (Burda et al.).
+
+    Always ≥ the true NLL in expectation, and ≤ −ELBO; see ``likelihood_pass``.
+    """
+    return likelihood_pass(model, corpus, device, k, batch_size, seed).iw_nll
 
 
 # Length buckets of Prokhorov et al. Table 1 (tokens of the input sentence).
@@ -182,10 +227,24 @@ def rouge(hypotheses: list[str], references: list[str], n: int = 2) -> float:
 
 
 def reconstruction_scores(inputs: list[str], outputs: list[str]) -> dict[str, dict[str, float]]:
-    """BLEU-2/4 and ROUGE-2/4 of reconstructions, overall and per input-length bucket."""
+    """BLEU-2/4 and ROUGE-2/4 of reconstructions, overall and per input-length bucket.
+
+    ROUGE is a mean over sentence pairs, so each pair is scored once (rouge-score) and the buckets
+    average those scores; BLEU is a corpus statistic, computed by sacrebleu per group.
+    """
+    from rouge_score.rouge_scorer import RougeScorer
+
+    scorer = RougeScorer(["rouge2", "rouge4"])
+    pair_scores = [scorer.score(r, h) for h, r in zip(outputs, inputs, strict=True)]
     groups: dict[str, list[int]] = {"all": list(range(len(inputs)))}
     for name, (lo, hi) in BUCKETS.items():
         groups[name] = [i for i, s in enumerate(inputs) if lo <= len(s.split()) <= hi]
+
+    def mean_rouge(idx: list[int], key: str) -> float:
+        if not idx:
+            return float("nan")
+        return 100.0 * sum(pair_scores[i][key].fmeasure for i in idx) / len(idx)
+
     out = {}
     for name, idx in groups.items():
         hyp, ref = [outputs[i] for i in idx], [inputs[i] for i in idx]
@@ -193,8 +252,8 @@ def reconstruction_scores(inputs: list[str], outputs: list[str]) -> dict[str, di
             "n": len(idx),
             "bleu2": bleu(hyp, ref, 2),
             "bleu4": bleu(hyp, ref, 4),
-            "rouge2": rouge(hyp, ref, 2),
-            "rouge4": rouge(hyp, ref, 4),
+            "rouge2": mean_rouge(idx, "rouge2"),
+            "rouge4": mean_rouge(idx, "rouge4"),
         }
     return out
 
@@ -202,20 +261,45 @@ def reconstruction_scores(inputs: list[str], outputs: list[str]) -> dict[str, di
 def self_bleu(sentences: list[str], order: int = 4, max_sentences: int = 500, seed: int = 0) -> float:
     """Self-BLEU-n: each sentence scored against all the others as references (Zhu et al. 2018).
 
-    O(n²): computed on at most ``max_sentences`` sentences (a seeded sample), which the caller reports.
+    The score of each sentence is sacrebleu's ``sentence_score`` (exp smoothing, effective order),
+    fed with statistics gathered once rather than re-extracted from n − 1 references n times: per
+    n-gram its largest and second-largest count over the sentences (so the largest count among the
+    *others* is a lookup), and the closest other length from a length histogram. Computed on at most
+    ``max_sentences`` sentences (a seeded sample, which the caller reports): the figure depends on n.
     """
-    import random
-
     from sacrebleu.metrics import BLEU
+    from sacrebleu.metrics.helpers import extract_all_word_ngrams
 
     if len(sentences) > max_sentences:
         sentences = random.Random(seed).sample(sentences, max_sentences)
     n = len(sentences)
     if n < 2:
         return float("nan")
-    scorer = BLEU(max_ngram_order=order, tokenize="none", effective_order=True)
-    total = sum(scorer.sentence_score(h, sentences[:i] + sentences[i + 1 :]).score for i, h in enumerate(sentences))
-    return total / n
+    grams = [extract_all_word_ngrams(s.rstrip(), 1, order) for s in sentences]  # sacrebleu's preprocessing
+    top: dict[tuple[str, ...], tuple[int, int, int]] = {}  # n-gram → (largest count, its sentence, second largest)
+    for i, (counts, _) in enumerate(grams):
+        for g, c in counts.items():
+            best = top.get(g)
+            if best is None:
+                top[g] = (c, i, 0)
+            elif c > best[0]:
+                top[g] = (c, i, best[0])
+            elif c > best[2]:
+                top[g] = (best[0], best[1], c)
+    lengths = Counter(length for _, length in grams)
+    total_score = 0.0
+    for i, (counts, hyp_len) in enumerate(grams):
+        others = [ln for ln, c in lengths.items() if c - (ln == hyp_len) > 0]
+        ref_len = min(others, key=lambda ln: (abs(hyp_len - ln), ln))  # sacrebleu: closest, ties → shorter
+        correct, total = [0] * order, [0] * order
+        for g, c in counts.items():
+            best, holder, second = top[g]
+            total[len(g) - 1] += c
+            correct[len(g) - 1] += min(c, second if holder == i else best)
+        total_score += BLEU.compute_bleu(
+            correct, total, hyp_len, ref_len, smooth_method="exp", effective_order=True, max_ngram_order=order
+        ).score
+    return total_score / n
 
 
 def generation_stats(sentences: list[str], unk: str = "<unk>") -> dict[str, float]:
@@ -235,13 +319,18 @@ def homotopy_repeats(decoded: list[str]) -> int:
     return sum(a == b for a, b in itertools.pairwise(decoded))
 
 
+def vocab_fingerprint(vocab: Vocab) -> str:
+    """Short hash of a vocabulary's tokens: FCE figures are comparable only under the same one."""
+    return hashlib.sha256("\n".join(vocab.itos).encode("utf-8")).hexdigest()[:12]
+
+
 def forward_cross_entropy(
     generated: list[str],
     test: list[str],
     vocab: Vocab,
     device: torch.device,
     cfg: LMConfig | None = None,
-) -> dict[str, float]:
+) -> dict[str, float | str]:
     """FCE: train an LSTM LM on generated sentences, report its NLL per sentence on real test sentences.
 
     ``vocab`` is fixed across the models being compared (Prokhorov et al. use the words common to all
@@ -256,11 +345,14 @@ def forward_cross_entropy(
     lm = train_lm(train_corpus, cfg, device)
     unk = vocab.unk_id
     pct_unk = lambda c: 100.0 * sum(i == unk for s in c.ids for i in s) / max(1, c.n_tokens)  # noqa: E731
+    nll = corpus_nll(lm, test_corpus, device)
     return {
-        "fce": corpus_nll(lm, test_corpus, device),
+        "fce": nll,
+        "fce_per_token": nll * len(test_corpus) / max(1, test_corpus.n_tokens + len(test_corpus)),
         "n_generated": len(train_corpus),
         "n_test": len(test_corpus),
         "vocab_size": len(vocab),
+        "vocab_fingerprint": vocab_fingerprint(vocab),
         "pct_unk_generated": pct_unk(train_corpus),
         "pct_unk_test": pct_unk(test_corpus),
     }
@@ -278,6 +370,39 @@ def read_syntax_pairs(path: Path) -> list[tuple[str, str, str]]:
     return rows
 
 
+def first_difference(a: list[int], b: list[int]) -> int:
+    """First target position (tokens, then <eos>) where two sentences differ; len(a) + 1 if equal."""
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return i
+    return min(len(a), len(b)) if len(a) != len(b) else len(a) + 1
+
+
+@torch.no_grad()
+def scored_logp(
+    model: SentenceVAE,
+    seqs: list[list[int]],
+    start: list[int],
+    z: torch.Tensor,
+    vocab: Vocab,
+    batch_size: int = 512,
+) -> torch.Tensor:
+    """log p(x|z) of each sentence counted from target position ``start[i]`` on, batched by length.
+
+    Two sentences that share their first s tokens get the same log-probabilities there under the
+    same z, so comparing p(x⁻|z) with p(x⁺|z) only needs the positions from the first difference on.
+    """
+    out = torch.empty(len(seqs), device=z.device)
+    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+    for s in range(0, len(order), batch_size):
+        idx = order[s : s + batch_size]
+        b = make_batch([seqs[i] for i in idx], vocab).to(z.device)
+        where = torch.as_tensor(idx, device=z.device)
+        first = torch.as_tensor([start[i] for i in idx], device=z.device)
+        out[where] = -model.sentence_nll(z[where], b.dec_in, b.target, b.lengths, start=first)
+    return out
+
+
 @torch.no_grad()
 def syntactic_test(
     model: SentenceVAE,
@@ -290,49 +415,63 @@ def syntactic_test(
     """Prokhorov et al. §3.4 on Marvin & Linzen pairs (x⁺ grammatical, x⁻ not), per category (file):
 
     p1 = P[p(x⁻|z⁺) < p(x⁺|z⁺)], p2 = P[p(x⁻|z⁻) < p(x⁺|z⁻)] with z = μ(x); p̄1, p̄2 the same with
-    z averaged within each sub-category (condition). Coverage: share of tokens the vocabulary knows.
+    z averaged within each sub-category (condition). ``max_pairs`` pairs per category at most, evenly
+    spaced through the file (every condition keeps its share). Coverage: share of tokens the
+    vocabulary knows (overall and per category), and of pairs with no unknown word at all.
     """
-    from .data import make_batch
-
-    def encode(sents: list[list[int]]) -> torch.Tensor:
-        out = torch.empty(len(sents), model.cfg.z_dim, device=device)
-        order = sorted(range(len(sents)), key=lambda i: len(sents[i]))
-        for s in range(0, len(order), batch_size):
-            idx = order[s : s + batch_size]
-            b = make_batch([sents[i] for i in idx], vocab).to(device)
-            out[torch.as_tensor(idx, device=device)] = model.encode(b.src, b.lengths)[0].float()
-        return out
-
-    def logp(sents: list[list[int]], z: torch.Tensor) -> torch.Tensor:
-        out = torch.empty(len(sents), device=device)
-        for s in range(0, len(sents), batch_size):
-            b = make_batch(sents[s : s + batch_size], vocab).to(device)
-            out[s : s + batch_size] = -model.sentence_nll(z[s : s + batch_size], b.dec_in, b.target, b.lengths)
-        return out
-
-    results, known = {}, [0, 0]
+    results: dict[str, dict[str, float | int]] = {}
+    known = total = pairs_known = n_pairs = 0
     for path in sorted(Path(folder).glob("*.tsv")):
         rows = read_syntax_pairs(path)
         if max_pairs:
             rows = rows[:: max(1, len(rows) // max_pairs)][:max_pairs]
+        if not rows:
+            continue
         good = [vocab.encode(r[1].split()) for r in rows]
         bad = [vocab.encode(r[2].split()) for r in rows]
-        for ids, unk in good + bad:
-            known[0] += len(ids) - len(unk)
-            known[1] += len(ids)
+        cat_total = sum(len(ids) for ids, _ in good + bad)
+        cat_known = cat_total - sum(len(unk) for _, unk in good + bad)
+        cat_pairs_known = sum(not g[1] and not b[1] for g, b in zip(good, bad, strict=True))
         good_ids, bad_ids = [g[0] for g in good], [b[0] for b in bad]
-        z_good, z_bad = encode(good_ids), encode(bad_ids)
+        n = len(rows)
+        mu, _ = encode_ids(model, good_ids + bad_ids, vocab, batch_size)
+        z_good, z_bad = mu[:n], mu[n:]
         conds = [r[0] for r in rows]
         mean_good, mean_bad = z_good.clone(), z_bad.clone()
-        for c in set(conds):
-            idx = torch.as_tensor([i for i, x in enumerate(conds) if x == c], device=device)
+        for c in sorted(set(conds)):
+            idx = torch.as_tensor([i for i, x in enumerate(conds) if x == c], device=mu.device)
             mean_good[idx] = z_good[idx].mean(0)
             mean_bad[idx] = z_bad[idx].mean(0)
-        p = {}
-        for name, z in (("p1", z_good), ("p2", z_bad), ("p1_bar", mean_good), ("p2_bar", mean_bad)):
-            p[name] = float((logp(bad_ids, z) < logp(good_ids, z)).float().mean())
-        results[path.stem] = {**p, "n_pairs": len(rows)}
-    return {"categories": results, "coverage": known[0] / max(1, known[1])}
+        start = [first_difference(g, b) for g, b in zip(good_ids, bad_ids, strict=True)]
+        zs = (z_good, z_bad, mean_good, mean_bad)
+        # every (sentence, latent) combination in one batched call: x⁺ and x⁻ under each of the four z's
+        logp = scored_logp(
+            model,
+            (good_ids + bad_ids) * len(zs),
+            start * (2 * len(zs)),
+            torch.cat([torch.cat([zz, zz]) for zz in zs]),
+            vocab,
+            batch_size,
+        ).view(len(zs), 2, n)
+        p = {
+            name: float((logp[j, 1] < logp[j, 0]).float().mean())
+            for j, name in enumerate(("p1", "p2", "p1_bar", "p2_bar"))
+        }
+        results[path.stem] = {
+            **p,
+            "n_pairs": n,
+            "coverage": cat_known / max(1, cat_total),
+            "pairs_fully_known": cat_pairs_known / n,
+        }
+        known, total = known + cat_known, total + cat_total
+        pairs_known, n_pairs = pairs_known + cat_pairs_known, n_pairs + n
+    return {
+        "categories": results,
+        "coverage": known / max(1, total),
+        "pairs_fully_known": pairs_known / max(1, n_pairs),
+        "n_pairs": n_pairs,
+        "max_pairs_per_category": max_pairs,
+    }
 
 
 def kl_share(rec: float, kl: float, m: float, beta: float, C: float | None) -> float:
@@ -347,6 +486,7 @@ __all__ = [
     "aggregated_posterior",
     "bleu",
     "encode_corpus",
+    "first_difference",
     "forward_cross_entropy",
     "gaussian_kl",
     "generation_stats",
@@ -354,10 +494,13 @@ __all__ = [
     "homotopy_repeats",
     "importance_sampled_nll",
     "kl_share",
+    "likelihood_pass",
     "mutual_information",
     "read_syntax_pairs",
     "reconstruction_scores",
     "rouge",
+    "scored_logp",
     "self_bleu",
     "syntactic_test",
+    "vocab_fingerprint",
 ]

@@ -61,11 +61,17 @@ class SentenceVAE(nn.Module):
         return self.logits(hidden).float(), state
 
     def sentence_nll(
-        self, z: torch.Tensor, dec_in: torch.Tensor, target: torch.Tensor, lengths: torch.Tensor
+        self,
+        z: torch.Tensor,
+        dec_in: torch.Tensor,
+        target: torch.Tensor,
+        lengths: torch.Tensor,
+        start: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """−log p(x|z) per sentence [B] (padding never projected onto the vocabulary)."""
+        """−log p(x|z) per sentence [B] (padding never projected onto the vocabulary); with ``start``,
+        only target positions ≥ start[i] count (the syntactic test skips a shared prefix)."""
         hidden = self.drop(self.decoder(self.embedding(dec_in), z))  # [B, T, H]
-        return sentence_nll(hidden, self.out, target, lengths)
+        return sentence_nll(hidden, self.out, target, lengths, start)
 
     def forward(
         self, batch: Batch, word_dropout: float = 0.0, unk_id: int = 1, sample: bool | None = None
