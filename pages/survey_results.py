@@ -65,8 +65,8 @@ if row.kind == "pairwise":
         column_config={"share %": pct} | dict.fromkeys(("strength", "CI low", "CI high"), two),
     )
     st.caption(
-        "Bradley–Terry fit of every answer (choix, ILSR); interval: 2.5–97.5 % over 200 bootstrap resamples "
-        f"of the answers. {res.position}"
+        "Bradley–Terry fit of every answer (choix, ILSR); 95 % interval: ±1.96 standard errors from the Fisher "
+        f"information. {res.position}"
     )
 else:
     st.subheader('"Makes sense" by sentence length (≤ 10 and > 10 words, as in AutoGen Table 4)')

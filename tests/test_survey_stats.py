@@ -84,16 +84,30 @@ def test_bradley_terry_recovers_the_order_of_known_strengths() -> None:
         a, b = rng.sample(list(truth), 2)
         p_a = 1 / (1 + math.exp(truth[b] - truth[a]))
         outcomes.append((a, b, a if rng.random() < p_a else b))
-    ranking = stats.bradley_terry(pairwise_answers(outcomes), bootstrap=50)
+    ranking = stats.bradley_terry(pairwise_answers(outcomes))
     assert list(ranking["model"]) == ["best", "middle", "worst"]
     assert ranking["strength"].to_numpy() == pytest.approx([1.2, 0.0, -1.2], abs=0.25)
     assert (ranking["CI low"] < ranking["strength"]).all() and (ranking["strength"] < ranking["CI high"]).all()
     assert ranking["share %"].sum() == pytest.approx(100)
 
 
-def test_bradley_terry_stays_finite_when_one_model_always_wins() -> None:
-    ranking = stats.bradley_terry(pairwise_answers([("A", "B", "A")] * 6 + [("B", "C", "B")] * 6), bootstrap=20)
-    assert list(ranking["model"]) == ["A", "B", "C"] and np.isfinite(ranking["strength"]).all()
+def test_bradley_terry_intervals_shrink_with_answers_and_stay_honest_under_separation() -> None:
+    few = stats.bradley_terry(pairwise_answers([("A", "B", "A")] * 6 + [("B", "C", "B")] * 6))
+    assert list(few["model"]) == ["A", "B", "C"] and np.isfinite(few[["strength", "CI low", "CI high"]]).all().all()
+    assert ((few["CI high"] - few["CI low"]) > 2).all()  # one side won everything: wide, not zero-width
+    rng = random.Random(2)
+    many = [(a, b, a if rng.random() < 0.7 else b) for a, b in [("A", "B")] * 400]
+    few_mixed = many[:40]
+    width = {
+        n: stats.bradley_terry(pairwise_answers(d)).eval("`CI high` - `CI low`").iloc[0]
+        for n, d in ((40, few_mixed), (400, many))
+    }
+    assert width[400] < width[40] / 2.5  # ~1/√n
+    # two models: the interval of the strength difference matches the logistic (Wald) one of the win rate
+    table = stats.bradley_terry(pairwise_answers(many)).set_index("model")
+    k = sum(w == "A" for _, _, w in many)
+    se_diff = 1 / math.sqrt(400 * (k / 400) * (1 - k / 400))
+    assert 2 * (table.loc["A", "CI high"] - table.loc["A", "strength"]) / 1.959964 == pytest.approx(se_diff, rel=0.02)
 
 
 def test_makes_sense_split_at_ten_words_like_table_4() -> None:
@@ -141,5 +155,5 @@ def test_compute_on_no_answers_and_csv_round_trip() -> None:
     df = pairwise_answers([("A", "B", "A"), ("A", "B", "B")])
     back = pd.read_csv(io.BytesIO(stats.to_csv(df)))
     assert list(back.columns) == ANSWER_COLUMNS and list(back["winner"]) == ["A", "B"]
-    full = stats.compute(df, "pairwise", bootstrap=10)
+    full = stats.compute(df, "pairwise")
     assert full.answers == 2 and len(full.ranking) == 2 and full.position

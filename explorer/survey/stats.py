@@ -11,12 +11,13 @@ import choix
 import krippendorff
 import numpy as np
 import pandas as pd
-from scipy.stats import binomtest
+from scipy.stats import binomtest, norm
 
 CONFIDENCE = 0.95
 # pair_table's columns for the page (the numeric CI bounds stay in the frame for export and tests)
 PAIR_SHOWN = ["model 1", "model 2", "answers", "model 1 wins", "win % (model 1)", "95 % CI", "p-value", "judges"]
 SHORT = 10  # the paper's split: length ≤ 10 vs > 10 tokens
+Z95 = float(norm.ppf(0.975))
 BT_ALPHA = 0.01  # small ridge: keeps Bradley–Terry finite when a model wins (or loses) every comparison
 
 
@@ -78,21 +79,21 @@ def pair_table(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def bradley_terry(df: pd.DataFrame, bootstrap: int = 200, seed: int = 0) -> pd.DataFrame:
+def bradley_terry(df: pd.DataFrame) -> pd.DataFrame:
     """Models ranked by Bradley–Terry strength fitted on every pairwise answer (choix.ilsr_pairwise).
 
     ``share`` is exp(strength) normalised: the chance a model is preferred in a Luce choice among all of them.
-    The interval comes from resampling answers (percentile bootstrap)."""
+    The 95 % interval is ±1.96 standard errors from the Fisher information at the fit (choix gives none). A
+    bootstrap would be narrower but wrong where one model won every comparison: every resample is the same."""
     pairwise = df[df["kind"] == "pairwise"]
     if pairwise.empty:
         return pd.DataFrame()
     models = sorted(set(pairwise["model_a"]) | set(pairwise["model_b"]))
     index = {m: i for i, m in enumerate(models)}
     data = np.array([(index[w], index[lo]) for w, lo in zip(pairwise["winner"], pairwise["loser"], strict=True)])
-    theta = _fit(len(models), data)
-    rng = np.random.default_rng(seed)
-    draws = np.array([_fit(len(models), data[rng.integers(0, len(data), len(data))]) for _ in range(bootstrap)])
-    lo, hi = (np.percentile(draws, q, axis=0) for q in (2.5, 97.5)) if bootstrap else (theta * np.nan,) * 2
+    theta = choix.ilsr_pairwise(len(models), [tuple(map(int, row)) for row in data], alpha=BT_ALPHA)
+    theta = theta - theta.mean()
+    se = standard_errors(theta, data)
     share = np.exp(theta) / np.exp(theta).sum()
     wins = pairwise["winner"].value_counts()
     seen = pd.concat([pairwise["model_a"], pairwise["model_b"]]).value_counts()
@@ -100,8 +101,8 @@ def bradley_terry(df: pd.DataFrame, bootstrap: int = 200, seed: int = 0) -> pd.D
         {
             "model": models,
             "strength": theta,
-            "CI low": lo,
-            "CI high": hi,
+            "CI low": theta - Z95 * se,
+            "CI high": theta + Z95 * se,
             "share %": 100 * share,
             "wins": [int(wins.get(m, 0)) for m in models],
             "comparisons": [int(seen.get(m, 0)) for m in models],
@@ -112,9 +113,18 @@ def bradley_terry(df: pd.DataFrame, bootstrap: int = 200, seed: int = 0) -> pd.D
     return table
 
 
-def _fit(n: int, data: np.ndarray) -> np.ndarray:
-    theta = choix.ilsr_pairwise(n, [tuple(map(int, row)) for row in data], alpha=BT_ALPHA)
-    return theta - theta.mean()
+def standard_errors(theta: np.ndarray, data: np.ndarray) -> np.ndarray:
+    """Standard errors of mean-centred Bradley–Terry strengths: the pseudo-inverse of the Fisher information
+    Σ p(1−p)(e_w − e_l)(e_w − e_l)ᵀ, whose null space (a common shift) is the centring constraint."""
+    w, lo = data[:, 0], data[:, 1]
+    p = 1.0 / (1.0 + np.exp(-(theta[w] - theta[lo])))
+    v = p * (1 - p)
+    info = np.zeros((len(theta), len(theta)))
+    np.add.at(info, (w, w), v)
+    np.add.at(info, (lo, lo), v)
+    np.add.at(info, (w, lo), -v)
+    np.add.at(info, (lo, w), -v)
+    return np.sqrt(np.clip(np.diag(np.linalg.pinv(info)), 0, None))
 
 
 def makes_sense_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -194,14 +204,14 @@ def judges_table(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def compute(df: pd.DataFrame, kind: str, bootstrap: int = 200) -> Results:
+def compute(df: pd.DataFrame, kind: str) -> Results:
     """Every figure the results page shows, from the raw answers of one survey."""
     res = Results(kind, len(df), df["judge"].nunique() if len(df) else 0, df["item"].nunique() if len(df) else 0)
     if df.empty:
         return res
     if kind == "pairwise":
         res.pairs = pair_table(df)
-        res.ranking = bradley_terry(df, bootstrap=bootstrap)
+        res.ranking = bradley_terry(df)
         res.position = position_bias(df)
     else:
         res.makes_sense = makes_sense_table(df)

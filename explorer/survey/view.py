@@ -45,7 +45,7 @@ def survey_label(row: SurveyRow) -> str:
 
 
 def ranking_figure(ranking: pd.DataFrame) -> go.Figure:
-    """Bradley–Terry strengths with their bootstrap intervals, best model on top."""
+    """Bradley–Terry strengths with their 95 % intervals, best model on top."""
     r = ranking.iloc[::-1]
     error = {"type": "data", "symmetric": False, "array": r["CI high"] - r["strength"]}
     error["arrayminus"] = r["strength"] - r["CI low"]
@@ -63,7 +63,7 @@ def ranking_figure(ranking: pd.DataFrame) -> go.Figure:
     fig.update_layout(
         height=140 + 40 * len(r),
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        xaxis_title="Bradley–Terry strength (log odds against the average model; 95 % bootstrap interval)",
+        xaxis_title="Bradley–Terry strength (log odds against the average model; 95 % interval)",
         title="Overall ranking",
     )
     return fig
