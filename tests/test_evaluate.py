@@ -1,4 +1,4 @@
-"""The evaluate CLI writes a complete eval.json for a run."""
+"""The evaluate CLI writes a complete eval.json for a run, FCE and syntactic test included."""
 
 from __future__ import annotations
 
@@ -6,24 +6,92 @@ import json
 import shutil
 from pathlib import Path
 
-from textvae_core.evaluate import EVAL, main
+import pytest
+
+from textvae_core.checkpoint import load_run
+from textvae_core.evaluate import EVAL, PROFILES, EvalConfig, main
+from textvae_core.metrics import vocab_fingerprint
+
+SMALL = ["--k", "3", "--prior-samples", "20", "--homotopy-pairs", "3", "--device", "cpu"]
+TINY_FCE = ["--fce-sentences", "40", "--fce-lm-emb", "8", "--fce-lm-hidden", "16", "--fce-lm-epochs", "1"]
 
 
-def test_evaluate_writes_every_section(trained_run: Path, tmp_path: Path, capsys) -> None:
+@pytest.fixture
+def syntax_dir(tmp_path: Path) -> Path:
+    """Two tiny categories in the Marvin & Linzen format, one with an NPI-style third column."""
+    folder = tmp_path / "syntax"
+    folder.mkdir()
+    (folder / "agr.tsv").write_text(
+        "condition\tgrammatical\tungrammatical\n"
+        "sing\tthe cat sees the moon\tthe cat see the moon\n"
+        "sing\ta dog likes the river\ta dog like the river\n"
+        "plur\tthe cat sees a red car\tthe cat sees a red cars\n",
+        encoding="utf-8",
+    )
+    (folder / "npi.tsv").write_text(
+        "condition\tgrammatical\tintrusive\tungrammatical\n"
+        "past\tthe teacher finds the house\tx\tthe teacher finds the house today\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def test_evaluate_writes_every_section(trained_run: Path, tmp_path: Path, syntax_dir: Path, capsys) -> None:
     run = shutil.copytree(trained_run, tmp_path / "run")
-    assert main([str(run), "--k", "5", "--prior-samples", "20", "--homotopy-pairs", "3", "--device", "cpu"]) == 0
+    args = [str(run), "--profile", "grid", *SMALL, *TINY_FCE, "--syntax-dir", str(syntax_dir), "--syntax-pairs", "2"]
+    assert main(args) == 0
     out = capsys.readouterr().out
-    assert "IW-NLL(k=5)" in out and "AU" in out
+    assert "IW-NLL(k=3)" in out and "AU" in out and "[grid]" in out
     res = json.loads((run / EVAL).read_text())
-    assert {"bounds", "iw_nll", "latent", "reconstruction", "generation", "homotopy", "timings_s"} <= set(res)
-    assert res["iw_nll"]["nll"] <= res["bounds"]["nll_bound"] + 1.0
+    assert {"bounds", "iw_nll", "latent", "reconstruction", "generation", "homotopy", "fce", "syntax"} <= set(res)
+    assert res["profile"] == "grid" and res["config"]["profile"] == "grid"
+    assert res["config"]["k"] == 3 and res["config"]["syntax_pairs"] == 2  # explicit flags beat the profile
+    assert res["config"]["fce_schemes"] == PROFILES["grid"]["fce_schemes"]  # the rest comes from the profile
+    assert res["iw_nll"]["nll"] <= res["bounds"]["nll_bound"] + 1e-6  # same k samples: IW ≤ −ELBO estimate
+    assert res["bounds"]["rec_samples"] == 3
     assert 0 <= res["latent"]["active_units"] <= res["latent"]["z_dim"]
     assert set(res["reconstruction"]["scores"]) == {"all", "<=10", "11-20", "21-30"}
     assert set(res["generation"]["schemes"]) >= {"greedy", "top15", "nucleus0.9"}
+    assert all(s["n"] == 20 for s in res["generation"]["schemes"].values())  # stats on prior_samples, not 40
     assert 0 <= res["homotopy"]["mean_repeats"] <= res["homotopy"]["max_repeats"]
-    assert res["config"]["k"] == 5
+    fce = res["fce"]
+    vocab = load_run(run).vocab
+    assert fce["vocab_fingerprint"] == vocab_fingerprint(vocab) and fce["vocab_size"] == len(vocab)
+    assert "max_vocab" in fce["vocab"] and fce["lm"]["hidden"] == 16
+    ns = fce["schemes"]["nucleus0.9"]
+    assert set(fce["schemes"]) == {"nucleus0.9"} and 0 < ns["n_generated"] <= 40 and ns["fce"] > 0
+    assert ns["n_test"] == res["bounds"]["n_sentences"]
+    syn = res["syntax"]
+    assert set(syn["categories"]) == {"agr", "npi"} and syn["categories"]["agr"]["n_pairs"] == 2
+    assert syn["categories"]["npi"]["pairs_fully_known"] == 1.0  # "today" is in the tiny grammar
+    assert 0 < syn["coverage"] < 1  # "see", "like", "cars" are not
+    for p in ("p1", "p2", "p1_bar", "p2_bar"):
+        assert 0.0 <= syn["categories"]["agr"][p] <= 1.0
+    assert {"likelihood", "reconstruct", "fce nucleus0.9", "syntax", "total"} <= set(res["timings_s"])
+
+
+def test_fce_and_syntactic_test_can_be_switched_off(trained_run: Path, tmp_path: Path) -> None:
+    run = shutil.copytree(trained_run, tmp_path / "run")
+    assert main([str(run), *SMALL, "--fce-schemes", "", "--syntax-dir", "", "--max-sentences", "30"]) == 0
+    res = json.loads((run / EVAL).read_text())
+    assert "fce" not in res and "syntax" not in res
+    assert res["profile"] == "full" and res["bounds"]["n_sentences"] == 30
+    assert main([str(run), *SMALL, "--fce-sentences", "0", "--syntax-dir", str(tmp_path / "none")]) == 0
+    res = json.loads((run / EVAL).read_text())
+    assert "fce" not in res and "skipped" in res["syntax"]
+
+
+def test_profiles_and_their_validation(trained_run: Path, capsys) -> None:
+    grid = EvalConfig.for_profile("grid", k=7)
+    assert grid.profile == "grid" and grid.k == 7 and grid.prior_samples == PROFILES["grid"]["prior_samples"]
+    assert EvalConfig.for_profile("full") == EvalConfig()
+    assert grid.self_bleu_n == EvalConfig().self_bleu_n  # self-BLEU stays comparable across profiles
+    with pytest.raises(ValueError, match="unknown evaluation profile"):
+        EvalConfig.for_profile("fast")
+    assert main([str(trained_run), "--fce-schemes", "nucleus0.7"]) == 2
+    assert "unknown FCE decoding scheme" in capsys.readouterr().err
 
 
 def test_evaluate_bad_run_is_reported(tmp_path: Path, capsys) -> None:
-    assert main([str(tmp_path / "missing")]) == 2
+    assert main([str(tmp_path / "missing"), "--profile", "grid"]) == 2
     assert "no such run" in capsys.readouterr().err

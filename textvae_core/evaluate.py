@@ -1,7 +1,8 @@
-"""Evaluate a run: ``python -m textvae_core.evaluate RUN [--split test] [--k 100] …`` writes RUN/eval.json.
+"""Evaluate a run: ``python -m textvae_core.evaluate RUN [--profile grid] [--k 100] …`` writes RUN/eval.json.
 
 Everything is per sentence unless its key says per token; ``eval.json`` records how each figure was
-obtained (split, k, decoding, number of samples) next to the figure.
+obtained (profile, split, k, decoding, number of samples, FCE vocabulary) next to the figure, and
+how long each stage took (``timings_s``).
 """
 
 from __future__ import annotations
@@ -11,33 +12,39 @@ import json
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
-from .checkpoint import CheckpointError, load_run
+from .checkpoint import CheckpointError, LoadedRun, load_run
 from .data import Corpus, CorpusError, read_corpus
 from .decoding import DecodeConfig
 from .device import pick_device
 from .inference import TextVAE
 from .io import atomic_write_text
+from .lm import LMConfig
 from .metrics import (
     active_units,
     aggregated_posterior,
-    encode_corpus,
+    forward_cross_entropy,
     generation_stats,
-    heldout_bounds,
     homotopy_repeats,
-    importance_sampled_nll,
     kl_share,
+    likelihood_pass,
     mutual_information,
     reconstruction_scores,
     self_bleu,
+    syntactic_test,
+    vocab_fingerprint,
 )
 
+T = TypeVar("T")
+
 EVAL = "eval.json"
+ROOT = Path(__file__).resolve().parent.parent  # repository root: default data paths are relative to it
 
 # Prior-sample decoding schemes of Prokhorov et al. §3.3.
 GENERATION_SCHEMES: dict[str, DecodeConfig] = {
@@ -52,21 +59,81 @@ GENERATION_SCHEMES: dict[str, DecodeConfig] = {
 
 @dataclass
 class EvalConfig:
+    profile: str = "full"  # named defaults the fields started from (build with for_profile); recorded in eval.json
     split: str = "test"  # which corpus of the run's data config to evaluate on
-    k: int = 10  # importance samples per sentence for the NLL (cost grows linearly; 100+ on a GPU)
+    k: int = 10  # importance samples per sentence for the NLL, and for D (cost grows linearly; 100+ on a GPU)
     max_sentences: int = 0  # evaluate on the first N sentences only (0 = all)
     recon_decoding: str = "greedy"  # decoding of reconstructions: greedy | beam
     prior_samples: int = 1000  # sentences generated from p(z) per decoding scheme
-    self_bleu_n: int = 300  # generated sentences self-BLEU is computed on (O(n²); keep fixed to compare)
+    self_bleu_n: int = 300  # generated sentences self-BLEU is computed on (the figure depends on it: keep fixed)
     homotopy_pairs: int = 20  # pairs of prior samples for the homotopy repeat count
     homotopy_steps: int = 7  # points per path, endpoints included (the paper: 2 + 5)
+    fce_schemes: str = "nucleus0.9,greedy"  # comma-separated schemes whose prior samples train an FCE LM; "" = no FCE
+    fce_sentences: int = 10000  # generated sentences per FCE corpus (Prokhorov et al.: 10k)
+    fce_lm_emb: int = 128  # FCE language model: word embedding size
+    fce_lm_hidden: int = 256  # FCE language model: LSTM units
+    fce_lm_epochs: float = 2.0  # FCE language model: passes over the generated corpus
+    syntax_dir: str = "data/marvin_linzen_2018/emnlp2018"  # Marvin & Linzen TSV folder (repo-relative); "" = skip
+    syntax_pairs: int = 1000  # pairs per category, evenly spaced through its file (0 = all 163k: hours on a CPU)
     seed: int = 0
     device: str = "auto"
+    threads: int = 0  # torch CPU threads (0 = torch's default); 1 each is best when runs are evaluated side by side
+
+    @classmethod
+    def for_profile(cls, name: str = "full", **overrides: Any) -> EvalConfig:
+        """The profile's defaults, then any explicit overrides."""
+        if name not in PROFILES:
+            raise ValueError(f"unknown evaluation profile {name!r}; choose from {sorted(PROFILES)}")
+        return cls(**{**PROFILES[name], **overrides, "profile": name})
+
+    def validate(self) -> None:
+        if self.recon_decoding not in {"greedy", "beam"}:
+            raise ValueError(f"recon_decoding must be greedy or beam, not {self.recon_decoding!r}")
+        unknown = [s for s in self.fce_list if s not in GENERATION_SCHEMES]
+        if unknown:
+            raise ValueError(f"unknown FCE decoding scheme(s) {unknown}; choose from {sorted(GENERATION_SCHEMES)}")
+        if self.k < 1 or self.prior_samples < 1:
+            raise ValueError("k and prior_samples must be ≥ 1")
+
+    @property
+    def fce_list(self) -> list[str]:
+        return [s.strip() for s in self.fce_schemes.split(",") if s.strip()] if self.fce_sentences else []
+
+
+# Named settings. "full" follows the papers where the CPU allows (10k generated sentences for the
+# FCE, the paper's LM size); "grid" keeps every figure of the 38-run grid, on the whole test set, but
+# pays for fewer samples: k = 5 importance samples (the likelihood pass is half of its cost, and its
+# cost is linear in k), 300 prior samples per scheme (self-BLEU is on 300 in both profiles, so it stays
+# comparable), a 1k-sentence FCE corpus and a smaller LM (FCE comparable only within a profile), and
+# 50 syntax pairs per category.
+PROFILES: dict[str, dict[str, Any]] = {
+    "full": {},
+    "grid": {
+        "k": 5,
+        "prior_samples": 300,
+        "fce_schemes": "nucleus0.9",
+        "fce_sentences": 1000,
+        "fce_lm_emb": 64,
+        "fce_lm_hidden": 128,
+        "syntax_pairs": 50,
+    },
+}
 
 
 def evaluate(run_dir: str | Path, cfg: EvalConfig | None = None, progress: bool = True) -> dict[str, Any]:
     """Compute every figure for one run and write it to RUN/eval.json (atomically)."""
     cfg = cfg or EvalConfig()
+    cfg.validate()
+    threads = torch.get_num_threads()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    try:
+        return _evaluate(Path(run_dir), cfg, progress)
+    finally:
+        torch.set_num_threads(threads)  # the caller's setting, whatever this run used
+
+
+def _evaluate(run_dir: Path, cfg: EvalConfig, progress: bool) -> dict[str, Any]:
     device = pick_device(cfg.device)
     run = load_run(run_dir, device=device)
     path = getattr(run.config.data, cfg.split, "")
@@ -77,52 +144,121 @@ def evaluate(run_dir: str | Path, cfg: EvalConfig | None = None, progress: bool 
         sentences = sentences[: cfg.max_sentences]
     corpus = Corpus(sentences, run.vocab, cfg.split)
     vae = TextVAE(run.model, run.vocab, run.config)
-    timings: dict[str, float] = {}
+    timings: dict[str, float] = {}  # wall-clock seconds per stage
+    cpu: dict[str, float] = {}  # CPU seconds of this process per stage: steadier than wall time on a busy machine
     say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if progress else (lambda msg: None)
+    t_start, cpu_start = time.perf_counter(), time.process_time()
 
-    def timed(name: str, fn):  # noqa: ANN001
-        t0 = time.perf_counter()
-        say(f"[{Path(run_dir).name}] {name} …")
+    def timed(name: str, fn: Callable[[], T]) -> T:
+        t0, c0 = time.perf_counter(), time.process_time()
+        say(f"[{run_dir.name}] {name} …")
         value = fn()
         timings[name] = round(time.perf_counter() - t0, 2)
+        cpu[name] = round(time.process_time() - c0, 2)
         return value
 
     o = run.config.objective
-    result: dict[str, Any] = {"run": str(run_dir), "step": run.step, "split": cfg.split, "config": asdict(cfg)}
-    bounds = timed("bounds", lambda: heldout_bounds(run.model, corpus, device, seed=cfg.seed))
-    result["bounds"] = {**bounds, "kl_share": kl_share(bounds["rec"], bounds["kl"], o.m, o.beta, o.C)}
-    result["iw_nll"] = timed(
-        "iw_nll", lambda: importance_sampled_nll(run.model, corpus, device, k=cfg.k, seed=cfg.seed)
-    )
-    mu, logvar = timed("encode", lambda: encode_corpus(run.model, corpus, device))
-    au, variances = active_units(mu)
-    result["latent"] = {
-        "active_units": au,
-        "z_dim": mu.size(1),
-        "au_variances": [round(v, 5) for v in variances.tolist()],
-        **aggregated_posterior(mu, logvar, seed=cfg.seed),
-        "mutual_information": mutual_information(mu, logvar, seed=cfg.seed),
+    result: dict[str, Any] = {
+        "run": str(run_dir),
+        "step": run.step,
+        "split": cfg.split,
+        "profile": cfg.profile,
+        "config": asdict(cfg),
     }
+    lik = timed("likelihood", lambda: likelihood_pass(run.model, corpus, device, k=cfg.k, seed=cfg.seed))
+    bounds = lik.bounds
+    result["bounds"] = {**bounds, "kl_share": kl_share(bounds["rec"], bounds["kl"], o.m, o.beta, o.C)}
+    result["iw_nll"] = lik.iw_nll
+    mu, logvar = lik.mu, lik.logvar
+    result["latent"] = timed("latent", lambda: latent_stats(mu, logvar, cfg.seed))
     inputs = [run.vocab.detokenize(s) for s in sentences]
     recon_cfg = DecodeConfig(method="beam" if cfg.recon_decoding == "beam" else "greedy")
     outputs = timed("reconstruct", lambda: vae.decode(mu.to(device), recon_cfg))
     result["reconstruction"] = {
         "decoding": cfg.recon_decoding,
         "z": "mean",
-        "scores": reconstruction_scores(inputs, outputs),
+        "scores": timed("reconstruction scores", lambda: reconstruction_scores(inputs, outputs)),
         "examples": [{"input": i, "output": r} for i, r in list(zip(inputs, outputs, strict=True))[:10]],
     }
-    z = vae.prior_z(cfg.prior_samples, seed=cfg.seed)
-    generation = {}
+    generation, corpora = {}, {}
     for name, dcfg in GENERATION_SCHEMES.items():
-        texts = timed(f"generate {name}", lambda d=dcfg: vae.decode(z, d, seed=cfg.seed))
+        # an FCE scheme decodes its whole FCE corpus once; the statistics use its first prior_samples
+        n_z = max(cfg.prior_samples, cfg.fce_sentences) if name in cfg.fce_list else cfg.prior_samples
+        z = vae.prior_z(n_z, seed=cfg.seed)
+        texts = timed(f"generate {name}", lambda z=z, d=dcfg: vae.decode(z, d, seed=cfg.seed))
+        if name in cfg.fce_list:
+            corpora[name] = texts[: cfg.fce_sentences]
+        texts = texts[: cfg.prior_samples]
         sb = timed(f"self-BLEU {name}", lambda t=texts: self_bleu(t, max_sentences=cfg.self_bleu_n, seed=cfg.seed))
         generation[name] = {**generation_stats(texts), "self_bleu4": sb, "examples": texts[:5]}
     result["generation"] = {"n_z": cfg.prior_samples, "self_bleu_n": cfg.self_bleu_n, "schemes": generation}
+    if corpora:
+        result["fce"] = fce(run, corpora, inputs, cfg, device, timed)
     result["homotopy"] = timed("homotopy", lambda: homotopy(vae, cfg))
+    if cfg.syntax_dir:
+        result["syntax"] = timed("syntax", lambda: syntax(run, cfg, device))
+    timings["total"] = round(time.perf_counter() - t_start, 2)
+    cpu["total"] = round(time.process_time() - cpu_start, 2)
     result["timings_s"] = timings
-    atomic_write_text(Path(run_dir) / EVAL, json.dumps(result, indent=2, default=_json_default) + "\n")
+    result["cpu_s"] = cpu
+    result["torch_threads"] = torch.get_num_threads()
+    atomic_write_text(run_dir / EVAL, json.dumps(result, indent=2, default=_json_default) + "\n")
     return result
+
+
+def latent_stats(mu: torch.Tensor, logvar: torch.Tensor, seed: int) -> dict[str, Any]:
+    """Active units, aggregated-posterior statistics and I(x; z) from the encoder outputs of the corpus."""
+    au, variances = active_units(mu)
+    return {
+        "active_units": au,
+        "z_dim": mu.size(1),
+        "au_variances": [round(v, 5) for v in variances.tolist()],
+        **aggregated_posterior(mu, logvar, seed=seed),
+        "mutual_information": mutual_information(mu, logvar, seed=seed),
+    }
+
+
+def fce(
+    run: LoadedRun,
+    corpora: dict[str, list[str]],
+    test: list[str],
+    cfg: EvalConfig,
+    device: torch.device,
+    timed: Callable[[str, Callable[[], Any]], Any],
+) -> dict[str, Any]:
+    """Forward cross-entropy of each FCE scheme's generated corpus, under the run's own vocabulary.
+
+    That vocabulary is built from the run's training corpus (data.train, max_vocab, min_count), so
+    every run trained on the same corpus with the same limits shares it, as the β_C paper's fixed
+    vocabulary requires; the fingerprint says which one was used, and the report compares only
+    figures with equal fingerprints.
+    """
+    lm = LMConfig(emb_dim=cfg.fce_lm_emb, hidden=cfg.fce_lm_hidden, epochs=cfg.fce_lm_epochs, seed=cfg.seed)
+    d = run.config.data
+    schemes = {
+        name: timed(f"fce {name}", lambda t=texts: forward_cross_entropy(t, test, run.vocab, device, lm))
+        for name, texts in corpora.items()
+    }
+    return {
+        "vocab": f"run vocabulary: {d.train} (max_vocab {d.max_vocab}, min_count {d.min_count}, level {d.level})",
+        "vocab_size": len(run.vocab),
+        "vocab_fingerprint": vocab_fingerprint(run.vocab),
+        "test": f"{cfg.split} ({len(test)} sentences)",
+        "lm": asdict(lm),
+        "normalisation": "fce: NLL per test sentence (words + end of sentence); fce_per_token: per target token",
+        "schemes": schemes,
+    }
+
+
+def syntax(run: LoadedRun, cfg: EvalConfig, device: torch.device) -> dict[str, Any]:
+    """The Marvin & Linzen test on the configured folder, or why it was skipped."""
+    folder = Path(cfg.syntax_dir)
+    if not folder.is_absolute() and not folder.is_dir():
+        folder = ROOT / folder  # data paths are repository-relative; evaluate may run elsewhere
+    if not folder.is_dir() or not any(folder.glob("*.tsv")):
+        return {"skipped": f"no Marvin & Linzen TSV files in {cfg.syntax_dir}"}
+    res = syntactic_test(run.model, run.vocab, folder, device, max_pairs=cfg.syntax_pairs)
+    return {"data": cfg.syntax_dir, "z": "mean", **res}
 
 
 def homotopy(vae: TextVAE, cfg: EvalConfig) -> dict[str, Any]:
@@ -154,11 +290,18 @@ def _json_default(value: Any) -> Any:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m textvae_core.evaluate", description=__doc__)
     ap.add_argument("runs", nargs="+", help="run directories")
-    defaults = EvalConfig()
-    for name, value in asdict(defaults).items():
-        ap.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
+    ap.add_argument("--profile", default="full", choices=sorted(PROFILES), help="named defaults (see PROFILES)")
+    for f in fields(EvalConfig):
+        if f.name != "profile":  # every other field: None unless given, so the profile's value stands
+            ap.add_argument(f"--{f.name.replace('_', '-')}", type=type(getattr(EvalConfig(), f.name)), default=None)
     args = ap.parse_args(argv)
-    cfg = EvalConfig(**{k: v for k, v in vars(args).items() if k != "runs"})
+    overrides = {k: v for k, v in vars(args).items() if k not in {"runs", "profile"} and v is not None}
+    try:
+        cfg = EvalConfig.for_profile(args.profile, **overrides)
+        cfg.validate()
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     status = 0
     for run_dir in args.runs:
         try:
@@ -168,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{run_dir}: R {b['kl']:.2f}  D {b['rec']:.2f}  -ELBO {b['nll_bound']:.2f}  "
                 f"IW-NLL(k={iw['k']}) {iw['nll']:.2f}  PPL {iw['ppl']:.1f}  AU {lat['active_units']}/{lat['z_dim']}  "
-                f"({time.perf_counter() - t0:.1f} s)"
+                f"[{cfg.profile}] ({time.perf_counter() - t0:.1f} s)"
             )
         except (CheckpointError, CorpusError) as err:
             print(f"error: {err}", file=sys.stderr)
