@@ -1,0 +1,137 @@
+"""The reproduction report on fake eval.json files: a claim that holds, one that fails, missing runs."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def report() -> Any:
+    spec = importlib.util.spec_from_file_location("reproduction_report", ROOT / "scripts" / "reproduction_report.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+def fake_eval(kl: float, rec: float, au: int, bleu: float, repeats: float, fce: float | None, vocab: str) -> dict:
+    scores = {
+        b: {"n": 10, "bleu2": bleu, "bleu4": bleu / 2, "rouge2": bleu, "rouge4": bleu / 3}
+        for b in ("all", "<=10", "11-20", "21-30")
+    }
+    ev: dict[str, Any] = {
+        "profile": "grid",
+        "config": {"fce_sentences": 1000},
+        "bounds": {"kl": kl, "rec": rec, "nll_bound": kl + rec, "kl_share": 0.01},
+        "iw_nll": {"nll": kl + rec - 1, "k": 10},
+        "latent": {
+            "active_units": au,
+            "z_dim": 32,
+            "log_det_cov": -kl / 10,
+            "mean_sq_norm": kl / 100,
+            "kl_moment_matched": kl / 20,
+            "mutual_information": 1.0,
+        },
+        "reconstruction": {"scores": scores},
+        "generation": {"schemes": {"greedy": {"self_bleu4": 10 - kl / 20, "mean_length": 12.0, "pct_unk": 1.0}}},
+        "homotopy": {"mean_repeats": repeats},
+        "timings_s": {"likelihood": 1.0, "total": 2.5},
+    }
+    if fce is not None:
+        lm = {"emb_dim": 64, "hidden": 128}
+        ev["fce"] = {
+            "vocab_fingerprint": vocab,
+            "vocab_size": 100,
+            "lm": lm,
+            "schemes": {"nucleus0.9": {"fce": fce, "n_generated": 1000, "pct_unk_generated": 0.5}},
+        }
+    return ev
+
+
+def write_run(root: Path, name: str, C: float | None, ev: dict | None) -> None:
+    d = root / name
+    d.mkdir(parents=True)
+    cfg = {
+        "model": {"encoder": "lstm", "decoder": "lstm", "emb_dim": 8, "hidden": 16, "z_dim": 32},
+        "data": {"max_vocab": 100},
+        "train": {"epochs": 1.0},
+        "objective": {"m": 0.0, "beta": 1.0, "C": C},
+        "vocab_size": 100,
+    }
+    (d / "config.json").write_text(json.dumps(cfg))
+    (d / "metrics.jsonl").write_text('{"step": 1, "split": "valid", "elbo": -50.0}\n{"bad json\n')
+    if ev is not None:
+        (d / "eval.json").write_text(json.dumps(ev))
+
+
+def claim_row(text: str, start: str) -> str:
+    rows = [line for line in text.splitlines() if line.startswith(f"| {start}")]
+    assert len(rows) == 1, (start, rows)
+    return rows[0]
+
+
+def test_report_holds_fails_and_missing(report: Any, tmp_path: Path) -> None:
+    ck = tmp_path / "checkpoints"
+    # KL within ±1 of C everywhere (holds); D rises with C (fails); AU rises to the cap (holds)
+    write_run(ck, "ptb-lstm-bc3", 3.0, fake_eval(3.2, 100.0, 20, 5.0, 2.0, 80.0, "aaa"))
+    ev15 = fake_eval(14.5, 101.0, 32, 6.0, 0.0, 79.0, "aaa")
+    ev15["fce"]["schemes"]["nucleus0.9"]["n_generated"] = 998  # empty generations dropped: still comparable
+    write_run(ck, "ptb-lstm-bc15", 15.0, ev15)
+    write_run(ck, "ptb-lstm-bc100", 100.0, fake_eval(99.6, 105.0, 32, 7.0, 0.0, 90.0, "bbb"))
+    write_run(ck, "sweep-lstm-c10", 10.0, fake_eval(12.5, 90.0, 30, 5.0, 0.0, None, "ccc"))  # misses C by 2.5
+    write_run(ck, "ptb-lstm-vae", None, None)  # training, no eval.json yet
+    text = report.build(ck)
+
+    kl_row = claim_row(text, "C − 1 ≤ KL ≤ C + 1 for every C (Table 1 runs)")
+    assert "3 of 3 measured runs within" in kl_row and "| holds |" in kl_row
+    d_row = claim_row(text, "D falls as C rises")
+    assert "100.00 → 101.00 → 105.00" in d_row and "**does not hold**" in d_row
+    assert "decoder" in d_row.split("**does not hold**")[1]  # the explanation is there
+    au_row = claim_row(text, "active units rise with C")
+    assert "20/32 → 32/32 → 32/32" in au_row and "| holds |" in au_row  # flat only at the cap
+    assert "| holds |" in claim_row(text, "homotopy: repeats")  # 2 → 0 → 0 has fallen as far as it can
+    # a claim about every run fails as soon as one measured run misses, even while others are missing
+    sweep_row = claim_row(text, "C − 1 ≤ KL ≤ C + 1 for every C (sweep, LSTM")
+    assert "C = 10: KL 12.50" in sweep_row and "**does not hold**" in sweep_row
+    gru_row = claim_row(text, "C − 1 ≤ KL ≤ C + 1 for every C (sweep, GRU")
+    assert "not yet measured (missing: sweep-gru-c10" in gru_row
+    # FCE under different vocabularies is not compared; a missing section is named
+    assert "not comparable" in claim_row(text, "nucleus p = 0.9: FCE at C = 100")
+    assert "| holds |" in claim_row(text, "nucleus p = 0.9: FCE at C = 3 ≈ C = 15")  # 80 vs 79, same vocab
+    assert "eval.json has no 'syntax'" in claim_row(text, "C = 3: p1 ≈ p2")
+    # missing runs are listed, in the claims and in the run list
+    assert "not yet measured (missing: ptb-lstm-vae)" in claim_row(text, "the plain VAE collapses")
+    assert "| ptb-lstm-vae | autogen | training started, no weights yet |" in text
+    assert "| ptb-lstm-autogen-m2 | autogen | not started |" in text
+    assert f"Runs evaluated: 4 of {len(report.grid_names())}." in text
+    # the rate–distortion table shows what exists and dashes for the rest
+    assert "| 10 | 12.50 | 90.00 | -1.25 | — |" in text
+
+
+def test_report_helpers(report: Any) -> None:
+    assert report.monotone([1, 2, 3], True) and not report.monotone([1, 1, 3], True)
+    assert report.rises_capped([20, 32, 32], 32) and not report.rises_capped([20, 25, 25], 32)
+    assert (
+        report.falls_to_zero([2, 0, 0]) and not report.falls_to_zero([0, 0, 0]) and not report.falls_to_zero([2, 3, 0])
+    )
+    assert report.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert report.spearman([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8)
+    assert report.cell("mean |p1 − p2|") == "mean \\|p1 − p2\\|"
+
+
+def test_report_cli_on_an_empty_folder(report: Any, tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "REPRO.md"
+    monkeypatch.setattr(
+        "sys.argv", ["reproduction_report.py", "--checkpoints", str(tmp_path / "none"), "--out", str(out)]
+    )
+    report.main()
+    text = out.read_text()
+    assert f"Runs evaluated: 0 of {len(report.grid_names())}." in text and "0 hold, 0 do not hold" in text
