@@ -1,5 +1,5 @@
 """End to end in headless Chromium: a judge opens the link, answers items blind, and the answers show on the
-results page. Skips with a reason without Chromium or Playwright, or while app.py lists no survey pages.
+results page. Skips with a reason without Chromium or Playwright.
 
 TEXTVAE_SAVE_SCREENSHOTS=1 also writes the judge, design and results screenshots to docs/screenshots/.
 """
@@ -10,6 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from explorer.survey.db import connect
@@ -19,12 +20,6 @@ from tests.survey_support import make_survey
 
 pytest_plugins = ["tests.survey_fixtures"]
 ADMIN = "e2e-admin-secret"
-
-
-def app_root() -> Path:
-    """The app under test: this checkout, or (to try the test before app.py lists the survey pages) a copy
-    named by $TEXTVAE_E2E_ROOT."""
-    return Path(os.environ.get("TEXTVAE_E2E_ROOT") or browser.ROOT)
 
 
 def shoot(page: object, name: str, tmp_path: Path) -> None:
@@ -48,14 +43,10 @@ def unlock(page: object, url: str, title: str, then: str) -> None:
     browser.wait_ready(page)
 
 
-def test_judge_answers_blind_and_results_show_them(
-    survey_runs: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_judge_answers_blind_and_results_show_them(survey_runs: list[Path], tmp_path: Path) -> None:
     browser.skip_without_browser()
-    root = app_root()
-    if "survey_results.py" not in (root / "app.py").read_text(encoding="utf-8"):
-        pytest.skip("app.py does not list pages/survey_design.py and survey_results.py in its navigation yet")
-    monkeypatch.setattr(browser, "ROOT", root)
+    if "survey_results.py" not in (browser.ROOT / "app.py").read_text(encoding="utf-8"):
+        pytest.skip("app.py does not list pages/survey_design.py and survey_results.py in its navigation")
     db_url = f"sqlite:///{tmp_path / 'surveys.sqlite3'}"
     survey = make_survey(
         connect(db_url),
@@ -96,5 +87,8 @@ def test_judge_answers_blind_and_results_show_them(
         assert any("Answers" in m and "3" in m for m in metrics), metrics
         assert any("1 / 1" in m for m in metrics), metrics
         assert page.get_by_text("Pairwise preferences").count() == 1
-        assert page.get_by_role("button", name="Download raw answers (CSV, every judge)").count() == 1
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download raw answers (CSV, every judge)").click()
+        csv = pd.read_csv(download.value.path())
+        assert len(csv) == 3 and set(csv["judge_name"]) == {"Ada"} and set(csv["side"]) == {"left", "right"}
         shoot(page, "survey-results.png", tmp_path)
