@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,20 +103,28 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads per run (0 = torch's default)")
     ap.add_argument("--evaluate", action="store_true", help="write eval.json for each finished run")
     ap.add_argument("--ship", action="store_true", help="store finished runs' weights in float16, drop resume state")
+    ap.add_argument("--profile", choices=["full", "grid"], help="evaluation profile (default: grid for the sweep)")
+    ap.add_argument("--map", action="store_true", help="write each finished run's latent map for the app")
+    ap.add_argument("--no-train", action="store_true", help="only finish (ship / evaluate / map) complete runs")
     args = ap.parse_args()
     runs = grid()
     if args.list or not args.names:
         for r in runs:
-            weights = ROOT / "checkpoints" / r.name / "model.safetensors"
-            state = "done" if weights.exists() else "—"
+            run_dir = ROOT / "checkpoints" / r.name
+            state = "—"
+            if (run_dir / "model.safetensors").exists():
+                step, target = int(read_weights(run_dir / "model.safetensors")[1].get("step", "0")), None
+                os.chdir(ROOT)
+                target = target_steps(r.config("cpu"))
+                state = "complete" if step >= target else f"step {step} of {target}"
+                state += " · eval.json" * (run_dir / "eval.json").exists()
+                state += " · latent map" * (run_dir / "latent_map.safetensors").exists()
             print(f"{r.group:<12} {r.name:<24} {state}")
         return
     # in the order asked for (a run named twice, or by name and group, once)
     chosen = list({r.name: r for n in args.names for r in runs if n in ("all", r.name, r.group)}.values())
     if not chosen:
         sys.exit(f"no run or group named {args.names}; see --list")
-    import os
-
     os.chdir(ROOT)
     for r in chosen:
         cfg = r.config(args.device, args.threads)
@@ -124,20 +133,38 @@ def main() -> None:
             step = int(read_weights(out / "model.safetensors")[1].get("step", "0"))
             if step >= target_steps(cfg):
                 print(f"{r.name}: complete ({step} steps)")
+            elif args.no_train:
+                print(f"{r.name}: not finished ({step} of {target_steps(cfg)} steps), left as is")
+                continue
             else:
                 print(f"{r.name}: resuming at step {step}")
                 saved = RunConfig.load(out / "config.json")
                 saved.train.device, saved.train.num_threads = args.device, args.threads
                 train(saved, resume=True)
+        elif args.no_train:
+            print(f"{r.name}: not started")
+            continue
         else:
             print(f"{r.name}: training")
             train(cfg)
-        if args.evaluate and not (out / "eval.json").exists():
-            from textvae_core.evaluate import evaluate
+        finish(out, r, args)
 
-            evaluate(out)
-        if args.ship:
-            ship(out)
+
+def finish(out: Path, r: GridRun, args: argparse.Namespace) -> None:
+    """After training: float16 weights, then eval.json and the latent map computed from the shipped weights."""
+    if args.ship:
+        ship(out)
+    if args.evaluate and not (out / "eval.json").exists():
+        from textvae_core.evaluate import EvalConfig, evaluate
+
+        profile = args.profile or ("grid" if r.group.startswith("sweep") else "full")
+        evaluate(out, EvalConfig.for_profile(profile, threads=args.threads))
+    if args.map:
+        from explorer.latent_map import load_map, precompute
+
+        if load_map(out) is None:
+            precompute(out)
+            print(f"{out.name}: latent map written")
 
 
 def ship(run_dir: Path) -> None:
