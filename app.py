@@ -32,6 +32,7 @@ EXPLORE = [
 SURVEYS = [
     page("survey_design.py", "Survey design", ":material/edit_note:"),
     page("survey_results.py", "Survey results", ":material/leaderboard:"),
+    page("survey_judge.py", "Join a survey", ":material/how_to_vote:"),
 ]
 
 if "survey" in st.query_params:  # a judge's link: the judge page alone, nothing that names models

@@ -4,6 +4,7 @@ prior samples. Plain functions over TextVAE models, so they are tested without a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -144,9 +145,9 @@ def homotopy_frame(texts: list[str]) -> pd.io.formats.style.Styler:
     return df.style.apply(lambda row: [GREY if grey[row.name] else ""] * len(row), axis=1)
 
 
-_MD_SPECIAL = "\\`*_{}[]<>()#+-.!|$~"
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|$<>~&])")
 
 
-def md_escape(text: str) -> str:
-    """Text shown inside Markdown as typed: PTB's "$ N million" must not turn into LaTeX, nor <unk> into HTML."""
-    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)
+def md_escape(text: str, empty: str = "*(empty sentence)*") -> str:
+    """Model output shown literally by st.markdown: PTB's "$ N million" must not become LaTeX, nor <unk> HTML."""
+    return _MD_SPECIAL.sub(r"\\\1", text) if text.strip() else empty

@@ -12,7 +12,8 @@ import streamlit as st
 from explorer.survey import access, repo
 from explorer.survey.db import Store, connect, database_url
 from explorer.survey.errors import SurveyError
-from explorer.survey.view import ANSWER_LABELS, md_escape
+from explorer.survey.view import ANSWER_LABELS
+from explorer.textlab import md_escape
 
 
 def answer(code: str, judge: str, item: str, choice: str) -> None:

@@ -1,12 +1,10 @@
 """Words and pictures the survey pages share: labels, judge-facing texts, Markdown escaping, figures.
 
 Judge texts are model output: they may hold ``$``, ``*`` or ``<unk>``, which Markdown would turn into
-maths, emphasis or a dropped HTML tag. ``md_escape`` keeps them literal.
+maths, emphasis or a dropped HTML tag: ``explorer.textlab.md_escape`` keeps them literal.
 """
 
 from __future__ import annotations
-
-import re
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -31,12 +29,6 @@ ANSWER_LABELS = {
 SOURCE_LABELS = {"test": "the runs' test set", "pasted": "pasted below"}
 NEXT_STATUS = {"draft": "open", "open": "closed", "closed": "open"}
 ACTION_LABELS = {"draft": "Open to judges", "open": "Close (no more answers)", "closed": "Reopen"}
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|$<>~&])")
-
-
-def md_escape(text: str) -> str:
-    """Text shown literally by st.markdown; an empty output says so rather than showing nothing."""
-    return _MD_SPECIAL.sub(r"\\\1", text) if text.strip() else "*(empty sentence)*"
 
 
 def survey_label(row: SurveyRow) -> str:
