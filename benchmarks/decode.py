@@ -55,7 +55,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=200, help="sentences decoded in batch")
     ap.add_argument("--n-single", type=int, default=40, help="sentences decoded one at a time")
     ap.add_argument("--beam", type=int, default=5)
-    ap.add_argument("--batch", type=int, default=200)
+    ap.add_argument("--batch", type=int, default=200, help="sentences per decoder call")
     ap.add_argument("--max-len", type=int, default=30)
     ap.add_argument("--device", default="auto")
     args = ap.parse_args()
@@ -68,7 +68,7 @@ def main() -> None:
     rates = {}
     single = timed(lambda: [vae.decode(z[i : i + 1], beam) for i in range(args.n_single)])
     rates["beam_one_at_a_time"] = args.n_single / single
-    batched = timed(lambda: vae.decode(z, beam, batch_size=args.batch))
+    batched = timed(lambda: vae.decode(z, beam, batch_size=args.batch * args.beam))  # decode batches by rows
     rates["beam_batched"] = args.n / batched
     greedy = timed(lambda: vae.decode(z, DecodeConfig(method="greedy", max_len=args.max_len), batch_size=args.batch))
     rates["greedy_batched"] = args.n / greedy

@@ -169,7 +169,7 @@ def test_dropping_finished_rows_changes_no_output(decoder: str, method: str) -> 
     with torch.no_grad():  # make <eos> (id 3) the best next token in some states only
         model.out.weight[3] *= 10.0
         model.out.bias[3] -= 1.0
-    z = torch.randn(24, model.cfg.z_dim, generator=torch.Generator().manual_seed(1)) * 3
+    z = torch.randn(16, model.cfg.z_dim, generator=torch.Generator().manual_seed(1)) * 3
     cfg = DecodeConfig(method=method, beam_size=3, max_len=20)
     ids, logp = decode(model, z, cfg, 2, 3)
     ends = [int((row == 3).nonzero()[0]) if (row == 3).any() else cfg.max_len for row in ids]

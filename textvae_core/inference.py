@@ -108,18 +108,23 @@ class TextVAE:
         z: torch.Tensor,
         decoding: DecodeConfig | None = None,
         seed: int | None = None,
-        batch_size: int = 1024,
+        batch_size: int = 512,
     ) -> list[str]:
-        """Decode latents [N, z_dim] into sentences."""
+        """Decode latents [N, z_dim] into sentences, ``batch_size`` decoder rows per call.
+
+        Beam search takes batch_size / beam sentences per call: on the CPU, blocks of a few hundred
+        rows × the vocabulary stay in memory the allocator reuses, and decode faster than larger ones.
+        """
         decoding = decoding or DecodeConfig()
         gen = None
         if seed is not None:
             gen = torch.Generator(device=self.device).manual_seed(seed)
         z = z.to(self.device, torch.float32)
+        per_call = max(1, batch_size // (decoding.beam_size if decoding.method == "beam" else 1))
         texts: list[str] = []
-        for start in range(0, z.size(0), batch_size):
+        for start in range(0, z.size(0), per_call):
             ids, _ = decode(
-                self.model, z[start : start + batch_size], decoding, self.vocab.bos_id, self.vocab.eos_id, gen
+                self.model, z[start : start + per_call], decoding, self.vocab.bos_id, self.vocab.eos_id, gen
             )
             texts += [self.vocab.detokenize(self.vocab.decode(row.tolist())) for row in ids.cpu()]
         return texts
