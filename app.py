@@ -1,7 +1,9 @@
 """TextVAE Explorer: the entry point. ``streamlit run app.py``.
 
-Pages live in pages/ and are listed here; a judge's survey link (``?survey=…``) shows the judge page
-alone, with no navigation to the pages that name models.
+Pages live in pages/explore/ and pages/surveys/ and are listed here. They sit in sub-folders on purpose:
+Streamlit would auto-discover scripts directly in pages/ and serve a deep link such as /homotopy from
+them without running this file (its own page list, none of this navigation). A judge's survey link
+(``?survey=…``) shows the judge page alone, with no navigation to the pages that name models.
 """
 
 from __future__ import annotations
@@ -20,23 +22,25 @@ def page(file: str, title: str, icon: str, default: bool = False) -> st.Page:
 
 
 EXPLORE = [
-    page("runs.py", "Runs", ":material/table:", default=True),
-    page("rate_distortion.py", "Rate–distortion", ":material/show_chart:"),
-    page("posterior.py", "Aggregated posterior", ":material/scatter_plot:"),
-    page("reconstructions.py", "Reconstructions", ":material/compare_arrows:"),
-    page("homotopy.py", "Homotopy", ":material/linear_scale:"),
-    page("encoder_lens.py", "Encoder lens", ":material/tune:"),
-    page("prior_samples.py", "Prior samples", ":material/casino:"),
+    page("explore/runs.py", "Runs", ":material/table:", default=True),
+    page("explore/rate_distortion.py", "Rate–distortion", ":material/show_chart:"),
+    page("explore/posterior.py", "Aggregated posterior", ":material/scatter_plot:"),
+    page("explore/reconstructions.py", "Reconstructions", ":material/compare_arrows:"),
+    page("explore/homotopy.py", "Homotopy", ":material/linear_scale:"),
+    page("explore/encoder_lens.py", "Encoder lens", ":material/tune:"),
+    page("explore/prior_samples.py", "Prior samples", ":material/casino:"),
 ]
 
 SURVEYS = [
-    page("survey_design.py", "Survey design", ":material/edit_note:"),
-    page("survey_results.py", "Survey results", ":material/leaderboard:"),
-    page("survey_judge.py", "Join a survey", ":material/how_to_vote:"),
+    page("surveys/survey_design.py", "Survey design", ":material/edit_note:"),
+    page("surveys/survey_results.py", "Survey results", ":material/leaderboard:"),
+    page("surveys/survey_judge.py", "Join a survey", ":material/how_to_vote:"),
 ]
 
 if "survey" in st.query_params:  # a judge's link: the judge page alone, nothing that names models
-    nav = st.navigation([page("survey_judge.py", "Survey", ":material/how_to_vote:", default=True)], position="hidden")
+    nav = st.navigation(
+        [page("surveys/survey_judge.py", "Survey", ":material/how_to_vote:", default=True)], position="hidden"
+    )
 else:
     nav = st.navigation({"Explore": EXPLORE, "Surveys": SURVEYS})
 nav.run()

@@ -32,7 +32,7 @@ t0 = time.perf_counter()
 from streamlit.testing.v1 import AppTest
 at = AppTest.from_file(sys.argv[1], default_timeout=300).run()
 t1 = time.perf_counter()
-at.switch_page("pages/posterior.py").run()
+at.switch_page("pages/explore/posterior.py").run()
 t2 = time.perf_counter()
 assert not at.exception, [e.value for e in at.exception]
 assert at.get("plotly_chart"), "no map drawn"

@@ -12,13 +12,14 @@ from browser import browser_page, serve, skip_without_browser, wait_ready
 
 OUT = Path(__file__).resolve().parent / "output" / "screenshots"
 PAGES = {  # URL path → text the page shows once it has computed something from the runs
-    "": "tiny-bc3",
+    # a deep link first, on a fresh server: it must run app.py (its navigation), not a bare page script
     "rate_distortion": "tiny-bc10",
     "posterior": "60 test sentences",
     "reconstructions": "mean BLEU-4",
     "homotopy": "repeat(s) in 6 steps",
     "encoder_lens": "KL of this sentence",
     "prior_samples": "mean length",
+    "": "tiny-bc3",
 }
 
 
@@ -38,6 +39,8 @@ def test_every_page_opens_from_its_own_url(app_url: str) -> None:
             body = page.inner_text("body")
             assert "Traceback" not in body and "Error" not in page.title(), name
             assert expected in body, f"{name or 'runs'}: {expected!r} not shown"
+            nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+            assert "Explore" in nav and "Surveys" in nav and "Aggregated posterior" in nav, nav
             page.screenshot(path=str(OUT / f"{name or 'runs'}.png"), full_page=True)
 
 

@@ -26,7 +26,7 @@ def open_page(page: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> AppTe
     monkeypatch.setenv("TEXTVAE_RUNS", str(folder))
     at = AppTest.from_file(APP, default_timeout=60).run()
     if page != "runs":
-        at.switch_page(f"pages/{page}.py").run()
+        at.switch_page(f"pages/explore/{page}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -46,7 +46,7 @@ def unlock(page: object, url: str, title: str, then: str) -> None:
 def test_judge_answers_blind_and_results_show_them(survey_runs: list[Path], tmp_path: Path) -> None:
     browser.skip_without_browser()
     if "survey_results.py" not in (browser.ROOT / "app.py").read_text(encoding="utf-8"):
-        pytest.skip("app.py does not list pages/survey_design.py and survey_results.py in its navigation")
+        pytest.skip("app.py does not list the survey pages in its navigation")
     db_url = f"sqlite:///{tmp_path / 'surveys.sqlite3'}"
     survey = make_survey(
         connect(db_url),

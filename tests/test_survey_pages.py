@@ -18,7 +18,7 @@ from tests.survey_support import answer_all, make_survey
 pytest_plugins = ["tests.survey_fixtures"]
 ROOT = Path(__file__).resolve().parent.parent
 APP, DESIGN, RESULTS, JUDGE = (
-    str(ROOT / p) for p in ("app.py", *(f"pages/survey_{n}.py" for n in ("design", "results", "judge")))
+    str(ROOT / p) for p in ("app.py", *(f"pages/surveys/survey_{n}.py" for n in ("design", "results", "judge")))
 )
 ADMIN, VIEWER = "admin-pass-1234", "viewer-pass-5678"
 
