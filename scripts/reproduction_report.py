@@ -325,7 +325,10 @@ class Report:
             ok = check(evs) if not reason else None
         except KeyError as err:
             self.verdicts["open"] += 1
-            self.add(f"{row} — | not yet measured (eval.json has no {err}; re-run evaluate) | |")
+            self.add(
+                f"{row} — | not yet measured (eval.json has no {err}: not in its evaluation profile, "
+                "or written before the figure existed) | |"
+            )
             return
         if ok is None:
             self.verdicts["open"] += 1
@@ -570,7 +573,8 @@ class Report:
                 f = ((e or {}).get("fce") or {}).get("schemes", {}).get(scheme)
                 paper = REFERENCE["fce"][scheme]["CBT"][i]
                 if f is None:
-                    self.add(f"| {scheme} | {c} | {paper} | not yet measured | | | |")
+                    why = f"not in this eval ({e.get('profile', 'full')} profile)" if e else "not yet measured"
+                    self.add(f"| {scheme} | {c} | {paper} | {why} | | | |")
                     continue
                 fe = e["fce"]
                 self.add(

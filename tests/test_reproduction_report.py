@@ -107,6 +107,7 @@ def test_report_holds_fails_and_missing(report: Any, tmp_path: Path) -> None:
     assert "not comparable" in claim_row(text, "nucleus p = 0.9: FCE at C = 100")
     assert "| holds |" in claim_row(text, "nucleus p = 0.9: FCE at C = 3 ≈ C = 15")  # 80 vs 79, same vocab
     assert "eval.json has no 'syntax'" in claim_row(text, "C = 3: p1 ≈ p2")
+    assert "| greedy | 3 | 86.6 | not in this eval (grid profile) |" in text  # FCE greedy: full profile only
     # missing runs are listed, in the claims and in the run list
     assert "not yet measured (missing: ptb-lstm-vae)" in claim_row(text, "the plain VAE collapses")
     assert "| ptb-lstm-vae | autogen | training started, no weights yet |" in text
