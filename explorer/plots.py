@@ -11,17 +11,17 @@ HOVER_LATENT = ["AU", "log det Cov", "‖μ‖²", "C", "m", "β"]
 
 
 def rate_distortion(table: pd.DataFrame) -> go.Figure:
-    """D against R, one line per decoder, points ordered by R; hover carries the latent statistics.
+    """D against R, one line per model (architecture and size), points ordered by R; hover: latent statistics.
 
     ``customdata[0]`` of each point is the run's path, so a click can select that run.
     """
-    df = table.dropna(subset=["R", "D"]).sort_values(["decoder", "R"])
+    df = table.dropna(subset=["R", "D"]).sort_values(["model", "R"])
     hover = [c for c in HOVER_LATENT if c in df.columns]
     fig = px.line(
         df,
         x="R",
         y="D",
-        color="decoder",
+        color="model",
         markers=True,
         hover_name="run",
         hover_data={c: ":.2f" if df[c].dtype.kind == "f" else True for c in hover},
@@ -29,7 +29,7 @@ def rate_distortion(table: pd.DataFrame) -> go.Figure:
         labels={"R": "rate R = KL (nats / sentence)", "D": "distortion D (nats / sentence)"},
     )
     fig.update_traces(marker={"size": 10})
-    fig.update_layout(clickmode="event+select", legend_title_text="decoder", margin={"t": 30})
+    fig.update_layout(clickmode="event+select", margin={"t": 30}, legend={"title": "", "orientation": "h", "y": -0.25})
     return fig
 
 

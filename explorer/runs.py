@@ -109,7 +109,10 @@ def read_eval(run_dir: Path) -> dict | None:
 def headline(run: RunSummary) -> dict[str, object]:
     """Held-out figures for tables and the rate–distortion plot: test eval.json first, else last validation."""
     ev = read_eval(run.path)
-    row: dict[str, object] = {"run": run.name, "path": str(run.path), "decoder": run.config.model.decoder}
+    m = run.config.model
+    row: dict[str, object] = {"run": run.name, "path": str(run.path), "decoder": m.decoder}
+    # one rate–distortion curve per architecture *and* size: D is not comparable across vocabularies
+    row["model"] = f"{m.encoder}→{m.decoder} {m.emb_dim}/{m.hidden}/{m.z_dim}, {run.config.vocab_size} words"
     o = run.config.objective
     row |= {"objective": o.name, "m": o.m, "β": o.beta, "C": o.C}
     if ev:
@@ -172,6 +175,8 @@ def knob_family(runs: list[RunSummary], anchor: RunSummary, knob: str) -> list[t
     def value(r: RunSummary) -> float | None:
         return knobs(r)[knob]
 
+    if value(anchor) is None:
+        return []  # the anchor has no such knob (no C for a plain VAE): nothing to slide over
     target = key(anchor)
     family = [(value(r), r) for r in runs if r.has_weights and key(r) == target and value(r) is not None]
     return sorted(family, key=lambda vr: vr[0])

@@ -50,6 +50,9 @@ def test_knob_family_changes_one_thing_at_a_time(tmp_path: Path) -> None:
     anchor = next(r for r in runs if r.name == "c5")
     family = knob_family(runs, anchor, "C")
     assert [(v, r.name) for v, r in family] == [(5.0, "c5"), (10.0, "c10"), (20.0, "c20")]
+    _fake_run(tmp_path, "vae", objective__C=None)
+    runs, _ = find_runs(tmp_path)
+    assert knob_family(runs, next(r for r in runs if r.name == "vae"), "C") == []  # no C: no slider
     beta = knob_family(runs, next(r for r in runs if r.name == "c10"), "β")
     assert [r.name for _, r in beta] == ["c10", "c10-b2"]
 

@@ -27,8 +27,8 @@ if points:
     state.set_chosen([p["customdata"][0] for p in points if p.get("customdata")])
     st.success("Chosen: " + ", ".join(f"**{r.name}**" for r in state.chosen_runs(runs)))
 
-cols = ["run", "decoder", "C", "m", "β", "R", "D", "−ELBO", "AU", "log det Cov", "‖μ‖²", "BLEU-2", "source"]
-st.dataframe(shown[[c for c in cols if c in shown]].sort_values(["decoder", "R"]), hide_index=True, width="stretch")
+cols = ["run", "model", "C", "m", "β", "R", "D", "−ELBO", "AU", "log det Cov", "‖μ‖²", "BLEU-2", "source"]
+st.dataframe(shown[[c for c in cols if c in shown]].sort_values(["model", "R"]), hide_index=True, width="stretch")
 with st.expander(f"The paper's figures — {SOURCE}"):
     st.dataframe(beta_c_table(), hide_index=True)
     st.caption("The paper's D is normalised differently (below 1); compare its trend with C, not its value.")
