@@ -5,7 +5,7 @@
 Each published claim becomes a row: the claim, the paper's figure, ours, and a verdict: holds, does
 not hold (with a short explanation of why we think so), or not yet measured (the runs it needs are
 named). The published figures are data in this file (REFERENCE, SYNTAX_CATEGORIES), copied from the
-papers in ../shared/papers. Run names come from scripts/train_grid.py, so a run that is not trained
+papers themselves (Prokhorov et al. 2019; Mansbridge et al. 2019). Run names come from scripts/train_grid.py, so a run that is not trained
 or not evaluated yet is listed, never silently left out.
 """
 
