@@ -18,6 +18,7 @@ from textvae_core.inference import TextVAE
 
 from .latent_map import LatentMap
 from .runs import RunSummary, find_runs, run_dirs
+from .survey.db import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FOLDER = ROOT / "checkpoints"
@@ -181,3 +182,48 @@ def active_units_of(path: str, digest: str) -> np.ndarray:
     if variances:
         return np.asarray(variances) > 0.01
     return active_mask(load_model(path), sentences_of(path, digest))
+
+
+def survey_db() -> Store:
+    """The survey database (SQLite by default, $TEXTVAE_SURVEY_DB otherwise), one engine per process."""
+    from .survey.db import database_url
+
+    return _survey_store(database_url())
+
+
+@st.cache_resource(show_spinner=False)
+def _survey_store(url: str) -> Store:
+    from .survey.db import connect
+
+    return connect(url)
+
+
+LOCKS = {  # role → (session flag, form key, field label, refusal)
+    "admin": ("survey_admin", "admin-login", "Admin secret", "That is not the admin secret."),
+    "viewer": (
+        "survey_viewer",
+        "viewer-login",
+        "Admin or viewer secret",
+        "That is neither the admin nor the viewer secret.",
+    ),
+}
+
+
+def unlock(role: str) -> None:
+    """Stop the page until the user gives the admin (or, for role viewer, a viewer) secret."""
+    from .survey import access
+
+    if not access.configured("admin", st.secrets):
+        st.error(access.HOW_TO)
+        st.stop()
+    flag, form, label, refusal = LOCKS[role]
+    if st.session_state.get(flag):
+        return
+    with st.form(form):
+        given = st.text_input(label, type="password")
+        if st.form_submit_button("Unlock"):
+            if access.check(given, role, st.secrets):
+                st.session_state[flag] = True
+                st.rerun()
+            st.error(refusal)
+    st.stop()

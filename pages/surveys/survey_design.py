@@ -6,28 +6,17 @@ from pathlib import Path
 
 import streamlit as st
 
+from explorer import state
 from explorer.state import all_runs, load_model
 from explorer.survey import access, repo
-from explorer.survey.db import Store, connect, database_url
 from explorer.survey.design import SurveyDesign, generate
 from explorer.survey.errors import SurveyError
 from explorer.survey.view import ACTION_LABELS, INSTRUCTIONS, KIND_LABELS, NEXT_STATUS, SOURCE_LABELS, survey_label
 from textvae_core.decoding import METHODS, DecodeConfig
 
 st.title("Survey design")
-if not access.configured("admin", st.secrets):
-    st.error(access.HOW_TO)
-    st.stop()
-if not st.session_state.get("survey_admin"):
-    with st.form("admin-login"):
-        given = st.text_input("Admin secret", type="password")
-        if st.form_submit_button("Unlock"):
-            if access.check(given, "admin", st.secrets):
-                st.session_state.survey_admin = True
-                st.rerun()
-            st.error("That is not the admin secret.")
-    st.stop()
-db: Store = st.cache_resource(connect, show_spinner=False)(database_url())
+state.unlock("admin")
+db = state.survey_db()
 
 with st.expander("New survey", expanded=not repo.list_surveys(db)):
     f: dict = {"kind": st.radio("Kind", list(KIND_LABELS), format_func=KIND_LABELS.get, horizontal=True)}

@@ -9,8 +9,8 @@ import time
 
 import streamlit as st
 
+from explorer import state
 from explorer.survey import access, repo
-from explorer.survey.db import Store, connect, database_url
 from explorer.survey.errors import SurveyError
 from explorer.survey.view import ANSWER_LABELS
 from explorer.textlab import md_escape
@@ -26,7 +26,7 @@ def answer(code: str, judge: str, item: str, choice: str) -> None:
         st.session_state.survey_message = str(err)
 
 
-db: Store = st.cache_resource(connect, show_spinner=False)(database_url())
+db = state.survey_db()
 code, judge = st.query_params.get("survey", ""), st.query_params.get("judge", "")
 if not code:
     st.title("Survey")

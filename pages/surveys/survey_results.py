@@ -5,24 +5,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.survey import access, repo, stats
-from explorer.survey.db import Store, connect, database_url
+from explorer import state
+from explorer.survey import repo, stats
 from explorer.survey.view import makes_sense_figure, ranking_figure, survey_label
 
 st.title("Survey results")
-if not access.configured("admin", st.secrets):
-    st.error(access.HOW_TO)
-    st.stop()
-if not st.session_state.get("survey_viewer"):
-    with st.form("viewer-login"):
-        given = st.text_input("Admin or viewer secret", type="password")
-        if st.form_submit_button("Unlock"):
-            if access.check(given, "viewer", st.secrets):
-                st.session_state.survey_viewer = True
-                st.rerun()
-            st.error("That is neither the admin nor the viewer secret.")
-    st.stop()
-db: Store = st.cache_resource(connect, show_spinner=False)(database_url())
+state.unlock("viewer")
+db = state.survey_db()
 
 if not (surveys := {s.id: s for s in repo.list_surveys(db)}):
     st.info("No survey yet: create one on the Survey design page.")
