@@ -41,6 +41,20 @@ def test_beam_search_finds_at_least_greedy_probability(vae: TextVAE) -> None:
     assert beam.mean() >= greedy.mean()
 
 
+def test_beam_stops_when_its_best_hypothesis_ends_without_changing_the_answer(vae: TextVAE) -> None:
+    """Settling a sentence once its top beam ends (no length penalty) gives what waiting for every
+    beam gives: a length penalty of 1e-9 ranks the same but makes the search wait for all beams."""
+    z = 2 * vae.prior_z(40, seed=7)  # far from the data: some beams never end, the best ones do
+    args = (vae.vocab.bos_id, vae.vocab.eos_id)
+    early = decode(vae.model, z, DecodeConfig(method="beam", beam_size=4, max_len=30), *args)
+    waited = decode(vae.model, z, DecodeConfig(method="beam", beam_size=4, max_len=30, length_penalty=1e-9), *args)
+    width = min(early[0].size(1), waited[0].size(1))
+    assert torch.equal(early[0][:, :width], waited[0][:, :width])
+    assert (early[0][:, width:] == vae.vocab.eos_id).all() and (waited[0][:, width:] == vae.vocab.eos_id).all()
+    assert torch.allclose(early[1], waited[1], atol=1e-5)
+    assert early[0].size(1) < waited[0].size(1)  # and it did stop sooner
+
+
 @pytest.mark.parametrize("method", ["greedy", "beam"])
 def test_batched_decoding_equals_one_sentence_at_a_time(vae: TextVAE, method: str) -> None:
     z = vae.prior_z(5, seed=3)

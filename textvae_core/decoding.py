@@ -195,8 +195,9 @@ def beam_search(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Beam search over all N latents at once (N × beam decoder rows). Returns best ids and log p.
 
-    A sentence whose beams have all produced <eos> is settled (its best hypothesis stored) and
-    dropped from the batch at the next sync point; the others go on.
+    A sentence whose search is over (its best beam has produced <eos>; with a length penalty, all
+    its beams) is settled (its best hypothesis stored) and dropped from the batch at the next sync
+    point; the others go on.
     """
     n_all, k = z.size(0), cfg.beam_size
     best_ids = torch.full((n_all, cfg.max_len), eos_id, dtype=torch.long, device=z.device)
@@ -212,6 +213,13 @@ def beam_search(
     done = torch.zeros(n * k, dtype=torch.bool, device=z.device)
     history = torch.empty(n * k, 0, dtype=torch.long, device=z.device)
 
+    def settled(done_nk: torch.Tensor) -> torch.Tensor:
+        """Sentences whose search is over. Without a length penalty a sentence is settled once its
+        best-scoring beam (column 0: topk keeps scores sorted) has ended: every other hypothesis
+        scores less and can only lose log-probability, so none can overtake it. With a penalty a
+        longer hypothesis may still win, so every beam must end."""
+        return done_nk.all(1) if cfg.length_penalty else done_nk[:, 0]
+
     def settle(sent: torch.Tensor) -> None:
         """Store the best finished hypothesis of the given (current-batch) sentences."""
         ranked = (
@@ -225,15 +233,19 @@ def beam_search(
     for t in range(cfg.max_len):
         base = (torch.arange(n, device=z.device) * k).unsqueeze(1)
         logits, state = model.step_logits(tokens, zz, state)
-        logp = logits.log_softmax(-1)
+        # Only a beam's own k best tokens can enter the sentence's next k beams, so rank k × k
+        # candidates instead of k × vocabulary (the same top k, without a full log-softmax).
+        kk = min(k, logits.size(-1))
+        top, tok = logits.topk(kk, dim=-1)
+        step_logp = top - logits.logsumexp(-1, keepdim=True)
         # a finished hypothesis may only "emit" <eos> again, at no cost, so it keeps its score
-        frozen = torch.full_like(logp[0], float("-inf"))
-        frozen[eos_id] = 0.0
-        logp = torch.where(done.unsqueeze(1), frozen, logp)
-        vocab = logp.size(-1)
-        cand = (scores.unsqueeze(-1) + logp.view(n, k, vocab)).view(n, k * vocab)
+        frozen = torch.full((kk,), float("-inf"), device=z.device)
+        frozen[0] = 0.0
+        step_logp = torch.where(done.unsqueeze(1), frozen, step_logp)
+        tok = torch.where(done.unsqueeze(1), eos_id, tok)
+        cand = (scores.unsqueeze(-1) + step_logp.view(n, k, kk)).view(n, k * kk)
         scores, flat = cand.topk(k, dim=-1)
-        beam, nxt = flat // vocab, flat % vocab
+        beam, nxt = flat // kk, tok.view(n, k * kk).gather(1, flat)
         index = (base + beam).view(-1)
         state = model.decoder.reorder_state(state, index)
         prev_done = done.index_select(0, index)
@@ -242,7 +254,7 @@ def beam_search(
         done = prev_done | (nxt.view(-1) == eos_id)
         tokens = nxt.view(-1)
         if t % SYNC_EVERY == SYNC_EVERY - 1 or t == cfg.max_len - 1:
-            finished = done.view(n, k).all(1)
+            finished = settled(done.view(n, k))
             if bool(finished.all()) or t == cfg.max_len - 1:
                 settle(torch.arange(n, device=z.device))
                 break

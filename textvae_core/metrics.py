@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from .data import Corpus, make_batch
-from .inference import encode_ids
+from .inference import ENCODE_BATCH, encode_ids
 from .models import SentenceVAE, gaussian_kl
 from .vocab import Vocab
 
@@ -62,7 +62,7 @@ def heldout_bounds(
 
 
 def encode_corpus(
-    model: SentenceVAE, corpus: Corpus, device: torch.device | None = None, batch_size: int = 512
+    model: SentenceVAE, corpus: Corpus, device: torch.device | None = None, batch_size: int = ENCODE_BATCH
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """μ and log σ² [N, z_dim] on the CPU for every sentence of a corpus, in corpus order.
 
