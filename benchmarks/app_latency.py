@@ -77,7 +77,7 @@ def main() -> None:
         sys.exit("no runs with a latent map under checkpoints/ (python -m explorer.latent_map RUN)")
     models = [TextVAE.load(r) for r in runs]
     four = (models * 4)[:4]  # fewer than 4 shipped runs: the same ones again (same cost per run)
-    sentences = corpus_for(models[0])
+    sentences = corpus_for(runs[0])
     twenty = sentences[:20]
     beam = decode_config("beam", beam=5)
     greedy = decode_config("greedy")

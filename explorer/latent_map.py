@@ -13,16 +13,19 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from safetensors import SafetensorError
 from safetensors.numpy import load_file, save
 
-from textvae_core.checkpoint import weights_digest
-from textvae_core.data import read_corpus
-from textvae_core.inference import TextVAE
+from textvae_core.corpus import read_corpus
 from textvae_core.io import atomic_write_bytes
+from textvae_core.rundir import VOCAB, read_config, weights_digest
+from textvae_core.vocab import Vocab
+
+if TYPE_CHECKING:
+    from textvae_core.inference import TextVAE
 
 MAP_FILE = "latent_map.safetensors"
 MAP_VERSION = 1
@@ -55,14 +58,18 @@ class LatentMap:
         return flags
 
 
-def corpus_for(vae: TextVAE, split: str = "test") -> list[str]:
-    """The run's own held-out sentences, as detokenised text (what the map's hover shows)."""
-    cfg = vae.config
-    path = getattr(cfg.data, split, "") if cfg else ""
+def corpus_for(run_dir: str | Path, split: str = "test") -> list[str]:
+    """The run's own held-out sentences, as detokenised text (what the map's hover shows).
+
+    Read from the run's config and vocabulary files alone: the map's page draws without loading
+    the model (or importing torch)."""
+    cfg = read_config(run_dir)
+    path = getattr(cfg.data, split, "")
     if not path:
         return []
+    vocab = Vocab.load(Path(run_dir) / VOCAB)
     sents = read_corpus(path, cfg.data.level, cfg.data.lowercase, cfg.data.min_len, cfg.data.max_len)
-    return [vae.vocab.detokenize(s) for s in sents]
+    return [vocab.detokenize(s) for s in sents]
 
 
 def sample_points(vae: TextVAE, sentences: list[str], cfg: MapConfig) -> LatentMap:
@@ -70,6 +77,8 @@ def sample_points(vae: TextVAE, sentences: list[str], cfg: MapConfig) -> LatentM
     rng = np.random.default_rng(cfg.seed)
     n = min(cfg.n_posterior, len(sentences))
     index = np.sort(rng.choice(len(sentences), size=n, replace=False)) if n else np.zeros(0, dtype=np.int64)
+    import torch
+
     gen = torch.Generator().manual_seed(cfg.seed)
     parts, lengths = [], []
     if n:
@@ -157,8 +166,10 @@ def load_map(run_dir: str | Path) -> LatentMap | None:
 def precompute(run_dir: str | Path, cfg: MapConfig | None = None, methods: tuple[str, ...] = ("umap", "pca")) -> Path:
     """Sample, project and store a run's map (what the app would otherwise compute on first visit)."""
     cfg = cfg or MapConfig()
+    from textvae_core.inference import TextVAE
+
     vae = TextVAE.load(run_dir, device="cpu")
-    lm = sample_points(vae, corpus_for(vae), cfg)
+    lm = sample_points(vae, corpus_for(run_dir), cfg)
     lm.weights = weights_digest(run_dir)
     for method in methods:
         lm.coords[method] = project(lm.z, method, cfg)

@@ -7,8 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from textvae_core.checkpoint import METRICS, WEIGHTS, CheckpointError, read_config
 from textvae_core.config import RunConfig
+from textvae_core.rundir import METRICS, WEIGHTS, CheckpointError, read_config
 
 
 @dataclass

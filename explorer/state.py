@@ -7,18 +7,22 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from textvae_core.checkpoint import WEIGHTS
-from textvae_core.decoding import DecodeConfig
-from textvae_core.inference import TextVAE
+from textvae_core.rundir import WEIGHTS
 
 from .latent_map import LatentMap
 from .runs import RunSummary, find_runs, run_dirs
-from .survey.db import Store
+
+if TYPE_CHECKING:  # torch and SQLAlchemy are imported when a page first needs a model or the survey store
+    from textvae_core.decoding import DecodeConfig
+    from textvae_core.inference import TextVAE
+
+    from .survey.db import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FOLDER = ROOT / "checkpoints"
@@ -55,6 +59,8 @@ def all_runs() -> tuple[list[RunSummary], list[str]]:
 
 @st.cache_resource(max_entries=24, show_spinner="Loading model…")
 def _load(path: str, mtime: float) -> TextVAE:
+    from textvae_core.inference import TextVAE
+
     return TextVAE.load(path)  # eval mode; callers only read it (no_grad inside TextVAE)
 
 
@@ -113,13 +119,20 @@ def sentences_of(path: str, digest: str, split: str = "test") -> list[str]:
     """A run's held-out sentences as text (cached per run and weights)."""
     from .latent_map import corpus_for
 
-    return corpus_for(load_model(path), split)
+    return corpus_for(path, split)
 
 
 def digest(run: RunSummary) -> str:
-    from textvae_core.checkpoint import weights_digest
+    from textvae_core.rundir import weights_digest
 
     return weights_digest(run.path)
+
+
+def decode_point(run: RunSummary, z: np.ndarray) -> str:
+    """Greedy decoding of one latent (a clicked point of a map) by the run's cached model."""
+    from .textlab import decode_config, decode_latent
+
+    return decode_latent(load_model(run), z, decode_config("greedy"))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

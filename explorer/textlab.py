@@ -4,7 +4,6 @@ prior samples. Plain functions over TextVAE models, so they are tested without a
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -143,11 +142,3 @@ def homotopy_frame(texts: list[str]) -> pd.io.formats.style.Styler:
     steps = len(texts)
     df = pd.DataFrame({"t": [f"{i / max(1, steps - 1):.2f}" for i in range(steps)], "sentence": texts})
     return df.style.apply(lambda row: [GREY if grey[row.name] else ""] * len(row), axis=1)
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|$<>~&])")
-
-
-def md_escape(text: str, empty: str = "*(empty sentence)*") -> str:
-    """Model output shown literally by st.markdown: PTB's "$ N million" must not become LaTeX, nor <unk> HTML."""
-    return _MD_SPECIAL.sub(r"\\\1", text) if text.strip() else empty

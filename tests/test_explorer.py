@@ -122,7 +122,7 @@ def test_latent_map_round_trip_and_staleness(trained_run: Path, tmp_path: Path) 
 def _sentences(run: Path) -> list[str]:
     from explorer.latent_map import corpus_for
 
-    return corpus_for(TextVAE.load(run, device="cpu"))
+    return corpus_for(run)
 
 
 def test_projections_keep_neighbours_apart_from_far_points() -> None:

@@ -124,3 +124,32 @@ def test_prior_samples_page(run_folder: Path, monkeypatch) -> None:
     at.slider[0].set_value(12).run()
     assert all(len(f.value) == 12 for f in at.dataframe)
     assert {m.label for m in at.metric} >= {"mean length", "% unk", "distinct"}
+
+
+FIRST_PAINT = r"""
+import sys
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file(sys.argv[1], default_timeout=120).run()
+at.switch_page(sys.argv[2]).run()
+assert not at.exception, [e.value for e in at.exception]
+print(len(at.get("plotly_chart")), len(at.dataframe), "torch" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(("page", "charts"), [("pages/explore/posterior.py", 1), ("pages/explore/runs.py", 0)])
+def test_pages_draw_stored_results_without_importing_torch(run_folder: Path, tmp_path: Path, page: str, charts: int):
+    """A cold app draws the Runs table and a stored latent map from JSON and safetensors alone: importing
+    torch (seconds on two cores) waits until a model is needed, e.g. for decoding a clicked point."""
+    import os
+    import subprocess
+    import sys
+
+    shutil.copytree(run_folder / "tiny-bc3", tmp_path / "tiny-bc3")  # the run that carries a stored map
+    env = {**os.environ, "TEXTVAE_RUNS": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", FIRST_PAINT, APP, page], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    n_charts, n_tables, torch_loaded = out.stdout.split()[-3:]
+    assert int(n_charts) >= charts and (charts or int(n_tables) >= 1)
+    assert torch_loaded == "False"

@@ -30,16 +30,16 @@ from safetensors.torch import save as st_save
 from .config import FORMAT_VERSION, ConfigError, RunConfig
 from .io import atomic_write, atomic_write_bytes
 from .models import SentenceVAE, build_model
+
+# the run directory's names and JSON live in rundir (no torch); re-exported for callers of this module
+from .rundir import CONFIG as CONFIG
+from .rundir import METRICS as METRICS
+from .rundir import VOCAB as VOCAB
+from .rundir import WEIGHTS as WEIGHTS
+from .rundir import CheckpointError as CheckpointError
+from .rundir import read_config as read_config
+from .rundir import weights_digest as weights_digest
 from .vocab import Vocab, VocabError
-
-WEIGHTS = "model.safetensors"
-CONFIG = "config.json"
-VOCAB = "vocab.json"
-METRICS = "metrics.jsonl"
-
-
-class CheckpointError(ValueError):
-    """A run directory or checkpoint file that cannot be loaded; the message says why."""
 
 
 def _tensor_digest(blob: bytes) -> str:
@@ -82,18 +82,6 @@ def read_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     return tensors, meta
 
 
-def weights_digest(run_dir: str | Path) -> str:
-    """The recorded SHA-256 of a run's tensors, from the file header alone (cheap: tells two weight sets apart)."""
-    path = Path(run_dir) / WEIGHTS
-    try:
-        with open(path, "rb") as f:
-            (header_len,) = struct.unpack("<Q", f.read(8))
-            header = json.loads(f.read(min(header_len, 1 << 24)))
-    except (OSError, struct.error, ValueError, UnicodeDecodeError):
-        return ""
-    return str((header.get("__metadata__") or {}).get("tensor_sha256", ""))
-
-
 @dataclass
 class LoadedRun:
     """What load_run returns: the model (eval mode) and everything needed to use it."""
@@ -104,17 +92,6 @@ class LoadedRun:
     model: SentenceVAE
     step: int
     meta: dict[str, str]
-
-
-def read_config(run_dir: str | Path) -> RunConfig:
-    """The run's config from JSON alone (no weights read) — what the app lists runs with."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise CheckpointError(f"{run_dir}: no such run directory")
-    try:
-        return RunConfig.load(run_dir / CONFIG)
-    except (ConfigError, TypeError) as err:
-        raise CheckpointError(f"{run_dir}: {err}") from None
 
 
 def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedRun:

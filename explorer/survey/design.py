@@ -11,10 +11,10 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-from textvae_core.checkpoint import CheckpointError, read_config
-from textvae_core.data import CorpusError, read_corpus
+from textvae_core.corpus import CorpusError, read_corpus
 from textvae_core.decoding import DecodeConfig
 from textvae_core.inference import TextVAE
+from textvae_core.rundir import CheckpointError, read_config
 
 from .db import KINDS, ROOT
 from .errors import DesignError

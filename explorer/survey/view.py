@@ -1,7 +1,7 @@
 """Words and pictures the survey pages share: labels, judge-facing texts, Markdown escaping, figures.
 
 Judge texts are model output: they may hold ``$``, ``*`` or ``<unk>``, which Markdown would turn into
-maths, emphasis or a dropped HTML tag: ``explorer.textlab.md_escape`` keeps them literal.
+maths, emphasis or a dropped HTML tag: ``explorer.markup.md_escape`` keeps them literal.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer import plots, state
-from explorer.textlab import decode_config, decode_latent, encoder_lens, md_escape
+from explorer.markup import md_escape
+from explorer.textlab import decode_config, decode_latent, encoder_lens
 
 st.title("Encoder lens")
 runs, chosen = state.require_runs()

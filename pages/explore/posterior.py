@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer import plots, state
-from explorer.textlab import decode_config, decode_latent, md_escape
+from explorer.markup import md_escape
 
 st.title("Aggregated posterior")
 runs, chosen = state.require_runs()
@@ -47,7 +47,7 @@ for i, run in enumerate(picked):
         points = event.selection.points if event and event.selection else []
         if points:
             row = int(points[0]["customdata"])
-            text = decode_latent(state.load_model(run), lm.z[row], decode_config("greedy"))
+            text = state.decode_point(run, lm.z[row])
             origin = "a prior sample" if lm.is_prior[row] else f"“{md_escape(hover[row])}”"
             st.info(f"**Decoded** (greedy) from {origin}:\n\n{md_escape(text)}")
         n_post = lm.n_posterior

@@ -10,10 +10,10 @@ import time
 import streamlit as st
 
 from explorer import state
+from explorer.markup import md_escape
 from explorer.survey import access, repo
 from explorer.survey.errors import SurveyError
 from explorer.survey.view import ANSWER_LABELS
-from explorer.textlab import md_escape
 
 
 def answer(code: str, judge: str, item: str, choice: str) -> None:
