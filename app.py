@@ -1,4 +1,4 @@
-"""TextVAE Explorer: the entry point. ``streamlit run app.py``.
+"""TextVAE Explorer: the entry point. ``python -m explorer.serve`` (or ``streamlit run app.py``).
 
 Pages live in pages/explore/ and pages/surveys/ and are listed here. They sit in sub-folders on purpose:
 Streamlit would auto-discover scripts directly in pages/ and serve a deep link such as /homotopy from

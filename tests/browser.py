@@ -49,14 +49,12 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve(env: dict[str, str] | None = None, timeout: float = 90) -> Iterator[str]:
-    """Run ``streamlit run app.py`` headless; yield its base URL; stop it afterwards."""
+    """Run the app headless as scripts/run_app.sh does (python -m explorer.serve); yield its base URL; stop it."""
     port = free_port()
     cmd = [
         sys.executable,
         "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "app.py"),
+        "explorer.serve",
         "--server.headless",
         "true",
         "--server.port",

@@ -40,6 +40,7 @@ def test_every_page_opens_from_its_own_url(app_url: str) -> None:
             page.wait_for_function("t => document.body.innerText.includes(t)", arg=expected, timeout=240_000)
             wait_ready(page)
             body = page.inner_text("body")
+            assert "Page not found" not in body, f"{name}: the first deep link was not recognised"
             assert "Traceback" not in body and "Error" not in page.title(), name
             assert expected in body, f"{name or 'runs'}: {expected!r} not shown"
             nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
@@ -74,3 +75,27 @@ def test_moving_the_c_slider_changes_the_reconstructions(app_url: str) -> None:
         after = _column_text(page)
         page.screenshot(path=str(OUT / "reconstructions_after_slider.png"), full_page=True)
         assert after != before, "the reconstructions did not change with C"
+
+
+CLICK_POINT = """gd => {
+    const trace = gd._fullData[0], xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+    const box = gd.getBoundingClientRect();
+    return [box.left + xa._offset + xa.l2p(trace.x[0]), box.top + ya._offset + ya.l2p(trace.y[0])];
+}"""
+
+
+def test_clicking_a_point_of_the_map_decodes_its_latent(app_url: str) -> None:
+    with browser_page() as page:
+        page.goto(f"{app_url}/posterior")
+        page.wait_for_function("t => document.body.innerText.includes(t)", arg="60 test sentences", timeout=240_000)
+        wait_ready(page)
+        chart = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first
+        x, y = chart.evaluate(CLICK_POINT)  # where the first sentence's point is drawn
+        page.mouse.move(x, y)  # plotly's WebGL scatter picks the point under a hover, then takes the click
+        page.wait_for_timeout(500)
+        page.mouse.click(x, y)
+        page.wait_for_function("() => document.body.innerText.includes('Decoded')", timeout=120_000)
+        wait_ready(page)
+        info = page.locator('[data-testid="stAlert"]').filter(has_text="Decoded").inner_text()
+        assert "(greedy) from" in info and len(info.split("\n")[-1].split()) >= 1
+        page.screenshot(path=str(OUT / "posterior_clicked.png"), full_page=True)
