@@ -87,6 +87,20 @@ def grid() -> list[GridRun]:
             )
             for c in range(10, 101, 10)
         ]
+    # The 3-epoch LSTM sweep has D rising with C while every run's validation D is still falling:
+    # the ends of the sweep trained 10 epochs tell whether the order is a matter of budget.
+    runs += [
+        GridRun(
+            f"sweep-lstm-c{c}-e10",
+            "sweep-long",
+            "beta-c",
+            {"C": float(c)},
+            {**SWEEP, "encoder": "lstm", "decoder": "lstm"},
+            train={"epochs": 10.0},
+            data=SWEEP_DATA,
+        )
+        for c in (10, 100)
+    ]
     return runs
 
 
