@@ -117,7 +117,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads per run (0 = torch's default)")
     ap.add_argument("--evaluate", action="store_true", help="write eval.json for each finished run")
     ap.add_argument("--ship", action="store_true", help="store finished runs' weights in float16, drop resume state")
-    ap.add_argument("--profile", choices=["full", "grid"], help="evaluation profile (default: grid for the sweep)")
+    ap.add_argument("--profile", choices=["full", "grid"], help="evaluation profile (default: grid, as every shipped eval.json)")
     ap.add_argument("--map", action="store_true", help="write each finished run's latent map for the app")
     ap.add_argument("--no-train", action="store_true", help="only finish (ship / evaluate / map) complete runs")
     args = ap.parse_args()
@@ -171,7 +171,7 @@ def finish(out: Path, r: GridRun, args: argparse.Namespace) -> None:
     if args.evaluate and not (out / "eval.json").exists():
         from textvae_core.evaluate import EvalConfig, evaluate
 
-        profile = args.profile or ("grid" if r.group.startswith("sweep") else "full")
+        profile = args.profile or "grid"  # what every shipped eval.json uses
         evaluate(out, EvalConfig.for_profile(profile, threads=args.threads))
     if args.map:
         from explorer.latent_map import load_map, precompute
