@@ -158,8 +158,8 @@ def training_history(run_dir: Path) -> list[dict]:
 def knob_family(runs: list[RunSummary], anchor: RunSummary, knob: str) -> list[tuple[float, RunSummary]]:
     """Runs that differ from ``anchor`` only in one knob (C, m or β), sorted by it: what a slider walks over.
 
-    Architecture, sizes, vocabulary, data and the objective's other knobs must match, so the slider
-    changes one thing at a time.
+    Architecture, sizes, vocabulary, data, the training budget and the objective's other knobs must
+    match, so the slider changes one thing at a time.
     """
 
     def knobs(r: RunSummary) -> dict[str, float | None]:
@@ -170,7 +170,9 @@ def knob_family(runs: list[RunSummary], anchor: RunSummary, knob: str) -> list[t
         m, d = r.config.model, r.config.data
         others = {k: v for k, v in knobs(r).items() if k != knob}
         arch = (m.encoder, m.decoder, m.emb_dim, m.hidden, m.z_dim, m.z_mode)
-        return (arch, r.config.vocab_size, d.train, r.config.objective.schedule, tuple(others.items()))
+        t = r.config.train
+        budget = (t.epochs, t.max_steps, t.batch_size, t.lr, t.word_dropout)
+        return (arch, r.config.vocab_size, d.train, budget, r.config.objective.schedule, tuple(others.items()))
 
     def value(r: RunSummary) -> float | None:
         return knobs(r)[knob]

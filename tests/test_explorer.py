@@ -46,6 +46,7 @@ def test_knob_family_changes_one_thing_at_a_time(tmp_path: Path) -> None:
     _fake_run(tmp_path, "gru-c10", objective__C=10.0, model__decoder="gru")
     _fake_run(tmp_path, "c10-big", objective__C=10.0, model__hidden=999)
     _fake_run(tmp_path, "c10-b2", objective__C=10.0, objective__beta=2.0)
+    _fake_run(tmp_path, "c10-longer", objective__C=10.0, train__epochs=10.0)  # another budget: not a C step
     runs, _ = find_runs(tmp_path)
     anchor = next(r for r in runs if r.name == "c5")
     family = knob_family(runs, anchor, "C")
