@@ -111,8 +111,11 @@ def headline(run: RunSummary) -> dict[str, object]:
     ev = read_eval(run.path)
     m = run.config.model
     row: dict[str, object] = {"run": run.name, "path": str(run.path), "decoder": m.decoder}
-    # one rate–distortion curve per architecture *and* size: D is not comparable across vocabularies
-    row["model"] = f"{m.encoder}→{m.decoder} {m.emb_dim}/{m.hidden}/{m.z_dim}, {run.config.vocab_size} words"
+    # one rate–distortion curve per architecture, size and training budget: D is not comparable across
+    # vocabularies, and a longer-trained run is another point of comparison, not a step of the same curve
+    t = run.config.train
+    budget = f"{t.max_steps} steps" if t.max_steps else f"{t.epochs:g} epochs"
+    row["model"] = f"{m.encoder}→{m.decoder} {m.emb_dim}/{m.hidden}/{m.z_dim}, {run.config.vocab_size} words, {budget}"
     o = run.config.objective
     row |= {"objective": o.name, "m": o.m, "β": o.beta, "C": o.C}
     if ev:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import shutil
 from pathlib import Path
 
 import pytest
@@ -72,15 +71,17 @@ def _seed() -> None:
 
 
 @pytest.fixture(scope="session")
-def run_folder(trained_run: Path, corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two tiny β_C runs on one corpus (C = 3 and 10: a family for the C slider), one with a stored map."""
+def run_folder(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two tiny β_C runs on one corpus (C = 3 and 10, same budget: a family for the C slider), one with a
+    stored map."""
     from explorer.latent_map import MapConfig, precompute
     from textvae_core.train import train
 
     root = tmp_path_factory.mktemp("app_runs")
-    shutil.copytree(trained_run, root / "tiny-bc3")
-    cfg = tiny_config(corpus_dir, root / "tiny-bc10", "beta-c", C=10.0)
-    cfg.train.epochs, cfg.train.lr = 12, 3e-3  # longer than tiny-bc3: it writes whole sentences, not "the the"
-    train(cfg)
+    for c in (3, 10):
+        cfg = tiny_config(corpus_dir, root / f"tiny-bc{c}", "beta-c", C=float(c))
+        # long enough to write whole sentences, not "the the"; word dropout makes the two C's decode differently
+        cfg.train.epochs, cfg.train.lr, cfg.train.word_dropout = 12, 3e-3, 0.5
+        train(cfg)
     precompute(root / "tiny-bc3", MapConfig(n_posterior=60, n_prior=15), methods=("pca",))
     return root
