@@ -18,6 +18,10 @@ def test_every_public_name_resolves_to_its_module(name: str) -> None:
     assert home is None or home.startswith("textvae_core.")  # classes and functions come from the package
 
 
+def test_the_export_list_and_the_lazy_table_agree() -> None:
+    assert sorted(textvae_core.__all__) == sorted(textvae_core._HOME)
+
+
 def test_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         textvae_core.Nope  # noqa: B018
