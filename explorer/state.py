@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # torch and SQLAlchemy are imported when a page first needs a
     from textvae_core.inference import TextVAE
 
     from .survey.db import Store
+    from .survey.repo import SurveyRow
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FOLDER = ROOT / "checkpoints"
@@ -202,6 +203,20 @@ def survey_db() -> Store:
     from .survey.db import database_url
 
     return _survey_store(database_url())
+
+
+def pick_survey(db: Store, empty: str) -> SurveyRow:
+    """A survey chosen in a select box (the last one chosen on any page first); stops the page with
+    ``empty`` when there is none."""
+    from .survey import repo
+    from .survey.view import survey_label
+
+    if not (surveys := {s.id: s for s in repo.list_surveys(db)}):
+        st.info(empty)
+        st.stop()
+    ids, selected = list(surveys), st.session_state.get("survey_selected")
+    index = ids.index(selected) if selected in ids else 0
+    return surveys[st.selectbox("Survey", ids, index, lambda i: survey_label(surveys[i]))]
 
 
 @st.cache_resource(show_spinner=False)

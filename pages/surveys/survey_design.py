@@ -11,7 +11,7 @@ from explorer.state import all_runs, load_model
 from explorer.survey import access, repo
 from explorer.survey.design import SurveyDesign, generate
 from explorer.survey.errors import SurveyError
-from explorer.survey.view import ACTION_LABELS, INSTRUCTIONS, KIND_LABELS, NEXT_STATUS, SOURCE_LABELS, survey_label
+from explorer.survey.view import ACTION_LABELS, INSTRUCTIONS, KIND_LABELS, NEXT_STATUS, SOURCE_LABELS
 from textvae_core.decoding import METHODS, DecodeConfig
 
 st.title("Survey design")
@@ -57,13 +57,7 @@ with st.expander("New survey", expanded=not repo.list_surveys(db)):
         except SurveyError as err:
             st.error(str(err))
 
-if not (surveys := {s.id: s for s in repo.list_surveys(db)}):
-    st.info("No survey yet: design one above.")
-    st.stop()
-ids, selected = list(surveys), st.session_state.get("survey_selected")
-row = surveys[
-    st.selectbox("Survey", ids, ids.index(selected) if selected in ids else 0, lambda i: survey_label(surveys[i]))
-]
+row = state.pick_survey(db, "No survey yet: design one above.")
 st.dataframe([row.row()], hide_index=True, width="stretch")
 st.markdown("**Judge link**: the same for every judge; each gets their own items, and a personal link to come back.")
 st.code(access.judge_link(row.token, st.context.url, base_path=st.get_option("server.baseUrlPath")), language=None)

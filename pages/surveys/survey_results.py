@@ -7,19 +7,13 @@ import streamlit as st
 
 from explorer import state
 from explorer.survey import repo, stats
-from explorer.survey.view import makes_sense_figure, ranking_figure, survey_label
+from explorer.survey.view import makes_sense_figure, ranking_figure
 
 st.title("Survey results")
 state.unlock("viewer")
 db = state.survey_db()
 
-if not (surveys := {s.id: s for s in repo.list_surveys(db)}):
-    st.info("No survey yet: create one on the Survey design page.")
-    st.stop()
-ids, selected = list(surveys), st.session_state.get("survey_selected")
-row = surveys[
-    st.selectbox("Survey", ids, ids.index(selected) if selected in ids else 0, lambda i: survey_label(surveys[i]))
-]
+row = state.pick_survey(db, "No survey yet: create one on the Survey design page.")
 refresh, leave_out = st.columns([1, 5], vertical_alignment="bottom")
 refresh.button("Refresh", help="Answers keep coming while the survey is open.")
 everything = repo.answers_frame(db, row.id)
