@@ -874,8 +874,13 @@ class Report:
     def train_elbo_windows(self, name: str, width: int = 200) -> list[float]:
         """Training-batch ELBO averaged over windows of ``width`` steps (finer than one point per epoch)."""
         run = self.runs.get(name)
-        elbos = [r["elbo"] for r in (run.curve if run else []) if r.get("split") == "train" and "elbo" in r]
-        return [sum(elbos[i : i + width]) / len(elbos[i : i + width]) for i in range(0, len(elbos), width)]
+        sums: dict[int, list[float]] = {}  # window → [weighted ELBO sum, steps]; shipped logs average 10 steps a line
+        for r in run.curve if run else []:
+            if r.get("split") == "train" and "elbo" in r:
+                w = float(r.get("steps_averaged", 1))
+                acc = sums.setdefault((int(r["step"]) - 1) // width, [0.0, 0.0])
+                acc[0], acc[1] = acc[0] + w * r["elbo"], acc[1] + w
+        return [s / n for _, (s, n) in sorted(sums.items())]
 
     # -- status -----------------------------------------------------------------------------------
     def status(self) -> None:

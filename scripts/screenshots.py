@@ -1,6 +1,6 @@
 """Screenshots of every explorer page on the shipped checkpoints, into docs/screenshots/ (for the README).
 
-    python scripts/screenshots.py            # needs Chromium (Debian: chromium) and playwright (requirements-dev)
+python scripts/screenshots.py            # needs Chromium (Debian: chromium) and playwright (requirements-dev)
 """
 
 from __future__ import annotations

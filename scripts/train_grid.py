@@ -32,6 +32,7 @@ from textvae_core.train import train  # noqa: E402
 PTB = {"train": "data/ptb/ptb.train.txt", "valid": "data/ptb/ptb.valid.txt", "test": "data/ptb/ptb.test.txt"}
 SMALL = {"emb_dim": 128, "hidden": 256, "z_dim": 32}
 SWEEP = {"emb_dim": 64, "hidden": 128, "z_dim": 32, "cnn_inner": 64}  # smaller models for the 30-run sweep
+SHIP_LOG_EVERY = 10  # steps per shipped training-log record (averaged); validation records all kept
 SWEEP_DATA = {"max_vocab": 5000}  # 2.4 MB per shipped sweep run in fp16 instead of 4.7 MB (30 of them)
 
 
@@ -109,6 +110,49 @@ def target_steps(cfg: RunConfig) -> int:
     return cfg.train.max_steps or math.ceil(cfg.train.epochs * math.ceil(n / cfg.train.batch_size))
 
 
+class RunLock:
+    """A lock file beside a run directory, so that two train_grid processes side by side (one per
+    core) never train, evaluate or ship the same run; a lock left by a process that died is taken over."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir.parent / f".{run_dir.name}.lock"
+        self.held, self.owner = False, 0
+
+    def __enter__(self) -> RunLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                try:
+                    self.owner = int(self.path.read_text().strip() or 0)
+                except (OSError, ValueError):
+                    self.owner = 0
+                if self.owner and _alive(self.owner):
+                    return self
+                self.path.unlink(missing_ok=True)  # stale: its process is gone
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(str(os.getpid()))
+            self.held = True
+            return self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.held:
+            self.path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("names", nargs="*", help="run names, group names, or 'all'")
@@ -117,7 +161,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads per run (0 = torch's default)")
     ap.add_argument("--evaluate", action="store_true", help="write eval.json for each finished run")
     ap.add_argument("--ship", action="store_true", help="store finished runs' weights in float16, drop resume state")
-    ap.add_argument("--profile", choices=["full", "grid"], help="evaluation profile (default: grid, as every shipped eval.json)")
+    ap.add_argument(
+        "--profile", choices=["full", "grid"], help="evaluation profile (default: grid, as every shipped eval.json)"
+    )
     ap.add_argument("--map", action="store_true", help="write each finished run's latent map for the app")
     ap.add_argument("--no-train", action="store_true", help="only finish (ship / evaluate / map) complete runs")
     args = ap.parse_args()
@@ -143,30 +189,39 @@ def main() -> None:
     for r in chosen:
         cfg = r.config(args.device, args.threads)
         out = Path(cfg.train.out)
-        if (out / "model.safetensors").exists():
-            step = int(read_weights(out / "model.safetensors")[1].get("step", "0"))
-            if step >= target_steps(cfg):
-                print(f"{r.name}: complete ({step} steps)")
-            elif args.no_train:
-                print(f"{r.name}: not finished ({step} of {target_steps(cfg)} steps), left as is")
+        with RunLock(out) as lock:
+            if not lock.held:
+                print(f"{r.name}: another process (pid {lock.owner}) is working on it, skipped")
                 continue
-            else:
-                print(f"{r.name}: resuming at step {step}")
-                saved = RunConfig.load(out / "config.json")
-                saved.train.device, saved.train.num_threads = args.device, args.threads
-                train(saved, resume=True)
+            do_run(r, cfg, out, args)
+
+
+def do_run(r: GridRun, cfg: RunConfig, out: Path, args: argparse.Namespace) -> None:
+    """Train or resume one run, then finish it (ship / evaluate / map)."""
+    if (out / "model.safetensors").exists():
+        step = int(read_weights(out / "model.safetensors")[1].get("step", "0"))
+        if step >= target_steps(cfg):
+            print(f"{r.name}: complete ({step} steps)")
         elif args.no_train:
-            print(f"{r.name}: not started")
-            continue
+            print(f"{r.name}: not finished ({step} of {target_steps(cfg)} steps), left as is")
+            return
         else:
-            print(f"{r.name}: training")
-            train(cfg)
-        finish(out, r, args)
+            print(f"{r.name}: resuming at step {step}")
+            saved = RunConfig.load(out / "config.json")
+            saved.train.device, saved.train.num_threads = args.device, args.threads
+            train(saved, resume=True)
+    elif args.no_train:
+        print(f"{r.name}: not started")
+        return
+    else:
+        print(f"{r.name}: training")
+        train(cfg)
+    finish(out, r, args)
 
 
 def finish(out: Path, r: GridRun, args: argparse.Namespace) -> None:
     """After training: float16 weights, then eval.json and the latent map computed from the shipped weights."""
-    if args.ship:
+    if args.ship and not shipped(out):
         ship(out)
     if args.evaluate and not (out / "eval.json").exists():
         from textvae_core.evaluate import EvalConfig, evaluate
@@ -181,18 +236,27 @@ def finish(out: Path, r: GridRun, args: argparse.Namespace) -> None:
             print(f"{out.name}: latent map written")
 
 
+def shipped(run_dir: Path) -> bool:
+    """Weights already in float16 and no resume state left: shipping again would change nothing."""
+    meta = read_weights(run_dir / "model.safetensors")[1]
+    return meta.get("dtype") == "float16" and not any(run_dir.glob("resume-*.pt"))
+
+
 def ship(run_dir: Path) -> None:
-    """Float16 weights (half the size; loading casts back to float32) and no resume files."""
-    import os
+    """Float16 weights (half the size; loading casts back to float32), the training log averaged over
+    10-step windows (a tenth of its size, same curves), and no resume files."""
     import tempfile
 
     from textvae_core.checkpoint import export_run
+    from textvae_core.rundir import thin_metrics
 
     with tempfile.TemporaryDirectory(dir=run_dir.parent) as tmp:
         export_run(run_dir, Path(tmp) / "run")
         os.replace(Path(tmp) / "run" / "model.safetensors", run_dir / "model.safetensors")  # atomic
     for resume in run_dir.glob("resume-*.pt"):
         resume.unlink()
+    before, after = thin_metrics(run_dir, SHIP_LOG_EVERY)
+    print(f"{run_dir.name}: metrics.jsonl {before / 1e6:.2f} → {after / 1e6:.2f} MB")
     print(f"{run_dir.name}: shipped ({(run_dir / 'model.safetensors').stat().st_size / 1e6:.1f} MB)")
 
 

@@ -173,3 +173,40 @@ def test_exported_half_precision_run_loads_and_decodes_alike(trained_run: Path, 
     assert torch.allclose(full.encode(sents).mu, half.encode(sents).mu, atol=1e-2)
     z = full.encode(sents).mu
     assert half.decode(z) == full.decode(z)
+
+
+def test_coarsened_training_log_keeps_step_weighted_means_and_every_validation() -> None:
+    import json
+    import random
+
+    from textvae_core.rundir import coarsen_metrics
+
+    rng = random.Random(0)
+    lines, per_step = [], []
+    for step in range(1, 38):
+        rec = {
+            "step": step,
+            "epoch": step // 20,
+            "split": "train",
+            "rec": rng.uniform(20, 200),
+            "kl": rng.uniform(0, 9),
+        }
+        per_step.append(rec)
+        lines.append(json.dumps(rec))
+        if step in (20, 37):
+            lines.append(json.dumps({"step": step, "epoch": 1, "split": "valid", "rec": 99.5, "n_sentences": 10}))
+    lines.insert(5, '{"step": 6, "split": "tr')  # a line cut off while being written: skipped
+    out = coarsen_metrics(lines, every=10, digits=12)
+    train = [r for r in out if r["split"] == "train"]
+    assert [r["step"] for r in train] == [10, 20, 30, 37]
+    assert [r["steps_averaged"] for r in train] == [10, 10, 10, 7]
+    kept = per_step
+    for r, lo, hi in zip(train, (1, 11, 21, 31), (10, 20, 30, 37), strict=True):
+        window = [p for p in kept if lo <= p["step"] <= hi]
+        assert r["rec"] == pytest.approx(sum(p["rec"] for p in window) / len(window))
+    assert [r["step"] for r in out if r["split"] == "valid"] == [20, 37]
+    # coarsening again to a multiple of the window weighs each record by the steps it stands for
+    twice = [r for r in coarsen_metrics([json.dumps(r) for r in out], every=20, digits=12) if r["split"] == "train"]
+    first_20 = [p for p in kept if p["step"] <= 20]
+    assert twice[0]["rec"] == pytest.approx(sum(p["rec"] for p in first_20) / len(first_20))
+    assert twice[0]["steps_averaged"] == 20

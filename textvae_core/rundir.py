@@ -6,6 +6,7 @@ caches with these alone, so its first page draws before torch is imported.
 from __future__ import annotations
 
 import json
+import os
 import struct
 from pathlib import Path
 
@@ -42,3 +43,72 @@ def read_config(run_dir: str | Path) -> RunConfig:
         return RunConfig.load(run_dir / CONFIG)
     except (ConfigError, TypeError) as err:
         raise CheckpointError(f"{run_dir}: {err}") from None
+
+
+def coarsen_metrics(lines: list[str], every: int, digits: int = 6) -> list[dict]:
+    """Training records averaged over windows of ``every`` steps; validation and event records kept.
+
+    Shipped runs keep their curves at a tenth of the size: each window's figures are weighted by
+    the steps each record already covers (a record at step s after one at step p stands for s − p
+    steps), so a mean over any span of whole windows equals the per-step mean, and the result is
+    what training with ``log_every = every`` would have written. Numbers keep ``digits``
+    significant digits; unreadable lines are dropped.
+    """
+    if every < 1:
+        raise ValueError(f"every must be ≥ 1, not {every}")
+    out: list[dict] = []
+    window: list[tuple[int, dict]] = []  # (steps covered, record)
+    prev_step = 0
+
+    def flush() -> None:
+        if not window:
+            return
+        total = sum(w for w, _ in window)
+        last = window[-1][1]
+        merged: dict = {"step": last["step"], "epoch": last.get("epoch"), "split": "train"}
+        for key in last:
+            if key in merged or not all(isinstance(r.get(key), (int, float)) for _, r in window):
+                continue
+            merged[key] = sum(w * r[key] for w, r in window) / total
+        if total > 1:
+            merged["steps_averaged"] = total
+        out.append(merged)
+        window.clear()
+
+    for line in lines:
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(rec, dict) or not isinstance(rec.get("step"), int):
+            continue
+        if rec.get("split") != "train" or "event" in rec:
+            flush()
+            out.append(rec)
+            continue
+        if window and (rec["step"] - 1) // every != (window[-1][1]["step"] - 1) // every:
+            flush()
+        covered = int(rec.get("steps_averaged", max(1, rec["step"] - prev_step)))
+        window.append((covered, rec))
+        prev_step = rec["step"]
+    flush()
+    return [{k: _round(v, digits) for k, v in r.items()} for r in out]
+
+
+def _round(value: object, digits: int) -> object:
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        return float(f"{value:.{digits}g}")
+    return value
+
+
+def thin_metrics(run_dir: str | Path, every: int = 10) -> tuple[int, int]:
+    """Rewrite a finished run's metrics.jsonl with :func:`coarsen_metrics` (atomically); returns the
+    sizes in bytes before and after. Shipping does this: per-step curves are most of a small run's size."""
+    path = Path(run_dir) / METRICS
+    before = path.read_bytes()
+    records = coarsen_metrics(before.decode("utf-8", errors="replace").splitlines(), every)
+    after = "".join(json.dumps(r) + "\n" for r in records).encode("utf-8")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(after)
+    os.replace(tmp, path)
+    return len(before), len(after)
