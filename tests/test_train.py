@@ -168,3 +168,43 @@ def test_a_run_extended_from_an_epoch_boundary_validates_once_per_step(corpus_di
     train(again, resume=True)
     valid_steps = [r["step"] for r in records(tmp_path / "r") if r["split"] == "valid"]
     assert valid_steps == [19, 38]
+
+
+def test_learning_rate_decays_after_validations_without_a_better_elbo(corpus_dir: Path, tmp_path: Path) -> None:
+    cfg = tiny_config(corpus_dir, tmp_path / "r", "vae")
+    cfg.train.max_steps, cfg.train.val_every = 12, 2
+    cfg.train.lr_decay, cfg.train.lr_patience = 0.5, 2
+    cfg.train.lr = 1e-12  # all but frozen: no later validation beats the first
+    train(cfg)
+    lrs = [r["lr"] for r in records(tmp_path / "r") if r["split"] == "valid"]
+    assert lrs == pytest.approx([1e-12, 1e-12, 5e-13, 5e-13, 2.5e-13, 2.5e-13])
+    # a resumed run starts from the decayed lr and its plateau count, not from train.lr
+    resumed = RunConfig.load(tmp_path / "r" / "config.json")
+    resumed.train.max_steps = 16
+    train(resumed, resume=True)
+    lrs = [r["lr"] for r in records(tmp_path / "r") if r["split"] == "valid"]
+    assert lrs[6:] == pytest.approx([1.25e-13, 1.25e-13])
+
+
+def test_decoder_input_dropout_changes_training_but_not_evaluation(corpus_dir: Path, tmp_path: Path) -> None:
+    from textvae_core.data import Corpus
+    from textvae_core.models import build_model
+
+    cfg = tiny_config(corpus_dir, tmp_path / "r", "vae")
+    cfg.model.emb_dropout = 0.5
+    cfg.train.max_steps = 2
+    train(cfg)
+    run = load_run(tmp_path / "r")
+    batch = Corpus([["the", "cat"], ["a", "dog", "ran"]], run.vocab, "t").batch([0, 1])
+    model = build_model(run.config.model, len(run.vocab))
+    model.load_state_dict(run.model.state_dict())
+    model.eval()
+    torch.manual_seed(0)
+    a = model(batch).rec
+    torch.manual_seed(1)
+    assert torch.equal(a, model(batch).rec)  # eval: no dropout, z = μ
+    model.train()
+    torch.manual_seed(0)
+    b = model(batch, sample=False).rec
+    torch.manual_seed(1)
+    assert not torch.equal(b, model(batch, sample=False).rec)  # training: inputs dropped at random

@@ -46,6 +46,7 @@ class ModelConfig:
     bidirectional: bool = False  # bidirectional encoder RNN
     z_mode: str = "concat"  # how z enters an RNN decoder: concat (every step) | init (h0) | both
     dropout: float = 0.0  # dropout on decoder outputs before the vocabulary projection
+    emb_dropout: float = 0.0  # dropout on the decoder's input embeddings (weakens the decoder, regularises)
     cnn_kernel: int = 3  # CNN decoder: causal kernel width (tokens)
     cnn_dilations: list[int] = field(default_factory=lambda: [1, 2, 4, 8])  # one gated block each
     cnn_inner: int = 128  # CNN decoder: bottleneck channels inside each block
@@ -83,6 +84,8 @@ class TrainConfig:
     batch_size: int = 64  # sentences per batch
     lr: float = 1e-3  # Adam learning rate
     grad_clip: float = 5.0  # max global gradient norm; 0 = off
+    lr_decay: float = 1.0  # multiply lr by this after lr_patience validations without a lower −ELBO; 1 = constant lr
+    lr_patience: int = 1  # validations without a new best validation −ELBO before each lr decay
     word_dropout: float = 0.0  # Bowman: probability of replacing a decoder input token by <unk>
     seed: int = 0  # seeds torch, numpy and Python's RNG
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N

@@ -34,7 +34,7 @@ from .checkpoint import (
     read_weights,
     save_checkpoint,
 )
-from .config import ConfigError, RunConfig, apply_overrides, load_config_file
+from .config import ConfigError, RunConfig, TrainConfig, apply_overrides, load_config_file
 from .data import Corpus, CorpusError, read_corpus
 from .device import pick_device
 from .metrics import heldout_bounds
@@ -86,6 +86,24 @@ def _line_step(line: str) -> int:
         return int(json.loads(line).get("step", 0))
     except (json.JSONDecodeError, AttributeError, ValueError):
         return 1 << 62  # an unreadable (half-written) line is dropped
+
+
+def plateau_decay(state: dict[str, Any], nll: float, t: TrainConfig, optimizer: torch.optim.Optimizer) -> float:
+    """Multiply the learning rate by ``t.lr_decay`` after ``t.lr_patience`` validations without a new
+    best −ELBO; the lr, the best figure and the count live in ``state``, so a resumed run goes on alike.
+    Returns the lr for the steps that follow."""
+    lr = float(state.get("lr", t.lr))
+    best = state.get("best_valid_nll")
+    if best is None or nll < best:
+        state["best_valid_nll"], state["bad_validations"] = float(nll), 0
+    else:
+        state["bad_validations"] = int(state.get("bad_validations", 0)) + 1
+        if state["bad_validations"] >= max(1, t.lr_patience):
+            lr, state["bad_validations"] = lr * t.lr_decay, 0
+    state["lr"] = lr
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    return lr
 
 
 def prepare_data(cfg: RunConfig, vocab: Vocab | None = None) -> tuple[Vocab, Corpus, Corpus | None]:
@@ -140,8 +158,8 @@ def train(
     if resume:
         model.load_state_dict({k: v.to(device) for k, v in tensors.items()})
         optimizer.load_state_dict(saved["optimizer"])
-        for group in optimizer.param_groups:
-            group["lr"] = t.lr
+        for group in optimizer.param_groups:  # the configured lr, or where a plateau decay had brought it
+            group["lr"] = saved["state"].get("lr", t.lr)
         torch.set_rng_state(saved["rng_cpu"])
         if "rng_cuda" in saved and device.type == "cuda":
             torch.cuda.set_rng_state_all(saved["rng_cuda"])
@@ -170,6 +188,8 @@ def train(
             return None
         figures = heldout_bounds(model, valid_set, device, batch_size=max(t.batch_size, 128))
         record = {"step": state["step"], "epoch": state["epoch"], "split": "valid", **figures}
+        if t.lr_decay < 1.0:
+            record["lr"] = plateau_decay(state, figures["nll_bound"], t, optimizer)
         log.write(record)
         if on_log:
             on_log(record)

@@ -42,6 +42,7 @@ class SentenceVAE(nn.Module):
         self.encoder = encoder_cls(cfg)
         self.decoder = decoder_cls(cfg)
         self.drop = nn.Dropout(cfg.dropout)
+        self.emb_drop = nn.Dropout(cfg.emb_dropout)  # decoder inputs only; the encoder reads clean embeddings
         self.out = nn.Linear(self.decoder.out_dim, vocab_size)
 
     def encode(self, src: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -70,7 +71,7 @@ class SentenceVAE(nn.Module):
     ) -> torch.Tensor:
         """−log p(x|z) per sentence [B] (padding never projected onto the vocabulary); with ``start``,
         only target positions ≥ start[i] count (the syntactic test skips a shared prefix)."""
-        hidden = self.drop(self.decoder(self.embedding(dec_in), z))  # [B, T, H]
+        hidden = self.drop(self.decoder(self.emb_drop(self.embedding(dec_in)), z))  # [B, T, H]
         return sentence_nll(hidden, self.out, target, lengths, start)
 
     def forward(
