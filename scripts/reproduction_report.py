@@ -54,6 +54,13 @@ REFERENCE: dict[str, Any] = {
         "nucleus0.9": {"CBT": (70.4, 70.7, 75.1), "WIKI": (89.8, 89.3, 96.5), "WebText": (86.4, 85.8, 93.7)},
         "greedy_self_bleu": {"CBT": (4.2, 0.3, 0.0), "WIKI": (7.6, 0.2, 0.0), "WebText": (2.0, 0.1, 0.0)},
     },
+    # Public PTB test figures per sentence (the issue's list): (source, figure, what it measures).
+    "ptb_record": [
+        ("texar VAE-LSTM", 102.54, "−ELBO-based NLL, standard PTB"),
+        ("texar VAE-Transformer", 101.61, "−ELBO-based NLL, standard PTB"),
+        ("Sentence-VAE README", 103.97, "distortion alone (KL 7.27: −ELBO ≈ 111), its own re-tokenised PTB"),
+    ],
+    "ptb_record_goal": 101.5,
     # AutoGen blind surveys (human judgement: measured in the app, not by evaluate).
     "autogen_recon_survey": {"annealing vs VAE": 66, "m = 1 vs annealing": 88, "m = 2 vs m = 1": 88},
 }
@@ -882,6 +889,60 @@ class Report:
                 acc[0], acc[1] = acc[0] + w * r["elbo"], acc[1] + w
         return [s / n for _, (s, n) in sorted(sums.items())]
 
+    # -- the record ------------------------------------------------------------------------------
+    def record(self) -> None:
+        """PTB test likelihood: the tuned run beside every full-vocabulary run and the public figures."""
+        goal = REFERENCE["ptb_record_goal"]
+        self.add(
+            "",
+            "## PTB test likelihood (the model for the record)",
+            "",
+            f"Goal: an LSTM VAE, not collapsed (test KL > 5 nats), with test −ELBO ≤ {goal} per sentence on "
+            "standard PTB (whitespace tokens + end of sentence, 10k vocabulary). Normalisation: per sentence = "
+            "the sum over the 3,761 test sentences divided by 3,761; per token = divided by the 82,430 target "
+            "tokens (words + one end of sentence each); perplexity = exp(per-token figure). IW-NLL uses the k "
+            "of each eval.json (an upper bound on the NLL, tighter as k grows).",
+            "",
+            "| model | size, budget | KL | −ELBO / sentence | IW-NLL / sentence (k) | −ELBO / token | perplexity bound |",
+            "|---|---|---|---|---|---|---|",
+        )
+        for source, figure, what in REFERENCE["ptb_record"]:
+            self.add(f"| {source} (published) | {cell(what)} | | {figure:.2f} | | | |")
+        full_vocab = []
+        for name, run in self.runs.items():
+            cfg = run.config or {}
+            if run.eval is None or cfg.get("data", {}).get("max_vocab", 0) < 10002 or cfg.get("vocab_size") != 10002:
+                continue
+            full_vocab.append((run.eval["bounds"]["nll_bound"], name, run))
+        for nll, name, run in sorted(full_vocab):
+            b, iw, cfg = run.eval["bounds"], run.eval.get("iw_nll", {}), run.config or {}
+            m, t = cfg["model"], cfg["train"]
+            size = f"emb {m['emb_dim']} / hidden {m['hidden']} / z {m['z_dim']}, {t['epochs']:g} epochs"
+            per_token = nll * b["n_sentences"] / b["n_tokens"]
+            self.add(
+                f"| {name} | {size} | {fmt(b['kl'])} | {fmt(nll)} | {fmt(iw.get('nll'))} ({iw.get('k', '?')}) "
+                f"| {fmt(per_token, 3)} | {fmt(b['ppl_bound'], 1)} |"
+            )
+        best = min(((n, nm) for n, nm, r in full_vocab if r.eval["bounds"]["kl"] > 5), default=None)
+        self.claims_header()
+        self.claim(
+            f"a likelihood-tuned LSTM VAE, not collapsed, reaches test −ELBO ≤ {goal} (ptb-lstm-record)",
+            "texar VAE-LSTM 102.54, VAE-Transformer 101.61 (per sentence)",
+            ["ptb-lstm-record"],
+            lambda es: f"KL {fmt(kl(es[0]))}, −ELBO {fmt(-elbo(es[0]))}",
+            lambda es: kl(es[0]) > 5 and -elbo(es[0]) <= goal,
+            lambda es: (
+                "trained on two CPU cores (no GPU lent to this work): the size and budget in the table, "
+                "against texar's 100 epochs"
+            ),
+        )
+        if best is not None:
+            self.add(
+                "",
+                f"Best non-collapsed run so far: {best[1]}, −ELBO {best[0]:.2f} per sentence "
+                f"({best[0] - goal:+.2f} from the goal).",
+            )
+
     # -- status -----------------------------------------------------------------------------------
     def status(self) -> None:
         groups = dict(grid_names())
@@ -910,6 +971,7 @@ def build(checkpoints: Path) -> str:
     body = Report(runs)
     body.betac()
     body.autogen()
+    body.record()
     body.status()
     v = body.verdicts
     rep.add(f"Claims: {v['holds']} hold, {v['fails']} do not hold, {v['open']} not yet measured.")

@@ -39,7 +39,9 @@ def test_grid_names_are_unique_and_groups_cover_the_issue() -> None:
     names = [r.name for r in runs]
     assert len(names) == len(set(names))
     groups = {r.group for r in runs}
-    assert {"autogen", "betac", "sweep-lstm", "sweep-gru", "sweep-cnn"} <= groups
+    assert {"autogen", "betac", "sweep-lstm", "sweep-gru", "sweep-cnn", "record"} <= groups
+    record = next(r for r in runs if r.group == "record").config("cpu")
+    assert record.model.emb_dropout > 0 and record.train.lr_decay < 1 and record.objective.C > 5
     for dec in ("lstm", "gru", "cnn"):
         cs = sorted(r.knobs["C"] for r in runs if r.group == f"sweep-{dec}")
         assert cs == [float(c) for c in range(10, 101, 10)]
