@@ -45,6 +45,7 @@ class GridRun:
     model: dict[str, Any] = field(default_factory=dict)
     train: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
+    evaluation: dict[str, Any] = field(default_factory=dict)  # EvalConfig overrides on top of the profile
 
     def config(self, device: str, threads: int = 0) -> RunConfig:
         cfg = RunConfig(objective=preset(self.objective, **self.knobs))
@@ -114,6 +115,7 @@ def grid() -> list[GridRun]:
             {"C": 7.0},
             {"emb_dim": 256, "hidden": 256, "z_dim": 32, "emb_dropout": 0.5, "dropout": 0.5},
             train={"epochs": 40.0, "lr_decay": 0.5, "lr_patience": 2},
+            evaluation={"k": 100},  # the record's IW-NLL with 100 importance samples, not 5
         )
     )
     return runs
@@ -241,7 +243,7 @@ def finish(out: Path, r: GridRun, args: argparse.Namespace) -> None:
         from textvae_core.evaluate import EvalConfig, evaluate
 
         profile = args.profile or "grid"  # what every shipped eval.json uses
-        evaluate(out, EvalConfig.for_profile(profile, threads=args.threads))
+        evaluate(out, EvalConfig.for_profile(profile, **{"threads": args.threads, **r.evaluation}))
     if args.map:
         from explorer.latent_map import load_map, precompute
 
