@@ -165,7 +165,10 @@ def _evaluate(run_dir: Path, cfg: EvalConfig, progress: bool) -> dict[str, Any]:
         "profile": cfg.profile,
         "config": asdict(cfg),
     }
-    lik = timed("likelihood", lambda: likelihood_pass(run.model, corpus, device, k=cfg.k, seed=cfg.seed))
+    per_call = max(1, 640 // cfg.k)  # sentences per decoder call: k × this ≈ 640 rows whatever k is
+    lik = timed(
+        "likelihood", lambda: likelihood_pass(run.model, corpus, device, k=cfg.k, batch_size=per_call, seed=cfg.seed)
+    )
     bounds = lik.bounds
     result["bounds"] = {**bounds, "kl_share": kl_share(bounds["rec"], bounds["kl"], o.m, o.beta, o.C)}
     result["iw_nll"] = lik.iw_nll
