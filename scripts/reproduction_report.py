@@ -537,7 +537,7 @@ class Report:
         """R = I(x; z) + KL(q(z) ‖ p(z)); the moment-matched Gaussian bounds the second term from below."""
         self.add(
             "",
-            "#### Where the rate goes (LSTM sweep)",
+            "#### Where the rate goes",
             "",
             "R = E_x KL(q(z|x) ‖ p(z)) = I(x; z) + KL(q(z) ‖ p(z)). For a Gaussian prior KL(q(z) ‖ p(z)) is at "
             "least the KL of the Gaussian with q(z)'s mean and covariance (eval.json: `kl_moment_matched`), so "
@@ -557,6 +557,19 @@ class Report:
                 f"| {c} | {fmt(kl(e))} | {fmt(lat['kl_moment_matched'])} | {fmt(lat['mean_sq_norm'] / 2)} "
                 f"| {fmt(kl(e) - lat['kl_moment_matched'])} | {fmt(dist(e))} |"
             )
+        self.add(
+            "",
+            "The same split for the GRU and CNN sweeps (I(x; z) ≤ R − KL_mm, then D):",
+            "",
+            "| C | GRU I(x; z) ≤ | GRU D | CNN I(x; z) ≤ | CNN D |",
+            "|---|---|---|---|---|",
+        )
+        for c in SWEEP_C:
+            cells = []
+            for dec in ("gru", "cnn"):
+                e = self.get(sweep_run(dec, c))
+                cells += ["—", "—"] if e is None else [fmt(kl(e) - e["latent"]["kl_moment_matched"]), fmt(dist(e))]
+            self.add(f"| {c} | {' | '.join(cells)} |")
 
     def sweep(self) -> None:
         self.add("", "### Rate–distortion sweep (Fig. 1)", "")
