@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -136,3 +137,28 @@ def test_report_cli_on_an_empty_folder(report: Any, tmp_path: Path, monkeypatch)
     report.main()
     text = out.read_text()
     assert f"Runs evaluated: 0 of {len(report.grid_names())}." in text and "0 hold, 0 do not hold" in text
+
+
+def test_record_section_lists_full_vocabulary_runs_and_judges_the_record(report: Any, tmp_path: Path) -> None:
+    ck = tmp_path / "checkpoints"
+
+    def full_vocab_run(name: str, kl: float, rec: float) -> None:
+        ev = fake_eval(kl, rec, 32, 5.0, 0.0, None, "aaa")
+        ev["bounds"] |= {"n_sentences": 3761, "n_tokens": 82430, "ppl_bound": 2.0}
+        write_run(ck, name, 7.0, ev)
+        cfg = json.loads((ck / name / "config.json").read_text())
+        cfg["data"]["max_vocab"], cfg["vocab_size"] = 20000, 10002
+        (ck / name / "config.json").write_text(json.dumps(cfg))
+
+    full_vocab_run("ptb-lstm-vae", 0.5, 100.0)  # collapsed: listed, but not the best non-collapsed run
+    full_vocab_run("ptb-lstm-record", 7.1, 94.0)  # −ELBO 101.10 with KL > 5: the goal is met
+    text = report.build(ck)
+    assert "| ptb-lstm-record | emb 8 / hidden 16 / z 32, 1 epochs | 7.10 | 101.10 | 100.10 (10) | 4.613 |" in text
+    assert "| ptb-lstm-vae |" in text.split("## PTB test likelihood")[1]
+    assert "| holds |" in claim_row(text, "a likelihood-tuned LSTM VAE")
+    assert "Best non-collapsed run so far: ptb-lstm-record, −ELBO 101.10" in text
+
+    shutil.rmtree(ck)
+    full_vocab_run("ptb-lstm-record", 3.0, 97.0)  # −ELBO 100, but collapsed towards KL 3: a miss
+    row = claim_row(report.build(ck), "a likelihood-tuned LSTM VAE")
+    assert "**does not hold**" in row and "CPU" in row
