@@ -95,3 +95,27 @@ def test_profiles_and_their_validation(trained_run: Path, capsys) -> None:
 def test_evaluate_bad_run_is_reported(tmp_path: Path, capsys) -> None:
     assert main([str(tmp_path / "missing"), "--profile", "grid"]) == 2
     assert "no such run" in capsys.readouterr().err
+
+
+def test_only_refreshes_the_named_sections_with_the_recorded_settings(
+    trained_run: Path, tmp_path: Path, syntax_dir: Path, capsys
+) -> None:
+    run = shutil.copytree(trained_run, tmp_path / "run")
+    args = [str(run), *SMALL, "--fce-sentences", "0", "--syntax-dir", str(syntax_dir), "--max-sentences", "30"]
+    assert main(args) == 0
+    before = json.loads((run / EVAL).read_text())
+    stale = json.loads(json.dumps(before))
+    for cat in stale["syntax"]["categories"].values():  # an eval.json from before the distinct-pair figures
+        del cat["distinct"], cat["n_distinct"]
+    stale["syntax"]["categories"]["agr"]["p1"] = -1.0
+    (run / EVAL).write_text(json.dumps(stale))
+    assert main([str(run), "--only", "syntax"]) == 0
+    after = json.loads((run / EVAL).read_text())
+    assert after["syntax"] == before["syntax"]  # recomputed alike, with the settings eval.json recorded
+    assert {k: v for k, v in after.items() if k not in {"syntax", "timings_s", "refreshed"}} == {
+        k: v for k, v in before.items() if k not in {"syntax", "timings_s"}
+    }
+    assert "syntax" in after["refreshed"]
+    assert main([str(run), "--only", "bounds"]) == 2
+    assert "refreshable sections" in capsys.readouterr().err
+    assert main([str(tmp_path / "nothing"), "--only", "syntax"]) == 2

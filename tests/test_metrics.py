@@ -155,15 +155,21 @@ def test_syntactic_test_on_pairs_with_known_outcomes(run_and_test, tmp_path: Pat
     (tmp_path / "unknown.tsv").write_text("condition\tgrammatical\tungrammatical\nc\tzorp blick\tzorp blicks\n")
     res = syntactic_test(run.model, run.vocab, tmp_path, torch.device("cpu"))
     cats = res["categories"]
-    assert cats["same"] == {
+    same = dict(cats["same"])
+    assert all(math.isnan(v) for v in same.pop("distinct").values())  # only ties: nothing to tell apart
+    assert same == {
         "p1": 0.0,
         "p2": 0.0,
         "p1_bar": 0.0,
         "p2_bar": 0.0,
+        "n_distinct": 0,
         "n_pairs": 4,
         "coverage": 1.0,
         "pairs_fully_known": 1.0,
     }
+    assert cats["longer"]["n_distinct"] == 3 and cats["longer"]["distinct"]["p1"] == 1.0
+    # "blick" and "blicks" are both unknown: one id sequence, a tie that p1 counts as a miss
+    assert cats["unknown"]["n_distinct"] == 0 and cats["unknown"]["p1"] == 0.0
     assert cats["longer"]["p1"] == 1.0 and cats["longer"]["p2"] == 1.0 and cats["longer"]["n_pairs"] == 3
     assert cats["unknown"]["coverage"] == 0.0 and cats["unknown"]["pairs_fully_known"] == 0.0
     known = 4 * 10 + 3 * (5 + 10)

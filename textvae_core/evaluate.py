@@ -209,6 +209,38 @@ def _evaluate(run_dir: Path, cfg: EvalConfig, progress: bool) -> dict[str, Any]:
     return result
 
 
+REFRESHABLE = ("syntax", "homotopy")  # sections that need only the model and the recorded settings
+
+
+def refresh(run_dir: str | Path, sections: list[str]) -> dict[str, Any]:
+    """Recompute some sections of an existing eval.json with the settings recorded in it, and keep
+    the rest: a metric extended after the grid was evaluated does not cost a whole evaluation."""
+    run_dir = Path(run_dir)
+    unknown = [s for s in sections if s not in REFRESHABLE]
+    if unknown:
+        raise ValueError(f"cannot refresh {unknown}; refreshable sections: {', '.join(REFRESHABLE)}")
+    try:
+        result = json.loads((run_dir / EVAL).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CorpusError(f"{run_dir}: no {EVAL} to refresh; evaluate the run first") from None
+    known = {f.name for f in fields(EvalConfig)}
+    cfg = EvalConfig(**{k: v for k, v in result.get("config", {}).items() if k in known})
+    device = pick_device(cfg.device)
+    run = load_run(run_dir, device=device)
+    if run.step != result.get("step"):
+        raise CorpusError(f"{run_dir}: eval.json is for step {result.get('step')}, the weights are at {run.step}")
+    for name in sections:
+        t0 = time.perf_counter()
+        if name == "syntax" and cfg.syntax_dir:
+            result["syntax"] = syntax(run, cfg, device)
+        elif name == "homotopy":
+            result["homotopy"] = homotopy(TextVAE(run.model, run.vocab, run.config), cfg)
+        result.setdefault("timings_s", {})[name] = round(time.perf_counter() - t0, 2)
+        result.setdefault("refreshed", {})[name] = time.strftime("%Y-%m-%d")
+    atomic_write_text(run_dir / EVAL, json.dumps(result, indent=2, default=_json_default) + "\n")
+    return result
+
+
 def latent_stats(mu: torch.Tensor, logvar: torch.Tensor, seed: int) -> dict[str, Any]:
     """Active units, aggregated-posterior statistics and I(x; z) from the encoder outputs of the corpus."""
     au, variances = active_units(mu)
@@ -297,8 +329,22 @@ def main(argv: list[str] | None = None) -> int:
     for f in fields(EvalConfig):
         if f.name != "profile":  # every other field: None unless given, so the profile's value stands
             ap.add_argument(f"--{f.name.replace('_', '-')}", type=type(getattr(EvalConfig(), f.name)), default=None)
+    ap.add_argument(
+        "--only",
+        default="",
+        help=f"recompute only these sections of an existing eval.json (comma-separated: {', '.join(REFRESHABLE)})",
+    )
     args = ap.parse_args(argv)
-    overrides = {k: v for k, v in vars(args).items() if k not in {"runs", "profile"} and v is not None}
+    if args.only:
+        try:
+            for run_dir in args.runs:
+                refresh(run_dir, [s.strip() for s in args.only.split(",") if s.strip()])
+                print(f"{run_dir}: refreshed {args.only}")
+        except (ValueError, CorpusError, CheckpointError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        return 0
+    overrides = {k: v for k, v in vars(args).items() if k not in {"runs", "profile", "only"} and v is not None}
     try:
         cfg = EvalConfig.for_profile(args.profile, **overrides)
         cfg.validate()

@@ -453,12 +453,20 @@ def syntactic_test(
             vocab,
             batch_size,
         ).view(len(zs), 2, n)
-        p = {
-            name: float((logp[j, 1] < logp[j, 0]).float().mean())
-            for j, name in enumerate(("p1", "p2", "p1_bar", "p2_bar"))
+        names = ("p1", "p2", "p1_bar", "p2_bar")
+        p = {name: float((logp[j, 1] < logp[j, 0]).float().mean()) for j, name in enumerate(names)}
+        # pairs that unknown words turn into the same ids tie and count against p1 and p2 alike; the
+        # same figures on the pairs the vocabulary tells apart say what the model itself prefers
+        distinct = torch.as_tensor([g != b for g, b in zip(good_ids, bad_ids, strict=True)], device=logp.device)
+        n_distinct = int(distinct.sum())
+        p_distinct = {
+            name: float((logp[j, 1] < logp[j, 0])[distinct].float().mean()) if n_distinct else float("nan")
+            for j, name in enumerate(names)
         }
         results[path.stem] = {
             **p,
+            "distinct": p_distinct,
+            "n_distinct": n_distinct,
             "n_pairs": n,
             "coverage": cat_known / max(1, cat_total),
             "pairs_fully_known": cat_pairs_known / n,
