@@ -230,10 +230,12 @@ def refresh(run_dir: str | Path, sections: list[str]) -> dict[str, Any]:
     if run.step != result.get("step"):
         raise CorpusError(f"{run_dir}: eval.json is for step {result.get('step')}, the weights are at {run.step}")
     for name in sections:
+        if name == "syntax" and not cfg.syntax_dir:
+            continue  # switched off when the run was evaluated: nothing to refresh
         t0 = time.perf_counter()
-        if name == "syntax" and cfg.syntax_dir:
+        if name == "syntax":
             result["syntax"] = syntax(run, cfg, device)
-        elif name == "homotopy":
+        else:
             result["homotopy"] = homotopy(TextVAE(run.model, run.vocab, run.config), cfg)
         result.setdefault("timings_s", {})[name] = round(time.perf_counter() - t0, 2)
         result.setdefault("refreshed", {})[name] = time.strftime("%Y-%m-%d")
