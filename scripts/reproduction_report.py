@@ -294,7 +294,8 @@ def syntax_row(e: Eval, files: list[str]) -> tuple[float, float, float, float, i
 def syntax_row_distinct(e: Eval, files: list[str]) -> tuple[float, float, float, float, int]:
     """The same on the pairs whose two sentences map to different ids (unknown words can make them one)."""
     cats = e["syntax"]["categories"]
-    present = [cats[f] for f in files if f in cats and cats[f]["distinct"] and cats[f]["n_distinct"]]
+    # an eval.json from before these figures has no "n_distinct": the KeyError marks it "not yet measured"
+    present = [cats[f] for f in files if f in cats and cats[f]["n_distinct"]]
     n = sum(c["n_distinct"] for c in present)
     if not n:
         return (math.nan, math.nan, math.nan, math.nan, 0)

@@ -6,11 +6,11 @@ caches with these alone, so its first page draws before torch is imported.
 from __future__ import annotations
 
 import json
-import os
 import struct
 from pathlib import Path
 
 from .config import ConfigError, RunConfig
+from .io import atomic_write_bytes
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
@@ -108,7 +108,5 @@ def thin_metrics(run_dir: str | Path, every: int = 10) -> tuple[int, int]:
     before = path.read_bytes()
     records = coarsen_metrics(before.decode("utf-8", errors="replace").splitlines(), every)
     after = "".join(json.dumps(r) + "\n" for r in records).encode("utf-8")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(after)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, after)
     return len(before), len(after)
