@@ -119,3 +119,30 @@ def test_only_refreshes_the_named_sections_with_the_recorded_settings(
     assert main([str(run), "--only", "bounds"]) == 2
     assert "refreshable sections" in capsys.readouterr().err
     assert main([str(tmp_path / "nothing"), "--only", "syntax"]) == 2
+
+
+def test_only_fce_adds_a_scheme_and_keeps_the_measured_ones(trained_run: Path, tmp_path: Path, capsys) -> None:
+    base = [*SMALL, *TINY_FCE, "--profile", "grid", "--syntax-dir", "", "--max-sentences", "30"]
+    run = shutil.copytree(trained_run, tmp_path / "run")
+    assert main([str(run), *base, "--fce-schemes", "nucleus0.9"]) == 0
+    before = json.loads((run / EVAL).read_text())
+    both = shutil.copytree(trained_run, tmp_path / "both")  # the same run evaluated with both schemes at once
+    assert main([str(both), *base, "--fce-schemes", "nucleus0.9,greedy"]) == 0
+    expected = json.loads((both / EVAL).read_text())["fce"]["schemes"]
+
+    marked = json.loads(json.dumps(before))
+    marked["fce"]["schemes"]["nucleus0.9"]["fce"] = 12.345  # a kept scheme is not recomputed
+    (run / EVAL).write_text(json.dumps(marked))
+    assert main([str(run), "--only", "fce", "--fce-schemes", "nucleus0.9,greedy"]) == 0
+    after = json.loads((run / EVAL).read_text())
+    assert after["fce"]["schemes"]["nucleus0.9"]["fce"] == 12.345
+    assert after["fce"]["schemes"]["greedy"] == expected["greedy"]  # what a whole evaluation gives
+    assert after["config"]["fce_schemes"] == "nucleus0.9,greedy" and "fce" in after["refreshed"]
+    assert {k: v for k, v in after.items() if k not in {"fce", "config", "timings_s", "refreshed"}} == {
+        k: v for k, v in before.items() if k not in {"fce", "config", "timings_s"}
+    }
+
+    assert main([str(run), "--only", "syntax", "--fce-schemes", "greedy"]) == 2
+    assert "--only fce" in capsys.readouterr().err
+    assert main([str(run), "--only", "fce", "--k", "7"]) == 2
+    assert "--k cannot change" in capsys.readouterr().err

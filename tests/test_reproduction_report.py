@@ -186,3 +186,18 @@ def test_record_section_lists_full_vocabulary_runs_and_judges_the_record(report:
     (ck / "ptb-lstm-record" / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in flat))
     row = claim_row(report.build(ck), "a likelihood-tuned LSTM VAE")
     assert "no longer falling, so more epochs at this size would not close the 2.00 nats" in row
+
+
+def test_greedy_fce_why_checks_the_papers_unk_explanation(report: Any) -> None:
+    def ev(fce: float, unk: float, sb: float) -> dict:
+        return {
+            "fce": {"schemes": {"greedy": {"fce": fce, "pct_unk_generated": unk}}},
+            "generation": {"schemes": {"greedy": {"self_bleu4": sb}}},
+        }
+
+    # FCE exactly inverse to %unk, %unk not rising with C: the paper's mechanism, our order
+    why = report.greedy_fce_why([ev(190.0, 21.0, 98.0), ev(206.0, 20.0, 97.0), ev(182.0, 24.0, 92.0)])
+    assert "%unk of the greedy corpora 21.0 / 20.0 / 24.0, FCE 190.00 / 206.00 / 182.00" in why
+    assert "FCE falls exactly where %unk rises" in why and "near copies" in why
+    why = report.greedy_fce_why([ev(190.0, 21.0, 80.0), ev(206.0, 25.0, 70.0), ev(182.0, 24.0, 60.0)])
+    assert "ours do not order FCE" in why and "near copies" not in why

@@ -13,7 +13,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -136,12 +136,7 @@ def evaluate(run_dir: str | Path, cfg: EvalConfig | None = None, progress: bool 
 def _evaluate(run_dir: Path, cfg: EvalConfig, progress: bool) -> dict[str, Any]:
     device = pick_device(cfg.device)
     run = load_run(run_dir, device=device)
-    path = getattr(run.config.data, cfg.split, "")
-    if not path:
-        raise CorpusError(f"the run's data config has no {cfg.split!r} split")
-    sentences = read_corpus(path, run.config.data.level, run.config.data.lowercase)
-    if cfg.max_sentences:
-        sentences = sentences[: cfg.max_sentences]
+    sentences = _split_sentences(run, cfg)
     corpus = Corpus(sentences, run.vocab, cfg.split)
     vae = TextVAE(run.model, run.vocab, run.config)
     timings: dict[str, float] = {}  # wall-clock seconds per stage
@@ -186,7 +181,7 @@ def _evaluate(run_dir: Path, cfg: EvalConfig, progress: bool) -> dict[str, Any]:
     generation, corpora = {}, {}
     for name, dcfg in GENERATION_SCHEMES.items():
         # an FCE scheme decodes its whole FCE corpus once; the statistics use its first prior_samples
-        n_z = max(cfg.prior_samples, cfg.fce_sentences) if name in cfg.fce_list else cfg.prior_samples
+        n_z = _fce_n_z(cfg) if name in cfg.fce_list else cfg.prior_samples
         z = vae.prior_z(n_z, seed=cfg.seed)
         texts = timed(f"generate {name}", lambda z=z, d=dcfg: vae.decode(z, d, seed=cfg.seed))
         if name in cfg.fce_list:
@@ -209,22 +204,46 @@ def _evaluate(run_dir: Path, cfg: EvalConfig, progress: bool) -> dict[str, Any]:
     return result
 
 
-REFRESHABLE = ("syntax", "homotopy")  # sections that need only the model and the recorded settings
+def _split_sentences(run: LoadedRun, cfg: EvalConfig) -> list[list[str]]:
+    """The sentences of the evaluated split, as the run's data config reads them."""
+    path = getattr(run.config.data, cfg.split, "")
+    if not path:
+        raise CorpusError(f"the run's data config has no {cfg.split!r} split")
+    sentences = read_corpus(path, run.config.data.level, run.config.data.lowercase)
+    return sentences[: cfg.max_sentences] if cfg.max_sentences else sentences
 
 
-def refresh(run_dir: str | Path, sections: list[str]) -> dict[str, Any]:
+def _fce_n_z(cfg: EvalConfig) -> int:
+    """Prior samples an FCE scheme decodes: its FCE corpus and its statistics come from one draw."""
+    return max(cfg.prior_samples, cfg.fce_sentences)
+
+
+REFRESHABLE = ("syntax", "homotopy", "fce")  # sections that need only the model and the recorded settings
+
+
+def refresh(run_dir: str | Path, sections: list[str], fce_schemes: str | None = None) -> dict[str, Any]:
     """Recompute some sections of an existing eval.json with the settings recorded in it, and keep
-    the rest: a metric extended after the grid was evaluated does not cost a whole evaluation."""
+    the rest: a metric extended after the grid was evaluated does not cost a whole evaluation.
+
+    ``fce_schemes`` (with the ``fce`` section) changes the recorded list of FCE schemes: schemes
+    already measured with the same LM, corpus size and vocabulary are kept as they are, the others
+    are computed, so adding one scheme costs one scheme."""
     run_dir = Path(run_dir)
     unknown = [s for s in sections if s not in REFRESHABLE]
     if unknown:
         raise ValueError(f"cannot refresh {unknown}; refreshable sections: {', '.join(REFRESHABLE)}")
+    if fce_schemes is not None and "fce" not in sections:
+        raise ValueError("--fce-schemes with --only needs the fce section: --only fce")
     try:
         result = json.loads((run_dir / EVAL).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CorpusError(f"{run_dir}: no {EVAL} to refresh; evaluate the run first") from None
     known = {f.name for f in fields(EvalConfig)}
     cfg = EvalConfig(**{k: v for k, v in result.get("config", {}).items() if k in known})
+    if fce_schemes is not None:
+        cfg = replace(cfg, fce_schemes=fce_schemes)
+        cfg.validate()
+        result["config"] = asdict(cfg)
     device = pick_device(cfg.device)
     run = load_run(run_dir, device=device)
     if run.step != result.get("step"):
@@ -235,12 +254,39 @@ def refresh(run_dir: str | Path, sections: list[str]) -> dict[str, Any]:
         t0 = time.perf_counter()
         if name == "syntax":
             result["syntax"] = syntax(run, cfg, device)
-        else:
+        elif name == "homotopy":
             result["homotopy"] = homotopy(TextVAE(run.model, run.vocab, run.config), cfg)
+        elif cfg.fce_list:
+            result["fce"] = _refresh_fce(run, cfg, result.get("fce"), device)
+        else:
+            result.pop("fce", None)  # no scheme left to measure
         result.setdefault("timings_s", {})[name] = round(time.perf_counter() - t0, 2)
         result.setdefault("refreshed", {})[name] = time.strftime("%Y-%m-%d")
     atomic_write_text(run_dir / EVAL, json.dumps(result, indent=2, default=_json_default) + "\n")
     return result
+
+
+def _refresh_fce(run: LoadedRun, cfg: EvalConfig, old: dict[str, Any] | None, device: torch.device) -> dict[str, Any]:
+    """The FCE section for ``cfg.fce_list``, reusing the schemes ``old`` measured under the same setup."""
+    vae = TextVAE(run.model, run.vocab, run.config)
+    lm = LMConfig(emb_dim=cfg.fce_lm_emb, hidden=cfg.fce_lm_hidden, epochs=cfg.fce_lm_epochs, seed=cfg.seed)
+    old = old or {}
+    same_setup = (
+        old.get("lm") == asdict(lm)
+        and old.get("vocab_fingerprint") == vocab_fingerprint(run.vocab)
+        and old.get("n_sentences", cfg.fce_sentences) == cfg.fce_sentences
+    )
+    kept = old.get("schemes", {}) if same_setup else {}
+    z = vae.prior_z(_fce_n_z(cfg), seed=cfg.seed)  # the draw evaluate decodes for every FCE scheme
+    corpora = {
+        name: vae.decode(z, GENERATION_SCHEMES[name], seed=cfg.seed)[: cfg.fce_sentences]
+        for name in cfg.fce_list
+        if name not in kept
+    }
+    test = [run.vocab.detokenize(s) for s in _split_sentences(run, cfg)]
+    section = fce(run, corpora, test, cfg, device, lambda _name, fn: fn())
+    section["schemes"] = {name: kept.get(name) or section["schemes"][name] for name in cfg.fce_list}
+    return section
 
 
 def latent_stats(mu: torch.Tensor, logvar: torch.Tensor, seed: int) -> dict[str, Any]:
@@ -282,6 +328,7 @@ def fce(
         "vocab_fingerprint": vocab_fingerprint(run.vocab),
         "test": f"{cfg.split} ({len(test)} sentences)",
         "lm": asdict(lm),
+        "n_sentences": cfg.fce_sentences,  # generated sentences each LM trains on
         "normalisation": "fce: NLL per test sentence (words + end of sentence); fce_per_token: per target token",
         "schemes": schemes,
     }
@@ -337,16 +384,23 @@ def main(argv: list[str] | None = None) -> int:
         help=f"recompute only these sections of an existing eval.json (comma-separated: {', '.join(REFRESHABLE)})",
     )
     args = ap.parse_args(argv)
+    overrides = {k: v for k, v in vars(args).items() if k not in {"runs", "profile", "only"} and v is not None}
     if args.only:
+        ignored = sorted(set(overrides) - {"fce_schemes"})
+        if ignored:  # a refresh uses the settings eval.json recorded; say so rather than drop the flags
+            flags = ", ".join("--" + k.replace("_", "-") for k in ignored)
+            print(
+                f"error: --only reuses the settings recorded in eval.json; {flags} cannot change them", file=sys.stderr
+            )
+            return 2
         try:
             for run_dir in args.runs:
-                refresh(run_dir, [s.strip() for s in args.only.split(",") if s.strip()])
+                refresh(run_dir, [s.strip() for s in args.only.split(",") if s.strip()], args.fce_schemes)
                 print(f"{run_dir}: refreshed {args.only}")
         except (ValueError, CorpusError, CheckpointError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
         return 0
-    overrides = {k: v for k, v in vars(args).items() if k not in {"runs", "profile", "only"} and v is not None}
     try:
         cfg = EvalConfig.for_profile(args.profile, **overrides)
         cfg.validate()
