@@ -226,8 +226,7 @@ def refresh(run_dir: str | Path, sections: list[str], fce_schemes: str | None = 
     the rest: a metric extended after the grid was evaluated does not cost a whole evaluation.
 
     ``fce_schemes`` (with the ``fce`` section) changes the recorded list of FCE schemes: schemes
-    already measured with the same LM, corpus size and vocabulary are kept as they are, the others
-    are computed, so adding one scheme costs one scheme."""
+    already measured are kept as they are, the others are computed, so adding one costs one scheme."""
     run_dir = Path(run_dir)
     unknown = [s for s in sections if s not in REFRESHABLE]
     if unknown:
@@ -267,16 +266,10 @@ def refresh(run_dir: str | Path, sections: list[str], fce_schemes: str | None = 
 
 
 def _refresh_fce(run: LoadedRun, cfg: EvalConfig, old: dict[str, Any] | None, device: torch.device) -> dict[str, Any]:
-    """The FCE section for ``cfg.fce_list``, reusing the schemes ``old`` measured under the same setup."""
+    """The FCE section for ``cfg.fce_list``, reusing the schemes ``old`` measured. They share its setup by
+    construction: ``cfg`` is the recorded one (only the scheme list may change) and the weights are checked."""
     vae = TextVAE(run.model, run.vocab, run.config)
-    lm = LMConfig(emb_dim=cfg.fce_lm_emb, hidden=cfg.fce_lm_hidden, epochs=cfg.fce_lm_epochs, seed=cfg.seed)
-    old = old or {}
-    same_setup = (
-        old.get("lm") == asdict(lm)
-        and old.get("vocab_fingerprint") == vocab_fingerprint(run.vocab)
-        and old.get("n_sentences", cfg.fce_sentences) == cfg.fce_sentences
-    )
-    kept = old.get("schemes", {}) if same_setup else {}
+    kept = (old or {}).get("schemes", {})
     z = vae.prior_z(_fce_n_z(cfg), seed=cfg.seed)  # the draw evaluate decodes for every FCE scheme
     corpora = {
         name: vae.decode(z, GENERATION_SCHEMES[name], seed=cfg.seed)[: cfg.fce_sentences]
