@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from textvae_core.config import RunConfig
+from textvae_core.config import ObjectiveConfig, RunConfig
 from textvae_core.rundir import METRICS, WEIGHTS, CheckpointError, read_config
 
 
@@ -35,6 +35,7 @@ class RunSummary:
             "β": o.beta,
             "schedule": o.schedule,
             "C": o.C,
+            "C(t)": capacity_label(o),
             "emb/hidden/z": f"{m.emb_dim}/{m.hidden}/{m.z_dim}",
             "vocab": self.config.vocab_size,
             "valid KL": v.get("kl"),
@@ -42,6 +43,15 @@ class RunSummary:
             "valid −ELBO": v.get("nll_bound"),
             "step": v.get("step"),
         }
+
+
+def capacity_label(o: ObjectiveConfig) -> str | None:
+    """How C reached its value: "constant", or "linear over N steps" (the β_C paper's ramp)."""
+    if o.C is None:
+        return None
+    if o.C_schedule == "constant":
+        return "constant"
+    return f"{o.C_schedule} over {o.C_warmup_steps} steps"
 
 
 def last_validation(run_dir: Path) -> dict[str, float] | None:
@@ -175,7 +185,9 @@ def knob_family(runs: list[RunSummary], anchor: RunSummary, knob: str) -> list[t
         arch = (m.encoder, m.decoder, m.emb_dim, m.hidden, m.z_dim, m.z_mode)
         t = r.config.train
         budget = (t.epochs, t.max_steps, t.batch_size, t.lr, t.word_dropout)
-        return (arch, r.config.vocab_size, d.train, budget, r.config.objective.schedule, tuple(others.items()))
+        o = r.config.objective
+        schedules = (o.schedule, o.warmup_steps, o.C_schedule, o.C_warmup_steps)
+        return (arch, r.config.vocab_size, d.train, budget, schedules, tuple(others.items()))
 
     def value(r: RunSummary) -> float | None:
         return knobs(r)[knob]

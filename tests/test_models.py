@@ -126,6 +126,28 @@ def test_fused_cross_entropy_matches_stock_values_and_gradients() -> None:
         assert torch.allclose(got, want, atol=1e-5)
 
 
+def test_fused_cross_entropy_under_bf16_autocast_matches_the_stock_bf16_path() -> None:
+    """bf16 matrix products, fp32 softmax: values and gradients as autocast's own F.linear + CE, and
+    the weight's gradient in fp32 for the fp32 master weights."""
+    torch.manual_seed(0)
+    h = torch.randn(64, 16, requires_grad=True)
+    lin = torch.nn.Linear(16, 300)
+    target = torch.randint(0, 300, (64,))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        fused = linear_cross_entropy(h, lin.weight, lin.bias, target)
+    fused.sum().backward()
+    grads = [h.grad.clone(), lin.weight.grad.clone(), lin.bias.grad.clone()]
+    assert fused.dtype == torch.float32 and all(g.dtype == torch.float32 for g in grads)
+    for t in (h, lin.weight, lin.bias):
+        t.grad = None
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        stock = F.cross_entropy(lin(h).float(), target, reduction="none")
+    stock.sum().backward()
+    assert torch.allclose(fused, stock, atol=2e-2)  # both round the logits to bf16
+    for got, want in zip(grads, [h.grad, lin.weight.grad, lin.bias.grad], strict=True):
+        assert (got - want).norm() <= 2e-2 * want.norm()
+
+
 def test_cross_entropy_without_gradient_matches_stock_across_chunks() -> None:
     from textvae_core.ops import EVAL_CHUNK
 
@@ -144,3 +166,32 @@ def test_unknown_architecture_is_refused() -> None:
         build_model(tiny("lstm", "transformer"), len(VOCAB))
     with pytest.raises(ConfigError, match="unknown encoder"):
         build_model(tiny("cnn", "lstm"), len(VOCAB))
+
+
+def test_batch_normalised_mu_has_zero_mean_and_the_set_spread_in_training() -> None:
+    """Zhu et al. 2020: no rate can go into a shared shift of every code; evaluation uses fixed statistics."""
+    model = build_model(tiny("lstm", "lstm", mu_norm="batchnorm", mu_scale=0.5), len(VOCAB))
+    b = batch()
+    mu, _ = model.encode(b.src, b.lengths)
+    assert torch.allclose(mu.mean(0), torch.zeros(5), atol=1e-5)
+    assert torch.allclose(mu.var(0, unbiased=False), torch.full((5,), 0.25), rtol=3e-2)  # BN eps
+    model.refresh_mu_stats([(b.src, b.lengths)])
+    model.eval()
+    shrink = (3 / 4) ** 0.5  # the stored variance is the unbiased one (n − 1 = 3 of 4), as in any BatchNorm
+    with torch.no_grad():  # population statistics from the same batch: evaluation reproduces training's μ
+        assert torch.allclose(model.encode(b.src, b.lengths)[0], mu * shrink, atol=1e-3)
+        one, _ = model.encode(b.src[:1], b.lengths[:1])  # one sentence alone: no batch statistics needed
+    assert torch.allclose(one, mu[:1] * shrink, atol=1e-3)
+    with pytest.raises(ConfigError, match="mu_norm"):
+        build_model(tiny("lstm", "lstm", mu_norm="layernorm"), len(VOCAB))
+
+
+def test_bag_of_words_loss_counts_each_word_of_the_sentence_once() -> None:
+    model = build_model(tiny("lstm", "lstm", bow_head=True), len(VOCAB))
+    b = batch()
+    out = model(b)
+    z = torch.zeros(4, 5)  # a zero code: the head predicts softmax(bias) for every sentence
+    logp = F.log_softmax(model.bow_head.bias.detach(), -1)
+    want = torch.stack([-logp[b.src[i, : b.lengths[i]]].sum() for i in range(4)])
+    assert out.bow.shape == (4,) and torch.allclose(model.bow_nll(z, b.src).detach(), want, atol=1e-5)
+    assert build_model(tiny("lstm", "lstm"), len(VOCAB))(b).bow is None

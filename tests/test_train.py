@@ -208,3 +208,41 @@ def test_decoder_input_dropout_changes_training_but_not_evaluation(corpus_dir: P
     b = model(batch, sample=False).rec
     torch.manual_seed(1)
     assert not torch.equal(b, model(batch, sample=False).rec)  # training: inputs dropped at random
+
+
+def test_capacity_ramp_and_bow_and_normalised_mu_train_and_log(corpus_dir: Path, tmp_path: Path) -> None:
+    """The recipe's knobs together: C(t) logged as it ramps, the BoW term logged, μ statistics refreshed."""
+    cfg = tiny_config(corpus_dir, tmp_path / "r", "beta-c", C=8.0, C_schedule="linear", C_warmup_steps=10, bow=1.0)
+    cfg.model.bow_head, cfg.model.mu_norm, cfg.train.bucket_chunk = True, "batchnorm", 1
+    cfg.train.max_steps = 20
+    train(cfg)
+    recs = [r for r in records(tmp_path / "r") if r["split"] == "train"]
+    assert [r["C"] for r in recs[:3]] == pytest.approx([0.0, 0.8, 1.6]) and recs[-1]["C"] == 8.0
+    assert all(r["bow"] > 0 for r in recs)
+    run = load_run(tmp_path / "r")
+    assert run.model.mu_bn.num_batches_tracked > 0  # population statistics stored with the weights
+    bad = tiny_config(corpus_dir, tmp_path / "bad", "beta-c", C=8.0)
+    bad.model.mu_norm = "batchnorm"  # with length-sorted batches: refused, with the reason
+    with pytest.raises(ConfigError, match="random batches"):
+        train(bad)
+    bad.model.mu_norm, bad.objective.bow = "none", 1.0
+    with pytest.raises(ConfigError, match="bow_head"):
+        train(bad)
+
+
+def test_init_from_copies_the_encoder_and_refuses_another_vocabulary(corpus_dir: Path, tmp_path: Path) -> None:
+    """Li et al. 2019: a run can start from another run's (autoencoder-trained) embedding and encoder."""
+    src = tiny_config(corpus_dir, tmp_path / "ae", "vae", beta=0.0)
+    src.train.max_steps = 5
+    train(src)
+    cfg = tiny_config(corpus_dir, tmp_path / "r", "beta-c", C=5.0)
+    cfg.train.init_from, cfg.train.max_steps, cfg.train.lr = str(tmp_path / "ae"), 1, 1e-12
+    train(cfg)
+    before, after = load_run(tmp_path / "ae").model.state_dict(), load_run(tmp_path / "r").model.state_dict()
+    assert torch.allclose(before["encoder.to_params.weight"], after["encoder.to_params.weight"], atol=1e-6)
+    assert not torch.allclose(before["out.weight"], after["out.weight"])  # the decoder starts afresh
+    other = tiny_config(corpus_dir, tmp_path / "o", "beta-c", C=5.0)
+    other.data.max_vocab = 20  # a vocabulary of another size: refused before training
+    other.train.init_from = str(tmp_path / "ae")
+    with pytest.raises(ConfigError, match="another vocabulary"):
+        train(other)

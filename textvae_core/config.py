@@ -45,6 +45,11 @@ class ModelConfig:
     dec_layers: int = 1  # stacked decoder RNN layers (ignored by the CNN decoder)
     bidirectional: bool = False  # bidirectional encoder RNN
     z_mode: str = "concat"  # how z enters an RNN decoder: concat (every step) | init (h0) | both
+    mu_norm: str = (
+        "none"  # none | batchnorm: μ batch-normalised to mean 0, std mu_scale per dimension (Zhu et al. 2020)
+    )
+    mu_scale: float = 1.0  # batchnorm: the fixed γ, so KL ≥ ½·z_dim·γ² and no rate goes into moving q(z) off the prior
+    bow_head: bool = False  # a linear head predicting the sentence's bag of words from z (Zhao et al. 2017)
     dropout: float = 0.0  # dropout on decoder outputs before the vocabulary projection
     emb_dropout: float = 0.0  # dropout on the decoder's input embeddings (weakens the decoder, regularises)
     cnn_kernel: int = 3  # CNN decoder: causal kernel width (tokens)
@@ -74,6 +79,11 @@ class ObjectiveConfig:
     cycles: int = 4  # cyclical: number of cycles over warmup_steps·cycles steps, then constant
     cycle_ramp: float = 0.5  # cyclical: fraction of each cycle spent ramping up
     C: float | None = None  # capacity in nats: None → K = KL; a number → K = |KL − C| (β_C-VAE)
+    C_schedule: str = "constant"  # C(t): constant | linear (0 → C over C_warmup_steps, the β_C paper's code)
+    C_warmup_steps: int = 0  # optimizer steps of the linear capacity ramp
+    bow: float = (
+        0.0  # weight of the bag-of-words loss −Σ_w log p(w|z) (needs model.bow_head); not part of D or the ELBO
+    )
 
 
 @dataclass
@@ -89,12 +99,15 @@ class TrainConfig:
     word_dropout: float = 0.0  # Bowman: probability of replacing a decoder input token by <unk>
     seed: int = 0  # seeds torch, numpy and Python's RNG
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
-    amp: bool = True  # bfloat16 autocast on CUDA (ignored on CPU)
+    amp: bool = True  # bfloat16 autocast for training steps: CUDA, and CPUs with native bf16 (AVX-512 BF16 / AMX)
     log_every: int = 1  # optimizer steps between metrics.jsonl lines (values averaged between)
     val_every: int = 0  # steps between validations; 0 = once per epoch
     ckpt_every: int = 500  # steps between checkpoints (also at every validation and at the end)
     bucket_chunk: int = 50  # batches per length-sorted chunk: larger = less padding, less shuffling
     num_threads: int = 0  # torch CPU threads; 0 = torch's default
+    init_from: str = (
+        ""  # run folder whose embedding and encoder weights start this run (Li et al. 2019: AE pre-training)
+    )
     progress: bool = True  # tqdm progress bar on stderr
 
 

@@ -72,6 +72,13 @@ class Corpus:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def subset(self, idx: Sequence[int]) -> Corpus:
+        """The sentences at ``idx`` as a corpus of their own (same vocabulary, no re-encoding)."""
+        sub = Corpus([], self.vocab, self.name)
+        sub.ids = [self.ids[i] for i in idx]
+        sub.lengths = [self.lengths[i] for i in idx]
+        return sub
+
     @property
     def n_tokens(self) -> int:
         return sum(self.lengths)

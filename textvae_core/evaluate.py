@@ -117,6 +117,16 @@ PROFILES: dict[str, dict[str, Any]] = {
         "fce_lm_hidden": 128,
         "syntax_pairs": 50,
     },
+    # what an ablation row needs: R, D, the latent statistics and reconstructions on the whole test set;
+    # one z per sentence, few prior samples, no FCE and no syntactic test
+    "probe": {
+        "k": 1,
+        "prior_samples": 100,
+        "self_bleu_n": 100,
+        "homotopy_pairs": 5,
+        "fce_schemes": "",
+        "syntax_dir": "",
+    },
 }
 
 

@@ -68,6 +68,39 @@ def beta_at(step: int, cfg: ObjectiveConfig) -> float:
         raise ConfigError(f"unknown β schedule {cfg.schedule!r}; choose from {sorted(SCHEDULES)}") from None
 
 
+# C(t) schedules: (step, cfg) -> capacity in nats. The β_C paper's code ramps C linearly from 0 over
+# its first two epochs of steps; holding C from step 0 lets the encoder meet it before the decoder
+# reads z (docs/ABLATION.md measures what each does).
+
+
+def _capacity_constant(step: int, cfg: ObjectiveConfig) -> float:
+    return float(cfg.C or 0.0)
+
+
+def _capacity_linear(step: int, cfg: ObjectiveConfig) -> float:
+    if cfg.C_warmup_steps <= 0:
+        return float(cfg.C or 0.0)
+    return float(cfg.C or 0.0) * min(1.0, step / cfg.C_warmup_steps)
+
+
+CAPACITY_SCHEDULES: dict[str, Callable[[int, ObjectiveConfig], float]] = {
+    "constant": _capacity_constant,
+    "linear": _capacity_linear,
+}
+
+
+def capacity_at(step: int, cfg: ObjectiveConfig) -> float | None:
+    """C(t) at optimizer step ``step``; None when the objective has no capacity (K = KL)."""
+    if cfg.C is None:
+        return None
+    try:
+        return CAPACITY_SCHEDULES[cfg.C_schedule](step, cfg)
+    except KeyError:
+        raise ConfigError(
+            f"unknown capacity schedule {cfg.C_schedule!r}; choose from {sorted(CAPACITY_SCHEDULES)}"
+        ) from None
+
+
 # Presets: the papers' objectives as knob values (any knob can still be overridden).
 PRESETS: dict[str, dict[str, object]] = {
     "vae": {"m": 0.0, "beta": 1.0, "schedule": "constant", "C": None},
@@ -101,6 +134,12 @@ def validate(cfg: ObjectiveConfig) -> None:
         raise ConfigError(f"C = {cfg.C}: the capacity is a KL value, it must be ≥ 0")
     if cfg.schedule != "constant" and cfg.warmup_steps <= 0:
         raise ConfigError(f"schedule {cfg.schedule!r} needs warmup_steps > 0")
+    if cfg.C_schedule not in CAPACITY_SCHEDULES:
+        raise ConfigError(f"unknown capacity schedule {cfg.C_schedule!r}; choose from {sorted(CAPACITY_SCHEDULES)}")
+    if cfg.bow < 0:
+        raise ConfigError(f"bow = {cfg.bow}: the weight of the bag-of-words loss must be ≥ 0")
+    if cfg.C_schedule != "constant" and (cfg.C is None or cfg.C_warmup_steps <= 0):
+        raise ConfigError(f"capacity schedule {cfg.C_schedule!r} needs a capacity C and C_warmup_steps > 0")
 
 
 def regulariser(kl: torch.Tensor, C: float | None) -> torch.Tensor:
@@ -118,16 +157,26 @@ def family_loss(rec: torch.Tensor, kl: torch.Tensor, m: float, beta: float, C: f
     return (1.0 + m) * rec.mean() + beta * regulariser(kl, C)
 
 
-def objective_terms(rec: torch.Tensor, kl: torch.Tensor, cfg: ObjectiveConfig, step: int) -> dict[str, torch.Tensor]:
+def objective_terms(
+    rec: torch.Tensor, kl: torch.Tensor, cfg: ObjectiveConfig, step: int, bow: torch.Tensor | None = None
+) -> dict[str, torch.Tensor]:
     """The loss to minimise and the quantities logged at every step (all per sentence).
 
     ``elbo`` is −(D + KL) whatever the training objective, so runs trained differently compare;
     ``kl_share`` is the weighted regulariser's fraction of the training objective (AutoGen Fig. 2).
+    The capacity in the loss is C(t) (``capacity_at``); the trainer logs it beside β(t). ``bow`` (per
+    sentence, from a model with a bag-of-words head) adds ``cfg.bow``·mean to the loss only.
     """
     beta = beta_at(step, cfg)
-    loss = family_loss(rec, kl, cfg.m, beta, cfg.C)
-    reg = beta * regulariser(kl, cfg.C)
+    C = capacity_at(step, cfg)
+    loss = family_loss(rec, kl, cfg.m, beta, C)
+    reg = beta * regulariser(kl, C)
+    extra = {}
+    if bow is not None and cfg.bow > 0:
+        loss = loss + cfg.bow * bow.mean()
+        extra["bow"] = bow.mean().detach()
     return {
+        **extra,
         "loss": loss,
         "rec": rec.mean().detach(),
         "kl": kl.mean().detach(),

@@ -15,7 +15,6 @@ import random
 import sys
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,10 +35,10 @@ from .checkpoint import (
 )
 from .config import ConfigError, RunConfig, TrainConfig, apply_overrides, load_config_file
 from .data import Corpus, CorpusError, read_corpus
-from .device import pick_device
+from .device import autocast, pick_device
 from .metrics import heldout_bounds
 from .models import build_model
-from .objectives import objective_terms, validate
+from .objectives import capacity_at, objective_terms, validate
 from .vocab import Vocab, VocabError
 
 LOGGED = ("loss", "rec", "kl", "elbo", "kl_share", "beta", "grad_norm")
@@ -106,6 +105,21 @@ def plateau_decay(state: dict[str, Any], nll: float, t: TrainConfig, optimizer: 
     return lr
 
 
+MU_STATS_SENTENCES = 10000  # training sentences whose codes give a batch-normalised μ its population statistics
+
+
+def refresh_mu_stats(model: torch.nn.Module, train_set: Corpus, t: TrainConfig, device: torch.device) -> None:
+    """Recompute a batch-normalised μ's statistics from training batches drawn as training draws them
+    (seeded, so neither the run's RNG nor a resumed run's course changes); nothing for other models."""
+    if getattr(model, "mu_bn", None) is None:
+        return
+    rng = random.Random(t.seed)
+    idx = rng.sample(range(len(train_set)), min(len(train_set), MU_STATS_SENTENCES))
+    sub = train_set.subset(idx)
+    order = sub.batches(t.batch_size, shuffle=True, seed=t.seed, chunk=t.bucket_chunk)
+    model.refresh_mu_stats((b.src.to(device), b.lengths) for b in map(sub.batch, order))
+
+
 def prepare_data(cfg: RunConfig, vocab: Vocab | None = None) -> tuple[Vocab, Corpus, Corpus | None]:
     """Read the training and validation splits; build the vocabulary from training data if needed."""
     d = cfg.data
@@ -132,6 +146,13 @@ def train(
     """
     t = cfg.train
     validate(cfg.objective)
+    if cfg.objective.bow > 0 and not cfg.model.bow_head:
+        raise ConfigError("objective.bow > 0 needs a bag-of-words head: set --model.bow_head=true")
+    if cfg.model.mu_norm == "batchnorm" and t.bucket_chunk != 1:
+        raise ConfigError(
+            "model.mu_norm=batchnorm needs random batches (--train.bucket_chunk=1): statistics of length-sorted "
+            "batches differ from batch to batch, so no single set of them describes the data at evaluation"
+        )
     run_dir = Path(t.out)
     if t.num_threads > 0:
         torch.set_num_threads(t.num_threads)
@@ -155,6 +176,8 @@ def train(
     model = build_model(cfg.model, len(vocab)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=t.lr, fused=True)  # one kernel for all tensors
     state: dict[str, Any] = {"step": 0, "epoch": 0, "batch": 0}
+    if not resume and t.init_from:
+        load_encoder(model, Path(t.init_from), vocab, device)
     if resume:
         model.load_state_dict({k: v.to(device) for k, v in tensors.items()})
         optimizer.load_state_dict(saved["optimizer"])
@@ -172,9 +195,9 @@ def train(
     n_batches = math.ceil(len(train_set) / t.batch_size)
     total = t.max_steps or math.ceil(t.epochs * n_batches)
     log = MetricsLog(run_dir / METRICS, keep_until_step=start if resume else None)
-    amp = torch.autocast("cuda", dtype=torch.bfloat16) if (device.type == "cuda" and t.amp) else nullcontext()
     bar = tqdm(total=total, initial=state["step"], disable=not t.progress, unit="step", dynamic_ncols=True)
-    sums = torch.zeros(len(LOGGED))
+    logged = LOGGED + (("bow",) if cfg.objective.bow > 0 else ())
+    sums = torch.zeros(len(logged))
     n_in_log, tokens, t_log = 0, 0, time.perf_counter()
     valid_figures, marks = None, {"val": -1, "ckpt": -1}
 
@@ -184,6 +207,7 @@ def train(
 
     def run_validation() -> dict[str, float] | None:
         marks["val"] = state["step"]
+        refresh_mu_stats(model, train_set, t, device)
         if valid_set is None:
             return None
         figures = heldout_bounds(model, valid_set, device, batch_size=max(t.batch_size, 128))
@@ -203,16 +227,16 @@ def train(
             )
             for idx in order[state["batch"] :]:
                 batch = train_set.batch(idx).to(device)
-                with amp:
+                with autocast(device, t.amp):
                     out = model(batch, word_dropout=t.word_dropout, unk_id=vocab.unk_id)
-                terms = objective_terms(out.rec.float(), out.kl.float(), cfg.objective, state["step"])
+                terms = objective_terms(out.rec.float(), out.kl.float(), cfg.objective, state["step"], out.bow)
                 optimizer.zero_grad(set_to_none=True)
                 terms["loss"].backward()
                 params = [p for p in model.parameters() if p.grad is not None]
                 gnorm = torch.nn.utils.clip_grad_norm_(params, t.grad_clip if t.grad_clip > 0 else float("inf"))
-                values = torch.stack([(gnorm if k == "grad_norm" else terms[k]).detach().float().cpu() for k in LOGGED])
+                values = torch.stack([(gnorm if k == "grad_norm" else terms[k]).detach().float().cpu() for k in logged])
                 if not torch.isfinite(values).all():
-                    bad = {k: float(v) for k, v in zip(LOGGED, values, strict=True) if not math.isfinite(float(v))}
+                    bad = {k: float(v) for k, v in zip(logged, values, strict=True) if not math.isfinite(float(v))}
                     log.write(
                         {
                             "step": state["step"],
@@ -236,8 +260,11 @@ def train(
                 if state["step"] % max(1, t.log_every) == 0 or state["step"] == total:
                     elapsed = time.perf_counter() - t_log
                     record = {"step": state["step"], "epoch": state["epoch"], "split": "train"}
-                    record.update({k: float(v) / n_in_log for k, v in zip(LOGGED, sums, strict=True)})
+                    record.update({k: float(v) / n_in_log for k, v in zip(logged, sums, strict=True)})
                     record["tok_per_s"] = tokens / max(elapsed, 1e-9)
+                    capacity = capacity_at(state["step"] - 1, cfg.objective)
+                    if capacity is not None:
+                        record["C"] = capacity  # C(t) of the last step logged (the app draws it on the KL plot)
                     log.write(record)
                     if on_log:
                         on_log(record)
@@ -268,6 +295,26 @@ def train(
         bar.close()
         log.close()
     return TrainResult(run_dir, state["step"], valid_figures)
+
+
+ENCODER_PARTS = ("embedding.", "encoder.")  # what init_from copies: the decoder and output layer start afresh
+
+
+def load_encoder(model: torch.nn.Module, source: Path, vocab: Vocab, device: torch.device) -> None:
+    """Start from another run's embedding and encoder (Li et al. 2019 pre-train them as an
+    autoencoder); refused with a message when the vocabularies or the shapes differ."""
+    if _load_vocab(source).itos != vocab.itos:
+        raise ConfigError(f"train.init_from={source}: that run has another vocabulary; its embedding would not fit")
+    tensors, _ = read_weights(source / "model.safetensors")
+    own = model.state_dict()
+    parts = {k: v for k, v in tensors.items() if k.startswith(ENCODER_PARTS)}
+    wrong = [k for k, v in parts.items() if k not in own or own[k].shape != v.shape]
+    if not parts or wrong:
+        raise ConfigError(
+            f"train.init_from={source}: its encoder does not fit this model "
+            f"({', '.join(wrong[:3]) or 'no encoder weights'}); same vocabulary and encoder size needed"
+        )
+    model.load_state_dict({k: v.float().to(device) for k, v in parts.items()}, strict=False)
 
 
 def _load_vocab(run_dir: Path) -> Vocab:

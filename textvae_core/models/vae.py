@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..config import ModelConfig
@@ -19,6 +21,7 @@ class VAEOutput:
     kl: torch.Tensor  # [B] KL(q(z|x) ‖ N(0, I)), closed form
     mu: torch.Tensor  # [B, z_dim]
     logvar: torch.Tensor  # [B, z_dim]
+    bow: torch.Tensor | None = None  # [B] −Σ_w log p_bow(w|z) over the sentence's tokens (models with a BoW head)
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -44,9 +47,41 @@ class SentenceVAE(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
         self.emb_drop = nn.Dropout(cfg.emb_dropout)  # decoder inputs only; the encoder reads clean embeddings
         self.out = nn.Linear(self.decoder.out_dim, vocab_size)
+        # Zhu et al. 2020: μ batch-normalised with a fixed scale. The batch mean of μ is 0 and its spread
+        # γ, so the capacity cannot be spent by shifting every code away from the prior: it must come
+        # from sharper posteriors, i.e. from information about the sentence.
+        self.mu_bn = nn.BatchNorm1d(cfg.z_dim, affine=False) if cfg.mu_norm == "batchnorm" else None
+        self.bow_head = nn.Linear(cfg.z_dim, vocab_size) if cfg.bow_head else None
 
     def encode(self, src: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.encoder(self.embedding(src), lengths)
+        mu, logvar = self.encoder(self.embedding(src), lengths)
+        if self.mu_bn is not None:
+            bn = self.mu_bn
+            batch_stats = self.training and mu.size(0) > 1  # a batch of one has no spread to normalise by
+            mu = F.batch_norm(
+                mu, bn.running_mean, bn.running_var, training=batch_stats, momentum=bn.momentum, eps=bn.eps
+            )
+            mu = mu * self.cfg.mu_scale
+        return mu, logvar
+
+    @torch.no_grad()
+    def refresh_mu_stats(self, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> None:
+        """Population statistics of the batch-normalised μ from (src, lengths) batches of the training
+        data, replacing the running averages (which trail weights that keep moving) before evaluation."""
+        if self.mu_bn is None:
+            return
+        bn, momentum, was_training = self.mu_bn, self.mu_bn.momentum, self.training
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative average over the batches given
+        self.train()
+        try:
+            for src, lengths in batches:
+                mu, _ = self.encoder(self.embedding(src), lengths)
+                if mu.size(0) > 1:
+                    bn(mu.float())
+        finally:
+            bn.momentum = momentum
+            self.train(was_training)
 
     @staticmethod
     def sample_z(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -88,4 +123,12 @@ class SentenceVAE(nn.Module):
             drop &= batch.target != 0
             dec_in = dec_in.masked_fill(drop, unk_id)
         rec = self.sentence_nll(z, dec_in, batch.target, batch.lengths)
-        return VAEOutput(rec=rec, kl=gaussian_kl(mu, logvar), mu=mu, logvar=logvar)
+        bow = self.bow_nll(z, batch.src, self.embedding.padding_idx) if self.bow_head is not None else None
+        return VAEOutput(rec=rec, kl=gaussian_kl(mu, logvar), mu=mu, logvar=logvar, bow=bow)
+
+    def bow_nll(self, z: torch.Tensor, src: torch.Tensor, pad_id: int | None = 0) -> torch.Tensor:
+        """Zhao et al. 2017: −Σ_t log softmax(W z)[x_t] per sentence: one prediction of every word of the
+        sentence from z alone, so z must say which words are there (order-free)."""
+        logp = F.log_softmax(self.bow_head(z).float(), dim=-1)  # [B, V]
+        picked = logp.gather(1, src)  # [B, L]
+        return -(picked * (src != pad_id)).sum(1)
