@@ -32,8 +32,11 @@ from textvae_core.config import RunConfig  # noqa: E402
 from textvae_core.objectives import preset  # noqa: E402
 
 OUT = Path("runs/ablation")
+WEIGHTS = "model.safetensors"
+TIME = "train_seconds.json"  # wall seconds spent training a row (summed over resumes)
 DOC = Path("docs/ABLATION.md")
 PTB_TRAIN = 42068  # sentences in data/ptb/ptb.train.txt: steps per epoch = ⌈42068 / batch⌉
+PTB_TARGET_TOKENS = 887521 + PTB_TRAIN  # words + one end of sentence each
 SIZE = {"emb_dim": 64, "hidden": 128, "z_dim": 32}  # the sweep's size: ~5× cheaper per step than 128/256
 EPOCHS = 8.0
 C = 100.0
@@ -97,6 +100,22 @@ ROWS = [
     Row("ae", "no KL term (β = 0): a plain autoencoder, the most z can carry at this budget", objective={"beta": 0.0}),
     Row("ae-pre", "encoder pre-trained as an autoencoder (row ae), then β_C (Li et al. 2019)", after="ae"),
     Row(
+        "bnl-bow-ramp",
+        "batch-normalised μ with a learned γ per dimension (from 1) + bag-of-words loss + C ramp",
+        objective={**RAMP, "bow": 1.0},
+        model={"mu_norm": "batchnorm", "mu_scale_learn": True, "bow_head": True},
+        train=RANDOM,
+    ),
+    Row(
+        "bnl-ramp",
+        "batch-normalised μ with a learned γ per dimension (from 1) + C ramp",
+        objective=RAMP,
+        model={"mu_norm": "batchnorm", "mu_scale_learn": True},
+        train=RANDOM,
+    ),
+    Row("bn-ramp", "batch-normalised μ + C ramp", objective=RAMP, model={"mu_norm": "batchnorm"}, train=RANDOM),
+    Row("bow-ramp", "bag-of-words loss + C ramp", objective={**RAMP, "bow": 1.0}, model={"bow_head": True}),
+    Row(
         "bn-bow-ramp",
         "batch-normalised μ + bag-of-words loss + C ramp",
         objective={**RAMP, "bow": 1.0},
@@ -126,26 +145,30 @@ def run_row(row: Row, threads: int) -> None:
         run_row(BY_NAME[row.after], threads)
     cfg = row.config(threads)
     run = Path(cfg.train.out)
-    t0 = time.perf_counter()
-    if (run / "model.safetensors").exists():
-        step = int(read_weights(run / "model.safetensors")[1].get("step", "0"))
-        target = cfg.train.max_steps or math.ceil(cfg.train.epochs * epoch_steps(cfg.train.batch_size))
-        if step < target:
+    target = cfg.train.max_steps or math.ceil(cfg.train.epochs * epoch_steps(cfg.train.batch_size))
+    step = int(read_weights(run / "model.safetensors")[1].get("step", "0")) if (run / WEIGHTS).exists() else 0
+    if step < target:
+        t0 = time.perf_counter()
+        if step:
             saved = RunConfig.load(run / "config.json")
             saved.train.num_threads = threads
             train(saved, resume=True)
-    else:
-        train(cfg)
-    train_s = time.perf_counter() - t0
-    result = evaluate(run, EvalConfig.for_profile("probe", threads=threads), progress=False)
+        else:
+            train(cfg)
+        spent = json.loads((run / TIME).read_text()) if (run / TIME).exists() else 0.0
+        (run / TIME).write_text(json.dumps(spent + time.perf_counter() - t0))
+    result = json.loads((run / "eval.json").read_text()) if (run / "eval.json").exists() else {}
+    if result.get("step") != target or result.get("profile") != "probe":
+        result = evaluate(run, EvalConfig.for_profile("probe", threads=threads), progress=False)
     probe = {
         "row": row.name,
         "step": result["step"],
-        "train_s": round(train_s, 1),
+        "train_s": json.loads((run / TIME).read_text()) if (run / TIME).exists() else logged_seconds(run),
         "D": result["bounds"]["rec"],
         "R": result["bounds"]["kl"],
-        "kl_mm": result["latent"]["aggregated_posterior"]["kl_moment_matched"],
-        "mean_sq_norm": result["latent"]["aggregated_posterior"]["mean_sq_norm"],
+        "kl_mm": result["latent"]["kl_moment_matched"],
+        "mean_sq_norm": result["latent"]["mean_sq_norm"],
+        "log_det_cov": result["latent"]["log_det_cov"],
         "au": result["latent"]["active_units"],
         "mi": result["latent"]["mutual_information"],
         "bleu4": result["reconstruction"]["scores"]["all"]["bleu4"],
@@ -155,6 +178,17 @@ def run_row(row: Row, threads: int) -> None:
     probe["valid_D"] = [round(r["rec"], 2) for r in log if r.get("split") == "valid"]
     (run / "probe.json").write_text(json.dumps(probe, indent=2) + "\n")
     print(json.dumps({k: v for k, v in probe.items() if k != "examples"}))
+
+
+def logged_seconds(run: Path) -> float:
+    """Training time from the log alone (rows trained before wall time was recorded): each record's
+    steps × the mean target tokens of a step, over its tokens per second."""
+    cfg = RunConfig.load(run / "config.json")
+    per_step = PTB_TARGET_TOKENS / PTB_TRAIN * cfg.train.batch_size
+    log = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    train = [r for r in log if r.get("split") == "train" and r.get("tok_per_s")]
+    steps = [r["step"] - p["step"] for p, r in zip([{"step": 0}, *train], train, strict=False)]
+    return round(sum(n * per_step / r["tok_per_s"] for n, r in zip(steps, train, strict=True)), 1)
 
 
 def report() -> str:

@@ -195,3 +195,14 @@ def test_bag_of_words_loss_counts_each_word_of_the_sentence_once() -> None:
     want = torch.stack([-logp[b.src[i, : b.lengths[i]]].sum() for i in range(4)])
     assert out.bow.shape == (4,) and torch.allclose(model.bow_nll(z, b.src).detach(), want, atol=1e-5)
     assert build_model(tiny("lstm", "lstm"), len(VOCAB))(b).bow is None
+
+
+def test_learned_mu_scale_sets_each_dimensions_spread_and_gets_gradients() -> None:
+    model = build_model(tiny("lstm", "lstm", mu_norm="batchnorm", mu_scale_learn=True, mu_scale=0.5), len(VOCAB))
+    with torch.no_grad():
+        model.mu_gamma.copy_(torch.tensor([0.0, 0.1, 0.5, 1.0, 2.0]))
+    b = batch()
+    mu, logvar = model.encode(b.src, b.lengths)
+    assert torch.allclose(mu.std(0, unbiased=False), model.mu_gamma.detach(), rtol=3e-2, atol=1e-4)
+    gaussian_kl(mu, logvar).mean().backward()
+    assert model.mu_gamma.grad is not None and model.mu_gamma.grad[4] > 0  # a wider spread costs KL

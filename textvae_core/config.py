@@ -48,7 +48,8 @@ class ModelConfig:
     mu_norm: str = (
         "none"  # none | batchnorm: μ batch-normalised to mean 0, std mu_scale per dimension (Zhu et al. 2020)
     )
-    mu_scale: float = 1.0  # batchnorm: the fixed γ, so KL ≥ ½·z_dim·γ² and no rate goes into moving q(z) off the prior
+    mu_scale: float = 1.0  # batchnorm: γ, the std of each μ_d across a batch (KL ≥ ½·Σ_d γ_d²)
+    mu_scale_learn: bool = False  # batchnorm: learn γ per dimension from mu_scale (unused dimensions shrink)
     bow_head: bool = False  # a linear head predicting the sentence's bag of words from z (Zhao et al. 2017)
     dropout: float = 0.0  # dropout on decoder outputs before the vocabulary projection
     emb_dropout: float = 0.0  # dropout on the decoder's input embeddings (weakens the decoder, regularises)

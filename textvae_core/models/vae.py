@@ -51,6 +51,10 @@ class SentenceVAE(nn.Module):
         # γ, so the capacity cannot be spent by shifting every code away from the prior: it must come
         # from sharper posteriors, i.e. from information about the sentence.
         self.mu_bn = nn.BatchNorm1d(cfg.z_dim, affine=False) if cfg.mu_norm == "batchnorm" else None
+        # a learned γ (no learned shift): dimensions the decoder reads grow towards γ ≈ 1, the rest shrink,
+        # so active units keep their meaning; a fixed γ makes every dimension active by construction
+        learn = self.mu_bn is not None and cfg.mu_scale_learn
+        self.mu_gamma = nn.Parameter(torch.full((cfg.z_dim,), float(cfg.mu_scale))) if learn else None
         self.bow_head = nn.Linear(cfg.z_dim, vocab_size) if cfg.bow_head else None
 
     def encode(self, src: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -61,7 +65,7 @@ class SentenceVAE(nn.Module):
             mu = F.batch_norm(
                 mu, bn.running_mean, bn.running_var, training=batch_stats, momentum=bn.momentum, eps=bn.eps
             )
-            mu = mu * self.cfg.mu_scale
+            mu = mu * (self.mu_gamma if self.mu_gamma is not None else self.cfg.mu_scale)
         return mu, logvar
 
     @torch.no_grad()
