@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from explorer.latent_map import load_map
+from textvae_core.rundir import CONFIG
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = ["runs", "rate_distortion", "posterior", "reconstructions", "homotopy", "encoder_lens", "prior_samples"]
@@ -41,7 +42,7 @@ def test_no_runs_says_how_to_train_one(page: str, tmp_path: Path, monkeypatch: p
 def test_broken_run_is_skipped_with_a_warning(page: str, run_folder: Path, tmp_path: Path, monkeypatch) -> None:
     shutil.copytree(run_folder / "tiny-bc3", tmp_path / "good")
     (tmp_path / "broken").mkdir()
-    (tmp_path / "broken" / "config.json").write_text("{ not json")
+    (tmp_path / "broken" / CONFIG).write_text("{ not json")
     at = open_page(page, tmp_path, monkeypatch)
     assert any("broken" in w.value for w in at.warning)
     assert not any("No trained runs found" in i.value for i in at.info)

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from textvae_core.rundir import CONFIG, EVAL, METRICS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -67,10 +69,10 @@ def write_run(root: Path, name: str, C: float | None, ev: dict | None) -> None:
         "objective": {"m": 0.0, "beta": 1.0, "C": C},
         "vocab_size": 100,
     }
-    (d / "config.json").write_text(json.dumps(cfg))
-    (d / "metrics.jsonl").write_text('{"step": 1, "split": "valid", "elbo": -50.0}\n{"bad json\n')
+    (d / CONFIG).write_text(json.dumps(cfg))
+    (d / METRICS).write_text('{"step": 1, "split": "valid", "elbo": -50.0}\n{"bad json\n')
     if ev is not None:
-        (d / "eval.json").write_text(json.dumps(ev))
+        (d / EVAL).write_text(json.dumps(ev))
 
 
 def claim_row(text: str, start: str) -> str:
@@ -146,15 +148,15 @@ def test_record_section_lists_full_vocabulary_runs_and_judges_the_record(report:
         ev = fake_eval(kl, rec, 32, 5.0, 0.0, None, "aaa")
         ev["bounds"] |= {"n_sentences": 3761, "n_tokens": 82430, "ppl_bound": 2.0}
         write_run(ck, name, 7.0, ev)
-        cfg = json.loads((ck / name / "config.json").read_text())
+        cfg = json.loads((ck / name / CONFIG).read_text())
         cfg["data"]["max_vocab"], cfg["vocab_size"] = 20000, 10002
-        (ck / name / "config.json").write_text(json.dumps(cfg))
+        (ck / name / CONFIG).write_text(json.dumps(cfg))
 
     full_vocab_run("ptb-lstm-vae", 0.5, 100.0)  # collapsed: listed, but not the best non-collapsed run
     full_vocab_run("ptb-lstm-record", 7.1, 94.0)  # −ELBO 101.10 with KL > 5: the goal is met
-    ev = json.loads((ck / "ptb-lstm-record" / "eval.json").read_text())
+    ev = json.loads((ck / "ptb-lstm-record" / EVAL).read_text())
     ev["iw_nll"]["ppl"] = 97.3
-    (ck / "ptb-lstm-record" / "eval.json").write_text(json.dumps(ev))
+    (ck / "ptb-lstm-record" / EVAL).write_text(json.dumps(ev))
     text = report.build(ck)
     assert (
         "| ptb-lstm-record | emb 8 / hidden 16 / z 32, 1 epochs | 7.10 | 101.10 | 100.10 (10) | 4.613 | 2.0 | 97.3 |"
@@ -175,7 +177,7 @@ def test_record_section_lists_full_vocabulary_runs_and_judges_the_record(report:
     valid = [
         {"split": "valid", "epoch": e, "nll_bound": 110.0 - e / 2, "lr": 1e-3 if e < 3 else 5e-4} for e in range(7)
     ]
-    (ck / "ptb-lstm-record" / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in valid))
+    (ck / "ptb-lstm-record" / METRICS).write_text("".join(json.dumps(r) + "\n" for r in valid))
     row = claim_row(report.build(ck), "a likelihood-tuned LSTM VAE")
     assert "**does not hold**" in row and "IW-NLL 102.50 (k = 10)" in row
     assert "109.50 → 107.00 over the last 5 epochs, learning rate lowered 1 time: still falling 0.50" in row
@@ -183,13 +185,13 @@ def test_record_section_lists_full_vocabulary_runs_and_judges_the_record(report:
 
     # one noisy last epoch does not make a falling curve look flat; a decay at the last record is named
     valid[-1] |= {"nll_bound": 107.6, "lr": 2.5e-4}
-    (ck / "ptb-lstm-record" / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in valid))
+    (ck / "ptb-lstm-record" / METRICS).write_text("".join(json.dumps(r) + "\n" for r in valid))
     row = claim_row(report.build(ck), "a likelihood-tuned LSTM VAE")
     assert "lowered 2 times (the last at the final validation: no step trained at the lower rate)" in row
     assert "still falling 0.41 nats per epoch" in row
 
     flat = [{"split": "valid", "epoch": e, "nll_bound": 108.0 + (e == 6) * 0.1} for e in range(7)]  # stalled
-    (ck / "ptb-lstm-record" / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in flat))
+    (ck / "ptb-lstm-record" / METRICS).write_text("".join(json.dumps(r) + "\n" for r in flat))
     row = claim_row(report.build(ck), "a likelihood-tuned LSTM VAE")
     assert "no longer falling, so more epochs at this size would not close the 2.00 nats" in row
 

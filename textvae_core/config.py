@@ -2,6 +2,8 @@
 
 A run directory's ``config.json`` is ``RunConfig.to_dict()``; the app reads m / β / C from it
 without touching the weights, so every field here is a JSON scalar, list or nested dataclass.
+Each field's one comment is its help on the command line (``textvae_core.cli`` reads it), so keep
+the unit and the meaning there. This module imports nothing else of the package but ``io``.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ class ModelConfig:
     dropout: float = 0.0  # dropout on decoder outputs before the vocabulary projection
     emb_dropout: float = 0.0  # dropout on the decoder's input embeddings (weakens the decoder, regularises)
     cnn_kernel: int = 3  # CNN decoder: causal kernel width (tokens)
-    cnn_dilations: list[int] = field(default_factory=lambda: [1, 2, 4, 8])  # one gated block each
+    cnn_dilations: list[int] = field(default_factory=lambda: [1, 2, 4, 8])  # CNN decoder: one gated block per dilation
     cnn_inner: int = 128  # CNN decoder: bottleneck channels inside each block
 
 
@@ -126,7 +128,7 @@ class RunConfig:
             if f.name not in raw:
                 continue
             value = raw[f.name]
-            sub = _SECTIONS.get(f.name)
+            sub = SECTIONS.get(f.name)
             kwargs[f.name] = _section_from_dict(sub, value, f.name) if sub else value
         unknown = set(raw) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
@@ -149,7 +151,7 @@ class RunConfig:
         return cls.from_dict(raw)
 
 
-_SECTIONS: dict[str, type] = {
+SECTIONS: dict[str, type] = {
     "data": DataConfig,
     "model": ModelConfig,
     "objective": ObjectiveConfig,
@@ -180,59 +182,3 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         return json.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as err:
         raise ConfigError(f"{path}: cannot parse config ({err})") from None
-
-
-def _coerce(text: str, current: Any, key: str) -> Any:
-    """Turn a command-line string into the type of the field it overrides."""
-    if isinstance(current, bool):
-        low = text.lower()
-        if low in {"1", "true", "yes", "on"}:
-            return True
-        if low in {"0", "false", "no", "off"}:
-            return False
-        raise ConfigError(f"--{key}: expected true/false, got {text!r}")
-    if text.lower() in {"none", "null"} and key.endswith(".C"):
-        return None
-    try:
-        if isinstance(current, int):
-            return int(text)
-        if isinstance(current, float) or current is None:
-            return float(text)
-        if isinstance(current, list):
-            return [int(v) for v in text.split(",") if v]
-    except ValueError:
-        raise ConfigError(f"--{key}: cannot read {text!r} as {type(current).__name__}") from None
-    return text
-
-
-def apply_overrides(cfg: RunConfig, overrides: dict[str, str]) -> RunConfig:
-    """Apply ``section.key=value`` strings; ``objective=NAME`` and ``size=NAME`` load presets first."""
-    from .objectives import preset
-
-    overrides = dict(overrides)
-    if "objective" in overrides or "objective.name" in overrides:
-        name = overrides.pop("objective", None) or overrides.pop("objective.name")
-        cfg.objective = preset(name)
-    if "size" in overrides:
-        size = overrides.pop("size")
-        if size not in SIZES:
-            raise ConfigError(f"--size: unknown size {size!r}; choose from {sorted(SIZES)}")
-        for k, v in SIZES[size].items():
-            setattr(cfg.model, k, v)
-    for key, text in overrides.items():
-        section_name, _, name = key.partition(".")
-        if not name:
-            # bare keys are looked up in every section, so --lr=3e-4 works like --train.lr=3e-4
-            owners = [s for s in _SECTIONS if name_in(getattr(cfg, s), section_name)]
-            if len(owners) != 1:
-                raise ConfigError(f"--{key}: unknown or ambiguous option; write section.{key}")
-            section_name, name = owners[0], section_name
-        section = getattr(cfg, section_name, None)
-        if section_name not in _SECTIONS or not name_in(section, name):
-            raise ConfigError(f"--{key}: unknown option")
-        setattr(section, name, _coerce(text, getattr(section, name), key))
-    return cfg
-
-
-def name_in(section: Any, name: str) -> bool:
-    return name in {f.name for f in dataclasses.fields(section)}

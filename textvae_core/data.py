@@ -106,6 +106,3 @@ class Corpus:
         for idx in self.batches(batch_size, shuffle, seed, chunk):
             yield self.batch(idx)
 
-
-def load_split(path: str, vocab: Vocab, level: str, lowercase: bool, min_len: int, max_len: int, name: str) -> Corpus:
-    return Corpus(read_corpus(path, level, lowercase, min_len, max_len), vocab, name=name)

@@ -1,7 +1,6 @@
-"""Training: ``python -m textvae_core.train [--config FILE] [--resume RUN] [--section.key=value ...]``.
+"""Train a sentence VAE into a run folder, or resume one. Every option is a field of RunConfig.
 
-Examples::
-
+Examples:
     python -m textvae_core.train --objective=beta-c --objective.C=15 --out=runs/bc15
     python -m textvae_core.train --objective=autogen --objective.m=2 --size=paper --epochs=10
     python -m textvae_core.train --resume runs/bc15 --epochs=3
@@ -24,22 +23,15 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .checkpoint import (
-    CONFIG,
-    METRICS,
-    VOCAB,
-    CheckpointError,
-    load_resume,
-    read_config,
-    read_weights,
-    save_checkpoint,
-)
-from .config import ConfigError, RunConfig, TrainConfig, apply_overrides, load_config_file
+from .checkpoint import CheckpointError, load_resume, read_weights, save_checkpoint
+from .cli import parse_train_cli
+from .config import ConfigError, RunConfig, TrainConfig
 from .data import Corpus, CorpusError, read_corpus
 from .device import pick_device
 from .metrics import heldout_bounds
 from .models import build_model
 from .objectives import objective_terms, validate
+from .rundir import CONFIG, METRICS, VOCAB, WEIGHTS, MetricsLog, read_vocab
 from .vocab import Vocab, VocabError
 
 LOGGED = ("loss", "rec", "kl", "elbo", "kl_share", "beta", "grad_norm")
@@ -60,32 +52,6 @@ class TrainResult:
     run_dir: Path
     step: int
     valid: dict[str, float] | None
-
-
-class MetricsLog:
-    """Append-only metrics.jsonl, one flushed JSON line per record."""
-
-    def __init__(self, path: Path, keep_until_step: int | None = None) -> None:
-        self.path = path
-        if keep_until_step is not None and path.exists():
-            # a resumed run replays the steps after its checkpoint: drop their old lines
-            kept = [ln for ln in path.read_text(encoding="utf-8").splitlines() if _line_step(ln) <= keep_until_step]
-            path.write_text("".join(k + "\n" for k in kept), encoding="utf-8")
-        self.fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
-
-    def write(self, record: dict[str, Any]) -> None:
-        self.fh.write(json.dumps(record) + "\n")
-        self.fh.flush()
-
-    def close(self) -> None:
-        self.fh.close()
-
-
-def _line_step(line: str) -> int:
-    try:
-        return int(json.loads(line).get("step", 0))
-    except (json.JSONDecodeError, AttributeError, ValueError):
-        return 1 << 62  # an unreadable (half-written) line is dropped
 
 
 def plateau_decay(state: dict[str, Any], nll: float, t: TrainConfig, optimizer: torch.optim.Optimizer) -> float:
@@ -138,8 +104,8 @@ def train(
     device = pick_device(t.device)
 
     if resume:
-        vocab = _load_vocab(run_dir)
-        tensors, meta = read_weights(run_dir / "model.safetensors")
+        vocab = read_vocab(run_dir)
+        tensors, meta = read_weights(run_dir / WEIGHTS)
         start = json.loads(meta.get("step", "0"))
         saved = load_resume(run_dir, start)
     else:
@@ -270,49 +236,10 @@ def train(
     return TrainResult(run_dir, state["step"], valid_figures)
 
 
-def _load_vocab(run_dir: Path) -> Vocab:
-    try:
-        return Vocab.load(run_dir / VOCAB)
-    except VocabError as err:
-        raise CheckpointError(str(err)) from None
-
-
 def parse_cli(argv: list[str]) -> tuple[RunConfig, bool]:
-    """Parse ``--config``, ``--resume`` and ``--key=value`` overrides into a RunConfig."""
-    args = list(argv)
-    config_file = resume_dir = None
-    overrides: dict[str, str] = {}
-    while args:
-        arg = args.pop(0)
-        if arg in {"-h", "--help"}:
-            print(__doc__)
-            print("Options are the fields of RunConfig (textvae_core/config.py), as --section.key=value.")
-            raise SystemExit(0)
-        if not arg.startswith("--"):
-            raise ConfigError(f"unexpected argument {arg!r}; options look like --section.key=value")
-        key, eq, value = arg[2:].partition("=")
-        if not eq:
-            if not args:
-                raise ConfigError(f"--{key} needs a value")
-            value = args.pop(0)
-        if key == "config":
-            config_file = value
-        elif key == "resume":
-            resume_dir = value
-        else:
-            overrides[key] = value
-    if resume_dir:
-        cfg = read_config(resume_dir)
-        cfg.train.out = resume_dir
-        not_train = [k for k in overrides if not (k.startswith("train.") or "." not in k)]
-        if not_train:
-            raise ConfigError(f"--resume keeps the run's model, data and objective; cannot change {not_train}")
-    else:
-        cfg = RunConfig.from_dict(load_config_file(config_file)) if config_file else RunConfig()
-    apply_overrides(cfg, overrides)
-    if resume_dir and cfg.train.out != resume_dir:
-        raise ConfigError("--resume and --out name different run directories")
-    return cfg, bool(resume_dir)
+    """The RunConfig a command line describes (``--help`` lists every option), and whether it resumes a run."""
+    cfg, resume = parse_train_cli(argv, __doc__)
+    return cfg, resume is not None
 
 
 def main(argv: list[str] | None = None) -> int:
