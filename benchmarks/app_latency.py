@@ -31,8 +31,11 @@ from textvae_core.rundir import LATENT_MAP
 
 @dataclass
 class Options:
-    runs: list[str] = field(default_factory=list)  # run folders, comma-separated (default: the shipped runs with a latent map)
+    runs: list[str] = field(
+        default_factory=list
+    )  # run folders, comma-separated (default: the shipped runs with a latent map)
     repeats: int = 3  # timed calls per warm figure (their median), after one untimed call
+
 
 POSTERIOR_COLD = r"""
 import sys, time
@@ -40,7 +43,7 @@ t0 = time.perf_counter()
 from streamlit.testing.v1 import AppTest
 at = AppTest.from_file(sys.argv[1], default_timeout=300).run()
 t1 = time.perf_counter()
-at.switch_page("pages/explore/posterior.py").run()
+at.switch_page("pages/posterior.py").run()
 t2 = time.perf_counter()
 assert not at.exception, [e.value for e in at.exception]
 assert at.get("plotly_chart"), "no map drawn"
@@ -79,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_dataclass(Options, argv, "python benchmarks/app_latency.py", __doc__)
     runs = [Path(r) for r in args.runs] or shipped_runs()
     if not runs:
-        print("error: no runs with a latent map under checkpoints/ (python -m explorer.latent_map RUN)", file=sys.stderr)
+        print(
+            "error: no runs with a latent map under checkpoints/ (python -m explorer.latent_map RUN)", file=sys.stderr
+        )
         return 2
     models = [TextVAE.load(r) for r in runs]
     four = (models * 4)[:4]  # fewer than 4 shipped runs: the same ones again (same cost per run)

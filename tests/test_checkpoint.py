@@ -18,9 +18,8 @@ import torch
 from textvae_core.checkpoint import CheckpointError, load_run, read_config, read_weights
 from textvae_core.decoding import DecodeConfig
 from textvae_core.inference import TextVAE
+from textvae_core.paths import ROOT
 from textvae_core.rundir import CONFIG, METRICS, VOCAB, WEIGHTS
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def copy_run(src: Path, dst: Path) -> Path:

@@ -121,8 +121,7 @@ def test_generation_statistics_and_homotopy() -> None:
 
 
 def test_forward_cross_entropy_prefers_text_like_the_test_set(run_and_test, corpus_dir: Path) -> None:
-    from conftest import make_sentences
-
+    from tests.helpers import make_sentences
     from textvae_core.lm import LMConfig
     from textvae_core.metrics import forward_cross_entropy
 

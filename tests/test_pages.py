@@ -27,7 +27,7 @@ def open_page(page: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> AppTe
     monkeypatch.setenv("TEXTVAE_RUNS", str(folder))
     at = AppTest.from_file(APP, default_timeout=60).run()
     if page != "runs":
-        at.switch_page(f"pages/explore/{page}.py").run()
+        at.switch_page(f"pages/{page}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -137,7 +137,7 @@ print(len(at.get("plotly_chart")), len(at.dataframe), "torch" in sys.modules)
 """
 
 
-@pytest.mark.parametrize(("page", "charts"), [("pages/explore/posterior.py", 1), ("pages/explore/runs.py", 0)])
+@pytest.mark.parametrize(("page", "charts"), [("pages/posterior.py", 1), ("app.py", 0)])
 def test_pages_draw_stored_results_without_importing_torch(run_folder: Path, tmp_path: Path, page: str, charts: int):
     """A cold app draws the Runs table and a stored latent map from JSON and safetensors alone: importing
     torch (seconds on two cores) waits until a model is needed, e.g. for decoding a clicked point."""

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
+from textvae_core.paths import ROOT
 from textvae_core.rundir import CONFIG, EVAL, METRICS
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")

@@ -10,15 +10,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import tiny_config
 
+from tests.helpers import tiny_config
 from textvae_core import objectives
 from textvae_core.checkpoint import load_run
 from textvae_core.config import ConfigError, RunConfig
+from textvae_core.paths import ROOT
 from textvae_core.rundir import CONFIG, METRICS, WEIGHTS
 from textvae_core.train import LOGGED, TrainingError, main, parse_cli, train
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def records(run: Path) -> list[dict]:

@@ -335,7 +335,11 @@ def train_parser(description: str | None = "") -> OptionParser:
     for section, cls in SECTIONS.items():
         skip = ("name",) if section == "objective" else ()  # --objective.name is --objective: the preset
         parser.add_dataclass(
-            cls, f"{section}.", SECTION_TITLES.get(section, section), skip=skip, defaults=getattr(defaults, section)
+            cls,
+            f"{section}.",
+            SECTION_TITLES.get(section, section),
+            skip=skip,
+            defaults=getattr(defaults, section, None),
         )
     unique, _shared = _bare_keys()
     for name, option in unique.items():
@@ -347,12 +351,12 @@ def train_parser(description: str | None = "") -> OptionParser:
 
 def parse_train_cli(argv: Sequence[str], description: str | None = "") -> tuple[RunConfig, str | None]:
     """The RunConfig a training command line describes, and the run folder to resume (None for a new run)."""
-    parser = train_parser(description)
     _unique, shared = _bare_keys()
     for arg in argv:
         name = arg[2:].partition("=")[0] if arg.startswith("--") else ""
         if name in shared:
             raise CLIError(f"--{name}: several sections have this key; write it as section.{name}")
+    parser = train_parser(description)
     given = parser.parse(argv)
     resume = given.pop("resume", None)
     config_file = given.pop("config", None)

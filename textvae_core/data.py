@@ -105,4 +105,3 @@ class Corpus:
     def iter_batches(self, batch_size: int, shuffle: bool = False, seed: int = 0, chunk: int = 50) -> Iterator[Batch]:
         for idx in self.batches(batch_size, shuffle, seed, chunk):
             yield self.batch(idx)
-

@@ -85,9 +85,7 @@ def load_grid(path: Path = GRID_FILE) -> tuple[GridRun, ...]:
         entries = list(spec.get("runs", []))
         if "sweep" in spec:
             sweep = spec["sweep"]
-            entries += [
-                {"name": sweep["name"].format(value=v), "knobs": {sweep["knob"]: v}} for v in sweep["values"]
-            ]
+            entries += [{"name": sweep["name"].format(value=v), "knobs": {sweep["knob"]: v}} for v in sweep["values"]]
         for entry in entries:
             r = _merge(base, entry)
             runs.append(
