@@ -109,7 +109,7 @@ def parse_metrics(lines: list[str]) -> list[dict[str, Any]]:
             record = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if isinstance(record, dict) and "step" in record:
+        if isinstance(record, dict):
             records.append(record)
     return records
 
