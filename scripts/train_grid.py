@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: t
 from filelock import FileLock, Timeout
 
 from textvae_core.cli import parse_dataclass, positional, run_main
+from textvae_core.config import RunConfig
 from textvae_core.grid import GridRun, load_grid, target_steps
 from textvae_core.paths import CHECKPOINTS, ROOT
 from textvae_core.rundir import (
@@ -96,7 +97,7 @@ def state(r: GridRun) -> str:
     return text + " · latent map" * (run_dir / LATENT_MAP).exists()
 
 
-def do_run(r: GridRun, cfg, out: Path, opts: Options) -> None:
+def do_run(r: GridRun, cfg: RunConfig, out: Path, opts: Options) -> None:
     """Train or resume one run, then finish it (ship / evaluate / map)."""
     from textvae_core.train import train
 

@@ -162,6 +162,7 @@ class OptionParser:
         self.canonical: dict[str, str] = {}  # every accepted spelling of an option → the one argparse knows
         self.dest_of: dict[str, str] = {}  # option → its key in the parse result
         self.types: dict[str, Any] = {}  # key → type hint
+        self.choices: dict[str, list[str]] = {}  # key → the values it accepts, where it names a preset
 
     def add(
         self,
@@ -185,7 +186,7 @@ class OptionParser:
         for spelling in {option, option.replace("_", "-"), option.replace("-", "_")}:
             self.canonical[spelling] = option
         if choices:
-            self.choices = {**getattr(self, "choices", {}), key: list(choices)}
+            self.choices[key] = list(choices)
 
     def add_positional(self, key: str, help: str, nargs: str = "*", tp: Any = str) -> None:
         self.parser.add_argument(key, nargs=nargs, help=help, metavar=key.upper().rstrip("S") or key)
@@ -243,7 +244,7 @@ class OptionParser:
             raise SystemExit(0)
         raw = vars(self.parser.parse_args(self.normalise(argv)))
         out: dict[str, Any] = {}
-        choices = getattr(self, "choices", {})
+        choices = self.choices
         for key, value in raw.items():
             tp = self.types.get(key, str)
             if isinstance(value, list):  # positional words
