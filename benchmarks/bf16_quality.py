@@ -12,18 +12,30 @@ table and the speed ratio; it measures, it does not pass or fail.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
+
+from textvae_core.cli import parse_dataclass, run_main
+from textvae_core.paths import ROOT
+from textvae_core.rundir import read_metrics
 
 
-def train_one(out: Path, amp: bool, seed: int, args: argparse.Namespace) -> dict[str, float]:
+@dataclass
+class Options:
+    steps: int = 658  # optimizer steps per run (658 = one PTB epoch at batch 64)
+    seeds: list[int] = field(default_factory=lambda: [0, 1])  # seeds, each trained in both precisions
+    threads: int = 2  # torch CPU threads per run
+    size: str = "small"  # model size preset (small, paper, autogen)
+
+
+def train_one(out: Path, amp: bool, seed: int, args: Options) -> dict[str, float]:
     cmd = [
         sys.executable, "-m", "textvae_core.train", "--objective=beta-c", "--objective.C=15",
         f"--size={args.size}", f"--out={out}", f"--train.max_steps={args.steps}", f"--train.seed={seed}",
@@ -31,8 +43,7 @@ def train_one(out: Path, amp: bool, seed: int, args: argparse.Namespace) -> dict
         "--train.progress=false", "--train.log_every=10", "--train.val_every=0", "--data.valid=",
     ]  # fmt: skip
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    steps = [r for r in records if r.get("split") == "train"]
+    steps = read_metrics(out, "train")
     rate = statistics.median(r["tok_per_s"] for r in steps[len(steps) // 5 :])  # after warm-up
     return {"tok_per_s": rate, **test_bound(out, args.threads)}
 
@@ -40,7 +51,6 @@ def train_one(out: Path, amp: bool, seed: int, args: argparse.Namespace) -> dict
 def test_bound(run: Path, threads: int) -> dict[str, float]:
     import torch
 
-    sys.path.insert(0, str(ROOT))
     from textvae_core.checkpoint import load_run
     from textvae_core.data import Corpus, read_corpus
     from textvae_core.metrics import heldout_bounds
@@ -52,13 +62,8 @@ def test_bound(run: Path, threads: int) -> dict[str, float]:
     return {"nll_bound": figures["nll_bound"], "kl": figures["kl"], "rec": figures["rec"]}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=658, help="optimizer steps per run (658 = one PTB epoch)")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--size", default="small")
-    args = ap.parse_args()
+def main(argv: list[str] | None = None) -> int:
+    args = parse_dataclass(Options, argv, "python benchmarks/bf16_quality.py", __doc__)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
@@ -77,7 +82,8 @@ def main() -> None:
     gap = statistics.mean(elbo["bf16"]) - statistics.mean(elbo["fp32"])
     spread = max(max(v) - min(v) for v in elbo.values())
     print(f"test −ELBO, bf16 − fp32 (mean over seeds): {gap:+.2f} nats; seed-to-seed spread within a precision: {spread:.2f}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -10,24 +10,34 @@ data, same number of sentences; the ratio is what the packing, bucketing and fus
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
 
-from textvae_core.config import RunConfig  # noqa: E402
-from textvae_core.data import make_batch  # noqa: E402
-from textvae_core.device import pick_device  # noqa: E402
-from textvae_core.models import build_model, gaussian_kl  # noqa: E402
-from textvae_core.train import prepare_data  # noqa: E402
+from textvae_core.cli import parse_dataclass, run_main
+from textvae_core.config import SIZES, RunConfig
+from textvae_core.data import make_batch
+from textvae_core.device import pick_device
+from textvae_core.models import build_model, gaussian_kl
+from textvae_core.paths import repo_path
+from textvae_core.train import prepare_data
+
+
+@dataclass
+class Options:
+    steps: int = 40  # timed optimizer steps per method
+    warmup: int = 5  # untimed steps first (allocator, caches)
+    batch_size: int = 64  # sentences per batch
+    device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
+    size: str = "small"  # model size preset: small | paper | autogen
 
 
 def reference_step(model, batch, optimizer) -> None:
@@ -70,19 +80,11 @@ def measure(name: str, batches: list, step, model, optimizer, device, warmup: in
     return rate
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=40)
-    ap.add_argument("--warmup", type=int, default=5)
-    ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--device", default="auto")
-    ap.add_argument("--size", default="small", help="model size preset (small, paper, autogen)")
-    args = ap.parse_args()
+def main(argv: list[str] | None = None) -> int:
+    args = parse_dataclass(Options, argv, "python benchmarks/train_throughput.py", __doc__)
     device = pick_device(args.device)
     cfg = RunConfig()
-    cfg.data.train, cfg.data.valid = str(ROOT / cfg.data.train), ""
-    from textvae_core.config import SIZES
-
+    cfg.data.train, cfg.data.valid = str(repo_path(cfg.data.train)), ""
     for k, v in SIZES[args.size].items():
         setattr(cfg.model, k, v)
     vocab, train_set, _ = prepare_data(cfg)
@@ -133,7 +135,8 @@ def main() -> None:
             }
         )
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -7,9 +7,7 @@ opens at once. A map for a run without one is computed on demand (PCA first, UMA
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,13 +19,11 @@ from safetensors.numpy import load_file, save
 
 from textvae_core.corpus import read_corpus
 from textvae_core.io import atomic_write_bytes
-from textvae_core.rundir import VOCAB, read_config, weights_digest
-from textvae_core.vocab import Vocab
+from textvae_core.rundir import LATENT_MAP, read_config, read_vocab, weights_digest
 
 if TYPE_CHECKING:
     from textvae_core.inference import TextVAE
 
-MAP_FILE = "latent_map.safetensors"
 MAP_VERSION = 1
 METHODS = ("umap", "pca", "tsne")
 
@@ -67,7 +63,7 @@ def corpus_for(run_dir: str | Path, split: str = "test") -> list[str]:
     path = getattr(cfg.data, split, "")
     if not path:
         return []
-    vocab = Vocab.load(Path(run_dir) / VOCAB)
+    vocab = read_vocab(run_dir)
     sents = read_corpus(path, cfg.data.level, cfg.data.lowercase, cfg.data.min_len, cfg.data.max_len)
     return [vocab.detokenize(s) for s in sents]
 
@@ -126,14 +122,14 @@ def save_map(run_dir: str | Path, lm: LatentMap) -> Path:
         "split": lm.split,
         "weights": lm.weights,
     }
-    path = Path(run_dir) / MAP_FILE
+    path = Path(run_dir) / LATENT_MAP
     atomic_write_bytes(path, save(tensors, metadata=meta))
     return path
 
 
 def load_map(run_dir: str | Path) -> LatentMap | None:
     """The stored map, or None when there is none, it is unreadable, or it was made from other weights."""
-    path = Path(run_dir) / MAP_FILE
+    path = Path(run_dir) / LATENT_MAP
     if not path.exists():
         return None
     try:
@@ -177,19 +173,23 @@ def precompute(run_dir: str | Path, cfg: MapConfig | None = None, methods: tuple
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m explorer.latent_map", description=__doc__)
-    ap.add_argument("runs", nargs="+", help="run directories")
-    ap.add_argument("--methods", default="umap,pca", help="comma-separated, from " + ",".join(METHODS))
-    ap.add_argument("--n-posterior", type=int, default=MapConfig.n_posterior)
-    ap.add_argument("--n-prior", type=int, default=MapConfig.n_prior)
-    args = ap.parse_args(argv)
-    cfg = MapConfig(n_posterior=args.n_posterior, n_prior=args.n_prior)
-    for run in args.runs:
+    from textvae_core.cli import OptionParser
+
+    parser = OptionParser("python -m explorer.latent_map", __doc__)
+    parser.add_positional("runs", "run directories", nargs="+")
+    parser.add("methods", "methods", f"comma-separated projections, from {', '.join(METHODS)} (default: umap,pca)")
+    parser.add_dataclass(MapConfig, title="the map", dashes=True)
+    given = parser.parse(argv)
+    runs, methods = given.pop("runs"), tuple(given.pop("methods", "umap,pca").split(","))
+    cfg = MapConfig(**given)
+    for run in runs:
         t0 = time.perf_counter()
-        path = precompute(run, cfg, tuple(args.methods.split(",")))
+        path = precompute(run, cfg, methods)
         print(json.dumps({"run": run, "file": str(path), "seconds": round(time.perf_counter() - t0, 1)}))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from textvae_core.cli import run_main
+
+    run_main(main)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from textvae_core.config import ObjectiveConfig, RunConfig
-from textvae_core.rundir import METRICS, WEIGHTS, CheckpointError, read_config
+from textvae_core.rundir import CONFIG, CheckpointError, has_weights, last_validation, read_config, read_eval
 
 
 @dataclass
@@ -54,22 +53,6 @@ def capacity_label(o: ObjectiveConfig) -> str | None:
     return f"{o.C_schedule} over {o.C_warmup_steps} steps"
 
 
-def last_validation(run_dir: Path) -> dict[str, float] | None:
-    path = run_dir / METRICS
-    if not path.exists():
-        return None
-    last = None
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        if '"valid"' in line:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut short by a killed run
-            if record.get("split") == "valid":
-                last = record
-    return last
-
-
 def run_dirs(root: Path) -> list[Path]:
     """Folders under root holding a config.json, following symbolic links (once each: no loops)."""
     found, seen = [], set()
@@ -80,7 +63,7 @@ def run_dirs(root: Path) -> list[Path]:
             continue
         seen.add(real)
         dirs.sort()
-        if "config.json" in files:
+        if CONFIG in files:
             found.append(Path(here))
     return sorted(found)
 
@@ -98,22 +81,11 @@ def find_runs(*roots: str | Path) -> tuple[list[RunSummary], list[str]]:
             except CheckpointError as err:
                 warnings.append(f"skipped {run_dir}: {err}")
                 continue
-            if not (run_dir / WEIGHTS).exists():
+            weights = has_weights(run_dir)
+            if not weights:
                 warnings.append(f"{run_dir}: no weights yet (training not checkpointed)")
-            runs.append(RunSummary(run_dir, cfg, last_validation(run_dir), (run_dir / WEIGHTS).exists()))
+            runs.append(RunSummary(run_dir, cfg, last_validation(run_dir), weights))
     return runs, warnings
-
-
-EVAL_FILE = "eval.json"
-
-
-def read_eval(run_dir: Path) -> dict | None:
-    """The run's eval.json (written by ``python -m textvae_core.evaluate``), or None if absent or unreadable."""
-    path = Path(run_dir) / EVAL_FILE
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def headline(run: RunSummary) -> dict[str, object]:
@@ -150,22 +122,6 @@ def headline(run: RunSummary) -> dict[str, object]:
     else:
         row |= {"source": "none yet"}
     return row
-
-
-def training_history(run_dir: Path) -> list[dict]:
-    """Every readable record of metrics.jsonl (train and valid), in order; cut-off lines are skipped."""
-    path = Path(run_dir) / METRICS
-    if not path.exists():
-        return []
-    records = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(rec, dict) and "step" in rec:
-            records.append(rec)
-    return records
 
 
 def knob_family(runs: list[RunSummary], anchor: RunSummary, knob: str) -> list[tuple[float, RunSummary]]:

@@ -14,7 +14,6 @@ reconstruction BLEU-4 (greedy from μ). Rows that change the budget or the size 
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -25,14 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
 
-from textvae_core.config import RunConfig  # noqa: E402
-from textvae_core.objectives import preset  # noqa: E402
+from textvae_core.cli import parse_dataclass, positional, run_main
+from textvae_core.config import RunConfig
+from textvae_core.objectives import preset
+from textvae_core.paths import ROOT
+from textvae_core.rundir import EVAL, WEIGHTS, read_eval, read_metrics, weights_step
 
 OUT = Path("runs/ablation")
-WEIGHTS = "model.safetensors"
 TIME = "train_seconds.json"  # wall seconds spent training a row (summed over resumes)
 DOC = Path("docs/ABLATION.md")
 PTB_TRAIN = 42068  # sentences in data/ptb/ptb.train.txt: steps per epoch = ⌈42068 / batch⌉
@@ -137,7 +137,6 @@ def state(row: Row) -> str:
 
 def run_row(row: Row, threads: int) -> None:
     """Train (or resume) one row, then measure it into runs/ablation/ROW/probe.json."""
-    from textvae_core.checkpoint import read_weights
     from textvae_core.evaluate import EvalConfig, evaluate
     from textvae_core.train import train
 
@@ -146,7 +145,7 @@ def run_row(row: Row, threads: int) -> None:
     cfg = row.config(threads)
     run = Path(cfg.train.out)
     target = cfg.train.max_steps or math.ceil(cfg.train.epochs * epoch_steps(cfg.train.batch_size))
-    step = int(read_weights(run / "model.safetensors")[1].get("step", "0")) if (run / WEIGHTS).exists() else 0
+    step = weights_step(run) if (run / WEIGHTS).exists() else 0
     if step < target:
         t0 = time.perf_counter()
         if step:
@@ -157,7 +156,7 @@ def run_row(row: Row, threads: int) -> None:
             train(cfg)
         spent = json.loads((run / TIME).read_text()) if (run / TIME).exists() else 0.0
         (run / TIME).write_text(json.dumps(spent + time.perf_counter() - t0))
-    result = json.loads((run / "eval.json").read_text()) if (run / "eval.json").exists() else {}
+    result = read_eval(run) if (run / EVAL).exists() else {}
     if result.get("step") != target or result.get("profile") != "probe":
         result = evaluate(run, EvalConfig.for_profile("probe", threads=threads), progress=False)
     probe = {
@@ -174,8 +173,7 @@ def run_row(row: Row, threads: int) -> None:
         "bleu4": result["reconstruction"]["scores"]["all"]["bleu4"],
         "examples": result["reconstruction"]["examples"][:3],
     }
-    log = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
-    probe["valid_D"] = [round(r["rec"], 2) for r in log if r.get("split") == "valid"]
+    probe["valid_D"] = [round(r["rec"], 2) for r in read_metrics(run, "valid")]
     (run / "probe.json").write_text(json.dumps(probe, indent=2) + "\n")
     print(json.dumps({k: v for k, v in probe.items() if k != "examples"}))
 
@@ -185,8 +183,7 @@ def logged_seconds(run: Path) -> float:
     steps × the mean target tokens of a step, over its tokens per second."""
     cfg = RunConfig.load(run / "config.json")
     per_step = PTB_TARGET_TOKENS / PTB_TRAIN * cfg.train.batch_size
-    log = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
-    train = [r for r in log if r.get("split") == "train" and r.get("tok_per_s")]
+    train = [r for r in read_metrics(run, "train") if r.get("tok_per_s")]
     steps = [r["step"] - p["step"] for p, r in zip([{"step": 0}, *train], train, strict=False)]
     return round(sum(n * per_step / r["tok_per_s"] for n, r in zip(steps, train, strict=True)), 1)
 
@@ -221,39 +218,44 @@ def report() -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("rows", nargs="*", help="row names, or 'all'")
-    ap.add_argument("--list", action="store_true")
-    ap.add_argument("--report", action="store_true", help=f"write {DOC} from the measured rows")
-    ap.add_argument("--jobs", type=int, default=1, help="rows trained side by side, one thread each")
-    ap.add_argument("--threads", type=int, default=0, help="torch threads per row (0: torch's default)")
-    args = ap.parse_args()
+@dataclass
+class Options:
+    rows: list[str] = positional()  # row names, or 'all'
+    list: bool = False  # show the rows and what is measured of them, then stop
+    report: bool = False  # write docs/ABLATION.md from the measured rows
+    jobs: int = 1  # rows trained side by side, one thread each
+    threads: int = 0  # torch threads per row (0: torch's default)
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse_dataclass(Options, argv, "python scripts/ablation.py", __doc__)
     os.chdir(ROOT)
-    if args.list or not (args.rows or args.report):
+    if opts.list or not (opts.rows or opts.report):
         for r in ROWS:
             print(f"{r.name:<14} {state(r):<18} {r.what}")
-        return
-    names = [r.name for r in ROWS] if args.rows == ["all"] else args.rows
+        return 0
+    names = [r.name for r in ROWS] if opts.rows == ["all"] else opts.rows
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:
-        sys.exit(f"unknown rows {unknown}; see --list")
+        print(f"error: unknown rows {unknown}; see --list", file=sys.stderr)
+        return 2
     todo = [n for n in names if state(BY_NAME[n]) != "measured"]
-    if args.jobs > 1 and len(todo) > 1:
+    if opts.jobs > 1 and len(todo) > 1:
         procs: list[subprocess.Popen] = []
         for name in todo:
-            while len([p for p in procs if p.poll() is None]) >= args.jobs:
+            while len([p for p in procs if p.poll() is None]) >= opts.jobs:
                 time.sleep(5)
             procs.append(subprocess.Popen([sys.executable, __file__, name, "--threads", "1"]))
         for p in procs:
             p.wait()
     else:
         for name in todo:
-            run_row(BY_NAME[name], args.threads)
-    if args.report:
+            run_row(BY_NAME[name], opts.threads)
+    if opts.report:
         DOC.write_text(report(), encoding="utf-8")
         print(f"wrote {DOC}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

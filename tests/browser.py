@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from textvae_core.paths import ROOT
+
 CHROMIUM = os.environ.get("TEXTVAE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -49,12 +50,14 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve(env: dict[str, str] | None = None, timeout: float = 90) -> Iterator[str]:
-    """Run the app headless as scripts/run_app.sh does (python -m explorer.serve); yield its base URL; stop it."""
+    """Run the app headless as scripts/run_app.sh does (``streamlit run app.py`` in the repository root);
+    yield its base URL; stop it."""
     port = free_port()
+    streamlit = Path(sys.executable).parent / "streamlit"  # the venv's own `streamlit` command
     cmd = [
-        sys.executable,
-        "-m",
-        "explorer.serve",
+        *([str(streamlit)] if streamlit.exists() else [sys.executable, "-m", "streamlit"]),
+        "run",
+        "app.py",
         "--server.headless",
         "true",
         "--server.port",

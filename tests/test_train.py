@@ -10,18 +10,18 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import tiny_config
 
+from tests.helpers import tiny_config
 from textvae_core import objectives
 from textvae_core.checkpoint import load_run
 from textvae_core.config import ConfigError, RunConfig
+from textvae_core.paths import ROOT
+from textvae_core.rundir import CONFIG, METRICS, WEIGHTS
 from textvae_core.train import LOGGED, TrainingError, main, parse_cli, train
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def records(run: Path) -> list[dict]:
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return [json.loads(line) for line in (run / METRICS).read_text().splitlines()]
 
 
 def test_every_step_logs_the_objective_terms_and_validation(corpus_dir: Path, tmp_path: Path) -> None:
@@ -47,7 +47,7 @@ def test_resume_continues_exactly_where_an_uninterrupted_run_would_be(corpus_dir
     split = tiny_config(corpus_dir, tmp_path / "split", "beta-c", C=2.0)
     split.train.max_steps, split.model.decoder = 13, "gru"
     train(split)  # stops mid-epoch (19 batches per epoch)
-    resumed = RunConfig.load(tmp_path / "split" / "config.json")
+    resumed = RunConfig.load(tmp_path / "split" / CONFIG)
     resumed.train.max_steps = 30
     train(resumed, resume=True)
     a, b = load_run(tmp_path / "straight").model.state_dict(), load_run(tmp_path / "split").model.state_dict()
@@ -135,10 +135,10 @@ def test_an_existing_run_is_never_overwritten(corpus_dir: Path, tmp_path: Path) 
     cfg = tiny_config(corpus_dir, tmp_path / "r", "vae")
     cfg.train.max_steps = 2
     train(cfg)
-    before = (tmp_path / "r" / "model.safetensors").read_bytes()
+    before = (tmp_path / "r" / WEIGHTS).read_bytes()
     with pytest.raises(ConfigError, match="already holds a run"):
         train(cfg)
-    assert (tmp_path / "r" / "model.safetensors").read_bytes() == before
+    assert (tmp_path / "r" / WEIGHTS).read_bytes() == before
 
 
 def test_cuda_request_without_cuda_is_a_clear_error(corpus_dir: Path, tmp_path: Path) -> None:
@@ -163,7 +163,7 @@ def test_module_entry_point_runs(corpus_dir: Path, tmp_path: Path) -> None:
 def test_a_run_extended_from_an_epoch_boundary_validates_once_per_step(corpus_dir: Path, tmp_path: Path) -> None:
     cfg = tiny_config(corpus_dir, tmp_path / "r", "vae")  # 600 sentences / 32 = 19 batches per epoch
     train(cfg)
-    again = RunConfig.load(tmp_path / "r" / "config.json")
+    again = RunConfig.load(tmp_path / "r" / CONFIG)
     again.train.epochs = 2
     train(again, resume=True)
     valid_steps = [r["step"] for r in records(tmp_path / "r") if r["split"] == "valid"]
@@ -179,7 +179,7 @@ def test_learning_rate_decays_after_validations_without_a_better_elbo(corpus_dir
     lrs = [r["lr"] for r in records(tmp_path / "r") if r["split"] == "valid"]
     assert lrs == pytest.approx([1e-12, 1e-12, 5e-13, 5e-13, 2.5e-13, 2.5e-13])
     # a resumed run starts from the decayed lr and its plateau count, not from train.lr
-    resumed = RunConfig.load(tmp_path / "r" / "config.json")
+    resumed = RunConfig.load(tmp_path / "r" / CONFIG)
     resumed.train.max_steps = 16
     train(resumed, resume=True)
     lrs = [r["lr"] for r in records(tmp_path / "r") if r["split"] == "valid"]

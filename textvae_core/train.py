@@ -1,7 +1,6 @@
-"""Training: ``python -m textvae_core.train [--config FILE] [--resume RUN] [--section.key=value ...]``.
+"""Train a sentence VAE into a run folder, or resume one. Every option is a field of RunConfig.
 
-Examples::
-
+Examples:
     python -m textvae_core.train --objective=beta-c --objective.C=15 --out=runs/bc15
     python -m textvae_core.train --objective=autogen --objective.m=2 --size=paper --epochs=10
     python -m textvae_core.train --resume runs/bc15 --epochs=3
@@ -23,22 +22,15 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .checkpoint import (
-    CONFIG,
-    METRICS,
-    VOCAB,
-    CheckpointError,
-    load_resume,
-    read_config,
-    read_weights,
-    save_checkpoint,
-)
-from .config import ConfigError, RunConfig, TrainConfig, apply_overrides, load_config_file
+from .checkpoint import CheckpointError, load_resume, read_weights, save_checkpoint
+from .cli import parse_train_cli
+from .config import ConfigError, RunConfig, TrainConfig
 from .data import Corpus, CorpusError, read_corpus
 from .device import autocast, pick_device
 from .metrics import heldout_bounds
 from .models import build_model
 from .objectives import capacity_at, objective_terms, validate
+from .rundir import CONFIG, METRICS, VOCAB, WEIGHTS, MetricsLog, read_vocab
 from .vocab import Vocab, VocabError
 
 LOGGED = ("loss", "rec", "kl", "elbo", "kl_share", "beta", "grad_norm")
@@ -59,32 +51,6 @@ class TrainResult:
     run_dir: Path
     step: int
     valid: dict[str, float] | None
-
-
-class MetricsLog:
-    """Append-only metrics.jsonl, one flushed JSON line per record."""
-
-    def __init__(self, path: Path, keep_until_step: int | None = None) -> None:
-        self.path = path
-        if keep_until_step is not None and path.exists():
-            # a resumed run replays the steps after its checkpoint: drop their old lines
-            kept = [ln for ln in path.read_text(encoding="utf-8").splitlines() if _line_step(ln) <= keep_until_step]
-            path.write_text("".join(k + "\n" for k in kept), encoding="utf-8")
-        self.fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
-
-    def write(self, record: dict[str, Any]) -> None:
-        self.fh.write(json.dumps(record) + "\n")
-        self.fh.flush()
-
-    def close(self) -> None:
-        self.fh.close()
-
-
-def _line_step(line: str) -> int:
-    try:
-        return int(json.loads(line).get("step", 0))
-    except (json.JSONDecodeError, AttributeError, ValueError):
-        return 1 << 62  # an unreadable (half-written) line is dropped
 
 
 def plateau_decay(state: dict[str, Any], nll: float, t: TrainConfig, optimizer: torch.optim.Optimizer) -> float:
@@ -159,8 +125,8 @@ def train(
     device = pick_device(t.device)
 
     if resume:
-        vocab = _load_vocab(run_dir)
-        tensors, meta = read_weights(run_dir / "model.safetensors")
+        vocab = read_vocab(run_dir)
+        tensors, meta = read_weights(run_dir / WEIGHTS)
         start = json.loads(meta.get("step", "0"))
         saved = load_resume(run_dir, start)
     else:
@@ -303,9 +269,9 @@ ENCODER_PARTS = ("embedding.", "encoder.")  # what init_from copies: the decoder
 def load_encoder(model: torch.nn.Module, source: Path, vocab: Vocab, device: torch.device) -> None:
     """Start from another run's embedding and encoder (Li et al. 2019 pre-train them as an
     autoencoder); refused with a message when the vocabularies or the shapes differ."""
-    if _load_vocab(source).itos != vocab.itos:
+    if read_vocab(source).itos != vocab.itos:
         raise ConfigError(f"train.init_from={source}: that run has another vocabulary; its embedding would not fit")
-    tensors, _ = read_weights(source / "model.safetensors")
+    tensors, _ = read_weights(source / WEIGHTS)
     own = model.state_dict()
     parts = {k: v for k, v in tensors.items() if k.startswith(ENCODER_PARTS)}
     wrong = [k for k, v in parts.items() if k not in own or own[k].shape != v.shape]
@@ -317,49 +283,10 @@ def load_encoder(model: torch.nn.Module, source: Path, vocab: Vocab, device: tor
     model.load_state_dict({k: v.float().to(device) for k, v in parts.items()}, strict=False)
 
 
-def _load_vocab(run_dir: Path) -> Vocab:
-    try:
-        return Vocab.load(run_dir / VOCAB)
-    except VocabError as err:
-        raise CheckpointError(str(err)) from None
-
-
 def parse_cli(argv: list[str]) -> tuple[RunConfig, bool]:
-    """Parse ``--config``, ``--resume`` and ``--key=value`` overrides into a RunConfig."""
-    args = list(argv)
-    config_file = resume_dir = None
-    overrides: dict[str, str] = {}
-    while args:
-        arg = args.pop(0)
-        if arg in {"-h", "--help"}:
-            print(__doc__)
-            print("Options are the fields of RunConfig (textvae_core/config.py), as --section.key=value.")
-            raise SystemExit(0)
-        if not arg.startswith("--"):
-            raise ConfigError(f"unexpected argument {arg!r}; options look like --section.key=value")
-        key, eq, value = arg[2:].partition("=")
-        if not eq:
-            if not args:
-                raise ConfigError(f"--{key} needs a value")
-            value = args.pop(0)
-        if key == "config":
-            config_file = value
-        elif key == "resume":
-            resume_dir = value
-        else:
-            overrides[key] = value
-    if resume_dir:
-        cfg = read_config(resume_dir)
-        cfg.train.out = resume_dir
-        not_train = [k for k in overrides if not (k.startswith("train.") or "." not in k)]
-        if not_train:
-            raise ConfigError(f"--resume keeps the run's model, data and objective; cannot change {not_train}")
-    else:
-        cfg = RunConfig.from_dict(load_config_file(config_file)) if config_file else RunConfig()
-    apply_overrides(cfg, overrides)
-    if resume_dir and cfg.train.out != resume_dir:
-        raise ConfigError("--resume and --out name different run directories")
-    return cfg, bool(resume_dir)
+    """The RunConfig a command line describes (``--help`` lists every option), and whether it resumes a run."""
+    cfg, resume = parse_train_cli(argv, __doc__)
+    return cfg, resume is not None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import state
 from explorer.textlab import Endpoints, homotopy_frame, homotopy_texts, repeat_mask
+from explorer.ui import caches, nav, widgets
 
-st.title("Homotopy")
-runs, chosen = state.require_runs()
-picked = state.pick_runs(runs, chosen, key="hom_runs")
+nav.page("Homotopy")
+runs, chosen = widgets.require_runs()
+picked = widgets.pick_runs(runs, chosen, key="hom_runs")
 kind = st.radio("Endpoints", ["two prior samples", "two sentences"], horizontal=True)
 if kind == "two sentences":
     a, b = st.columns(2)
@@ -28,13 +28,13 @@ else:
 a, b = st.columns(2)
 steps = a.slider("Points on the path (endpoints included)", 3, 15, 7)
 path = b.radio("Path", ["linear", "slerp"], horizontal=True)
-decoding = state.decoding_widgets("hom", ("greedy", "sample", "beam"))
+decoding = widgets.decoding_widgets("hom", ("greedy", "sample", "beam"))
 st.caption("Grey rows decode to the same sentence as the row before (β_C paper, Table 2).")
 
 for col, run in zip(st.columns(max(1, min(3, len(picked)))), picked, strict=False):
     with col:
         st.markdown(f"**{run.name}**")
-        texts, unknown = homotopy_texts(state.load_model(run), ends, steps, path, decoding)
+        texts, unknown = homotopy_texts(caches.load_model(run), ends, steps, path, decoding)
         if unknown:
             st.warning(f"Not in {run.name}'s vocabulary (read as <unk>): {', '.join(unknown)}")
         st.table(homotopy_frame(texts), hide_index=True, border="horizontal")

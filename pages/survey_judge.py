@@ -1,35 +1,21 @@
-"""Survey: the judge's page. Reached by a link ``/?survey=<code>`` (app.py then shows this page alone).
-
-Blind by construction: it only ever holds what repo's judge functions return (texts and opaque ids).
-"""
+"""Survey: the judge's page, reached by a link ``/?survey=<code>`` (app.py sends it here). No navigation;
+blind by construction: it only ever holds what repo's judge functions return (texts and opaque ids)."""
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
-from explorer import state
 from explorer.markup import md_escape
 from explorer.survey import access, repo
 from explorer.survey.errors import SurveyError
 from explorer.survey.view import ANSWER_LABELS
+from explorer.ui import judging, nav
+from explorer.ui.survey_store import survey_db
 
-
-def answer(code: str, judge: str, item: str, choice: str) -> None:
-    """Button callback: store the answer (stored once, however often it is clicked)."""
-    shown = st.session_state.get("shown", {}).pop(item, None)
-    elapsed = None if shown is None else int(1000 * (time.monotonic() - shown))
-    try:
-        repo.submit(db, code, judge, item, choice, elapsed)
-    except SurveyError as err:
-        st.session_state.survey_message = str(err)
-
-
-db = state.survey_db()
+db = survey_db()
 code, judge = st.query_params.get("survey", ""), st.query_params.get("judge", "")
+nav.page("Survey", navigation=False, heading=not code)  # no sidebar: nothing here leads to the model pages
 if not code:
-    st.title("Survey")
     with st.form("survey-code"):
         entered = st.text_input("Survey code", help="The code at the end of the link you were given (…?survey=CODE)")
         if st.form_submit_button("Open", type="primary") and entered.strip():
@@ -60,14 +46,14 @@ if ticket is None:
     st.caption(f"You will see at most {survey.items_per_judge} questions. You can stop and come back at any time.")
     st.stop()
 
-if message := st.session_state.pop("survey_message", None):
+if message := judging.pop_message():
     st.warning(message)
 st.progress(ticket.done / max(ticket.total, 1), text=f"{ticket.done} of {ticket.total} answered")
 item = repo.next_item(db, code, judge)
 if item is None:
     st.success("All done: thank you for your answers! You can close this page.")
     st.stop()
-st.session_state.setdefault("shown", {}).setdefault(item.token, time.monotonic())
+judging.mark_shown(item.token)
 if item.kind == "pairwise":
     st.markdown("**Original sentence**")
     st.info(md_escape(item.source or ""))
@@ -76,8 +62,8 @@ if item.kind == "pairwise":
 else:
     st.container(border=True).markdown(f"### {md_escape(item.texts[0])}")
 for col, (choice, label) in zip(st.columns(2), ANSWER_LABELS[item.kind].items(), strict=True):
-    args = (code, judge, item.token, choice)
-    col.button(label, key=f"{choice}-{item.token}", on_click=answer, args=args, type="primary", width="stretch")
+    args = (db, code, judge, item.token, choice)
+    col.button(label, key=f"{choice}-{item.token}", on_click=judging.answer, args=args, type="primary", width="stretch")
 st.caption(
     f"Question {item.number} of {item.total}. To continue later, keep this link: "
     f"{access.judge_link(code, st.context.url, judge, st.get_option('server.baseUrlPath'))}"

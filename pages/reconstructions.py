@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import state
 from explorer.runs import knob_family
 from explorer.textlab import clean_lines, short_examples
+from explorer.ui import caches, nav, widgets
 
-st.title("Reconstructions")
-runs, chosen = state.require_runs()
-picked = state.pick_runs(runs, chosen, key="rec_runs")
-pool = state.sentences_of(str(picked[0].path), state.digest(picked[0])) if picked else []
+nav.page("Reconstructions")
+runs, chosen = widgets.require_runs()
+picked = widgets.pick_runs(runs, chosen, key="rec_runs")
+pool = caches.sentences_of(str(picked[0].path), caches.digest(picked[0])) if picked else []
 text = st.text_area("Sentences, one per line", "\n".join(short_examples(pool, 3)), height=100)
 sentences = clean_lines(text)
-decoding = state.decoding_widgets("rec")
+decoding = widgets.decoding_widgets("rec")
 a, b, c = st.columns(3)
 use_mean = a.radio("Latent", ["mean μ", "z ~ q(z|x)"], horizontal=True) == "mean μ"
 n = b.slider("Samples per sentence", 1, 5, 1, disabled=use_mean and decoding.method != "sample")
@@ -42,8 +42,8 @@ for col, (run, family) in zip(st.columns(len(columns) or 1), columns, strict=Fal
             run = dict(family)[value]
         st.markdown(f"**{run.name}**")
         try:
-            table, unknown = state.reconstruct(
-                str(run.path), state.digest(run), tuple(sentences), decoding, use_mean, n, 0
+            table, unknown = caches.reconstruct(
+                str(run.path), caches.digest(run), tuple(sentences), decoding, use_mean, n, 0
             )
         except ValueError as err:
             st.error(str(err))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import plots, state
+from explorer import plots
 from explorer.markup import md_escape
+from explorer.ui import caches, nav, widgets
 
-st.title("Aggregated posterior")
-runs, chosen = state.require_runs()
-picked = state.pick_runs(runs, chosen, key="post_runs")
-stored = state.latent_points(str(picked[0].path), state.digest(picked[0])).coords if picked else {}
+nav.page("Aggregated posterior")
+runs, chosen = widgets.require_runs()
+picked = widgets.pick_runs(runs, chosen, key="post_runs")
+stored = caches.latent_points(str(picked[0].path), caches.digest(picked[0])).coords if picked else {}
 methods = ["umap", "pca", "tsne"]
 default = next((i for i, m in enumerate(methods) if m in stored), 0)  # open on what is stored: no wait
 method = st.radio("Projection", methods, index=default, horizontal=True, format_func=str.upper)
@@ -21,9 +22,9 @@ st.caption(
 cols = st.columns(min(3, max(1, len(picked))))
 for i, run in enumerate(picked):
     with cols[i % len(cols)]:
-        digest = state.digest(run)
-        lm = state.latent_points(str(run.path), digest)
-        sentences = state.sentences_of(str(run.path), digest, lm.split)
+        digest = caches.digest(run)
+        lm = caches.latent_points(str(run.path), digest)
+        sentences = caches.sentences_of(str(run.path), digest, lm.split)
         hover = [sentences[j] if j < len(sentences) else "?" for j in lm.sentence_index]
         hover += [f"prior sample {k + 1}" for k in range(len(lm.z) - lm.n_posterior)]
         slot = st.empty()
@@ -35,7 +36,7 @@ for i, run in enumerate(picked):
                 key=f"pca_{i}",
             )
             with st.spinner(f"{method.upper()} of {len(lm.z):,} points (the first UMAP in a process compiles, ~30 s)…"):
-                coords = state.projection(str(run.path), digest, method)
+                coords = caches.projection(str(run.path), digest, method)
         else:
             coords = lm.coords[method]
         event = slot.plotly_chart(
@@ -47,7 +48,7 @@ for i, run in enumerate(picked):
         points = event.selection.points if event and event.selection else []
         if points:
             row = int(points[0]["customdata"])
-            text = state.decode_point(run, lm.z[row])
+            text = caches.decode_point(run, lm.z[row])
             origin = "a prior sample" if lm.is_prior[row] else f"“{md_escape(hover[row])}”"
             st.info(f"**Decoded** (greedy) from {origin}:\n\n{md_escape(text)}")
         n_post = lm.n_posterior

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import state
 from explorer.survey import repo, stats
 from explorer.survey.view import makes_sense_figure, ranking_figure
+from explorer.ui import auth, nav, widgets
+from explorer.ui.survey_store import survey_db
 
-st.title("Survey results")
-state.unlock("viewer")
-db = state.survey_db()
+nav.page("Survey results")
+auth.unlock("viewer")
+db = survey_db()
 
-row = state.pick_survey(db, "No survey yet: create one on the Survey design page.")
+row = widgets.pick_survey(db, "No survey yet: create one on the Survey design page.")
 refresh, leave_out = st.columns([1, 5], vertical_alignment="bottom")
 refresh.button("Refresh", help="Answers keep coming while the survey is open.")
 everything = repo.answers_frame(db, row.id)

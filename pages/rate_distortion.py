@@ -5,12 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from explorer import plots, state
+from explorer import plots
 from explorer.references import SOURCE, beta_c_table
-from explorer.runs import headline, training_history
+from explorer.runs import headline
+from explorer.ui import nav, widgets
+from textvae_core.rundir import read_metrics
 
-st.title("Rate–distortion")
-runs, chosen = state.require_runs()
+nav.page("Rate–distortion")
+runs, chosen = widgets.require_runs()
 table = pd.DataFrame([headline(r) for r in runs if r.has_weights])
 only_bc = st.toggle("β_C runs only", value=True, help="Runs trained with a capacity C (the paper's sweep).")
 shown = table[table["C"].notna()] if only_bc and table["C"].notna().any() else table
@@ -24,8 +26,8 @@ with right:
         st.plotly_chart(plots.kl_against_target(shown), key="klc", width="stretch")
 points = (event or {}).get("selection", {}).get("points", []) if event else []
 if points:
-    state.set_chosen([p["customdata"][0] for p in points if p.get("customdata")])
-    st.success("Chosen: " + ", ".join(f"**{r.name}**" for r in state.chosen_runs(runs)))
+    widgets.set_chosen([p["customdata"][0] for p in points if p.get("customdata")])
+    st.success("Chosen: " + ", ".join(f"**{r.name}**" for r in widgets.chosen_runs(runs)))
 
 cols = ["run", "model", "C", "m", "β", "R", "D", "−ELBO", "AU", "log det Cov", "‖μ‖²", "BLEU-2", "source"]
 st.dataframe(shown[[c for c in cols if c in shown]].sort_values(["model", "R"]), hide_index=True, width="stretch")
@@ -34,8 +36,8 @@ with st.expander(f"The paper's figures — {SOURCE}"):
     st.caption("The paper's D is normalised differently (below 1); compare its trend with C, not its value.")
 
 st.subheader("Over training (AutoGen paper Fig. 2)")
-picked = state.pick_runs(runs, chosen, "Runs to plot", key="rd_hist")
-records = [rec | {"run": r.name} for r in picked for rec in training_history(r.path) if rec.get("split") == "train"]
+picked = widgets.pick_runs(runs, chosen, "Runs to plot", key="rd_hist")
+records = [rec | {"run": r.name} for r in picked for rec in read_metrics(r.path, "train")]
 if records:
     hist = pd.DataFrame(records)
     every = max(1, len(hist) // 4000)  # thin long logs so the chart stays light

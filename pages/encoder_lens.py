@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import plots, state
+from explorer import plots
 from explorer.markup import md_escape
 from explorer.textlab import decode_config, decode_latent, encoder_lens
+from explorer.ui import caches, nav, widgets
 
-st.title("Encoder lens")
-runs, chosen = state.require_runs()
+nav.page("Encoder lens")
+runs, chosen = widgets.require_runs()
 names = {r.name: r for r in runs if r.has_weights}
 run = names[st.selectbox("Run", list(names), index=list(names).index(chosen[0].name) if chosen else 0)]
 sentence = st.text_input("Sentence", "the company said it expects to report a loss")
 if not sentence.strip():
     st.info("Type a sentence.")
     st.stop()
-vae = state.load_model(run)
+vae = caches.load_model(run)
 lens = encoder_lens(vae, sentence)
 if lens.unknown:
     st.warning(f"Not in the vocabulary (read as <unk>): {', '.join(lens.unknown)}")
-active = state.active_units_of(str(run.path), state.digest(run))
+active = caches.active_units_of(str(run.path), caches.digest(run))
 st.plotly_chart(plots.lens_bars(lens.mu, lens.sigma, lens.kl, active), width="stretch")
 st.caption(
     f"KL of this sentence: {lens.kl.sum():.2f} nats; {int(active.sum())} of {len(active)} units active (grey: inactive)."
