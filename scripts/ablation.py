@@ -30,7 +30,7 @@ from textvae_core.cli import parse_dataclass, positional, run_main
 from textvae_core.config import RunConfig
 from textvae_core.objectives import preset
 from textvae_core.paths import ROOT
-from textvae_core.rundir import EVAL, WEIGHTS, read_eval, read_metrics, weights_step
+from textvae_core.rundir import EVAL, WEIGHTS, read_config, read_eval, read_metrics, weights_step
 
 OUT = Path("runs/ablation")
 TIME = "train_seconds.json"  # wall seconds spent training a row (summed over resumes)
@@ -130,7 +130,7 @@ def state(row: Row) -> str:
     run = OUT / row.name
     if (run / "probe.json").exists():
         return "measured"
-    if (run / "model.safetensors").exists():
+    if (run / WEIGHTS).exists():
         return "trained (partly?)"
     return "—"
 
@@ -149,7 +149,7 @@ def run_row(row: Row, threads: int) -> None:
     if step < target:
         t0 = time.perf_counter()
         if step:
-            saved = RunConfig.load(run / "config.json")
+            saved = read_config(run)
             saved.train.num_threads = threads
             train(saved, resume=True)
         else:
@@ -181,7 +181,7 @@ def run_row(row: Row, threads: int) -> None:
 def logged_seconds(run: Path) -> float:
     """Training time from the log alone (rows trained before wall time was recorded): each record's
     steps × the mean target tokens of a step, over its tokens per second."""
-    cfg = RunConfig.load(run / "config.json")
+    cfg = read_config(run)
     per_step = PTB_TARGET_TOKENS / PTB_TRAIN * cfg.train.batch_size
     train = [r for r in read_metrics(run, "train") if r.get("tok_per_s")]
     steps = [r["step"] - p["step"] for p, r in zip([{"step": 0}, *train], train, strict=False)]

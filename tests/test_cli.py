@@ -36,7 +36,7 @@ def test_train_help_lists_every_field_with_its_comment_and_default(capsys: pytes
                 continue  # --objective NAME: the preset
             assert f"--{section}.{f.name}" in text, (section, f.name)
             assert comments[f.name] and " ".join(comments[f.name].split()) in text, (section, f.name)
-    assert "--train.amp [true|false] bfloat16 autocast on CUDA (ignored on CPU) (default: true)" in text
+    assert "--train.amp [true|false] bfloat16 autocast on CUDA and on CPUs with native bf16 (default: true)" in text
     assert "--objective.C FLOAT|none" in text and "(default: none)" in text
     assert "--objective {vae,vae-anneal,beta-vae,autogen,beta-c}" in text and "--size {small,paper" in text
     assert "--config FILE" in text and "--resume RUN" in text
@@ -50,7 +50,7 @@ def test_evaluate_help_lists_every_setting(capsys: pytest.CaptureFixture) -> Non
     for f in dataclasses.fields(EvalConfig):
         if f.name != "profile":
             assert f"--{f.name.replace('_', '-')}" in text and " ".join(comments[f.name].split()) in text, f.name
-    assert "--profile {full,grid}" in text and "--only" in text
+    assert "--profile {full,grid,probe}" in text and "--only" in text
 
 
 def test_the_readme_training_commands_parse_as_documented() -> None:

@@ -98,7 +98,7 @@ class TrainConfig:
     word_dropout: float = 0.0  # Bowman: probability of replacing a decoder input token by <unk>
     seed: int = 0  # seeds torch, numpy and Python's RNG
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
-    amp: bool = True  # bfloat16 autocast for training steps: CUDA, and CPUs with native bf16 (AVX-512 BF16 / AMX)
+    amp: bool = True  # bfloat16 autocast on CUDA and on CPUs with native bf16
     log_every: int = 1  # optimizer steps between metrics.jsonl lines (values averaged between)
     val_every: int = 0  # steps between validations; 0 = once per epoch
     ckpt_every: int = 500  # steps between checkpoints (also at every validation and at the end)
