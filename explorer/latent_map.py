@@ -68,7 +68,7 @@ def corpus_for(run_dir: str | Path, split: str = "test") -> list[str]:
     if not path:
         return []
     vocab = Vocab.load(Path(run_dir) / VOCAB)
-    sents = read_corpus(path, cfg.data.level, cfg.data.lowercase, cfg.data.min_len, cfg.data.max_len)
+    sents = read_corpus(path, cfg.data.level, cfg.data.lowercase, cfg.data.min_len, cfg.data.max_len, cfg.data.format)
     return [vocab.detokenize(s) for s in sents]
 
 
