@@ -49,7 +49,7 @@ def test_shards_cover_each_batch_once() -> None:
     batch = list(range(10, 17))  # 7 sentences over 2 and 3 ranks
     for size in (2, 3):
         shards = [World(r, size).shard(batch) for r in range(size)]
-        assert sorted(sum(shards, [])) == batch
+        assert sorted(i for s in shards for i in s) == batch
         assert [len(s) for s in shards] == World(0, size).shard_sizes(len(batch))
 
 
