@@ -22,16 +22,22 @@ class CheckpointError(ValueError):
     """A run directory or checkpoint file that cannot be loaded; the message says why."""
 
 
-def weights_digest(run_dir: str | Path) -> str:
-    """The recorded SHA-256 of a run's tensors, from the file header alone (cheap: tells two weight sets apart)."""
+def weights_header(run_dir: str | Path) -> dict[str, str]:
+    """The metadata in a run's weights header (step, epoch, tensor SHA-256, …), without reading the tensors;
+    {} when there are no readable weights."""
     path = Path(run_dir) / WEIGHTS
     try:
         with open(path, "rb") as f:
             (header_len,) = struct.unpack("<Q", f.read(8))
             header = json.loads(f.read(min(header_len, 1 << 24)))
     except (OSError, struct.error, ValueError, UnicodeDecodeError):
-        return ""
-    return str((header.get("__metadata__") or {}).get("tensor_sha256", ""))
+        return {}
+    return {str(k): str(v) for k, v in (header.get("__metadata__") or {}).items()}
+
+
+def weights_digest(run_dir: str | Path) -> str:
+    """The recorded SHA-256 of a run's tensors, from the file header alone (cheap: tells two weight sets apart)."""
+    return weights_header(run_dir).get("tensor_sha256", "")
 
 
 def read_config(run_dir: str | Path) -> RunConfig:

@@ -142,7 +142,7 @@ def lock_run(run_dir: Path) -> FileLock:
     """Take the run directory's lock, or say who holds it: two processes must never train one run."""
     lock = FileLock(str(run_dir / LOCK))
     try:
-        lock.acquire(timeout=0)
+        lock.acquire(timeout=2)  # a status check may hold it for a moment
     except Timeout:
         raise ConfigError(
             f"{run_dir} is being trained by another process (it holds {run_dir / LOCK}); "
