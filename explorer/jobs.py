@@ -116,10 +116,16 @@ def train_command(run_dir: Path, args: list[str], resume: bool) -> list[str]:
     return [*base, *where, *args, "--progress=false"]
 
 
-def after_commands(run_dir: Path, map_methods: str = "umap,pca") -> list[list[str]]:
-    """What "evaluate when done" runs: the grid evaluation profile, then the run's stored latent map."""
+EVAL_ARGS = ("--profile", "grid")  # evaluate when done: every figure of the grid, at the grid's sample counts
+MAP_METHODS = "umap,pca"  # and the stored map the Aggregated posterior page opens on
+
+
+def after_commands(
+    run_dir: Path, eval_args: tuple[str, ...] = EVAL_ARGS, map_methods: str = MAP_METHODS
+) -> list[list[str]]:
+    """What "evaluate when done" runs: the evaluation (eval.json), then the run's stored latent map."""
     return [
-        [sys.executable, "-m", "textvae_core.evaluate", str(run_dir), "--profile", "grid"],
+        [sys.executable, "-m", "textvae_core.evaluate", str(run_dir), *eval_args],
         [sys.executable, "-m", "explorer.latent_map", str(run_dir), "--methods", map_methods],
     ]
 
@@ -141,7 +147,8 @@ def submit(
     *,
     resume: bool = False,
     evaluate: bool = False,
-    map_methods: str = "umap,pca",
+    eval_args: tuple[str, ...] = EVAL_ARGS,
+    map_methods: str = MAP_METHODS,
 ) -> dict[str, Any]:
     """Queue a training job for ``root/name`` (checked here, so a bad option is refused at once) and start
     it if the cap allows; returns its job file."""
@@ -169,7 +176,7 @@ def submit(
         "root": str(root),
         "command": command,
         "evaluate": bool(evaluate),
-        "after": after_commands(run_dir, map_methods) if evaluate else [],
+        "after": after_commands(run_dir, eval_args, map_methods) if evaluate else [],
         "queued_at": time.time(),
     }
     try:
