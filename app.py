@@ -1,6 +1,6 @@
 """TextVAE Explorer: the entry point. ``python -m explorer.serve`` (or ``streamlit run app.py``).
 
-Pages live in pages/explore/ and pages/surveys/ and are listed here. They sit in sub-folders on purpose:
+Pages live in pages/explore/, pages/train/ and pages/surveys/ and are listed here. They sit in sub-folders on purpose:
 Streamlit would auto-discover scripts directly in pages/ and serve a deep link such as /homotopy from
 them without running this file (its own page list, none of this navigation). A judge's survey link
 (``?survey=…``) shows the judge page alone, with no navigation to the pages that name models.
@@ -31,6 +31,8 @@ EXPLORE = [
     page("explore/prior_samples.py", "Prior samples", ":material/casino:"),
 ]
 
+TRAIN = [page("train/training.py", "Training", ":material/model_training:")]
+
 SURVEYS = [
     page("surveys/survey_design.py", "Survey design", ":material/edit_note:"),
     page("surveys/survey_results.py", "Survey results", ":material/leaderboard:"),
@@ -42,5 +44,5 @@ if "survey" in st.query_params:  # a judge's link: the judge page alone, nothing
         [page("surveys/survey_judge.py", "Survey", ":material/how_to_vote:", default=True)], position="hidden"
     )
 else:
-    nav = st.navigation({"Explore": EXPLORE, "Surveys": SURVEYS})
+    nav = st.navigation({"Explore": EXPLORE, "Train": TRAIN, "Surveys": SURVEYS})
 nav.run()

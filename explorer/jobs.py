@@ -32,9 +32,10 @@ from textvae_core.io import atomic_write_text
 from textvae_core.rundir import CONFIG, METRICS, weights_header
 
 ROOT = Path(__file__).resolve().parent.parent
-TRAIN_DIR_ENV = "TEXTVAE_TRAIN_DIR"  # where the app creates runs (default ROOT/runs)
+TRAIN_DIR_ENV = "TEXTVAE_TRAIN_DIR"  # where the app creates runs (see train_root)
 MAX_JOBS_ENV = "TEXTVAE_MAX_JOBS"  # jobs that may run at once (default 1); the page can change it
 JOB_FILE, JOB_LOCK, JOB_LOG = "job.json", ".job.lock", "job.log"
+EDIT_LOCK = ".job.json.lock"  # held for the moment of a change to job.json
 TRAIN_LOCK = ".train.lock"  # the Trainer's own lock (textvae_core.trainer.LOCK)
 QUEUE_LOCK, QUEUE_SETTINGS = ".queue.lock", "queue.json"
 MIN_FREE_BYTES = 200 * 2**20  # refuse to start a job with less free disk than this
@@ -50,7 +51,9 @@ class JobError(ValueError):
 
 
 def train_root() -> Path:
-    return Path(os.environ.get(TRAIN_DIR_ENV) or ROOT / "runs").expanduser().resolve()
+    """Where the app creates runs: $TEXTVAE_TRAIN_DIR, else the first folder of $TEXTVAE_RUNS, else runs/."""
+    listed = [p for p in os.environ.get("TEXTVAE_RUNS", "").split(os.pathsep) if p]
+    return Path(os.environ.get(TRAIN_DIR_ENV) or (listed[0] if listed else ROOT / "runs")).expanduser().resolve()
 
 
 def max_jobs(root: Path) -> int:
@@ -83,8 +86,10 @@ def _write_job(run_dir: Path, job: dict[str, Any]) -> None:
 
 
 def _update(run_dir: Path, **changes: Any) -> dict[str, Any]:
-    job = {**(read_job(run_dir) or {}), **changes}
-    _write_job(run_dir, job)
+    """Change some fields of the job file; the app and the supervisor both write it, one at a time."""
+    with FileLock(str(Path(run_dir) / EDIT_LOCK), timeout=10):
+        job = {**(read_job(run_dir) or {}), **changes}
+        _write_job(run_dir, job)
     return job
 
 
@@ -176,7 +181,7 @@ def submit(
         "root": str(root),
         "command": command,
         "evaluate": bool(evaluate),
-        "after": after_commands(run_dir, eval_args, map_methods) if evaluate else [],
+        "after": after_commands(run_dir, eval_args, map_methods),  # run when done if "evaluate" is true
         "queued_at": time.time(),
     }
     try:
@@ -232,6 +237,11 @@ def _spawn(run_dir: Path) -> None:
     _update(run_dir, supervisor_pid=proc.pid)
 
 
+def set_evaluate(run_dir: Path, on: bool) -> None:
+    """Switch "evaluate when done" of a queued or running job (read by its supervisor when training ends)."""
+    _update(run_dir, evaluate=bool(on))
+
+
 def stop(run_dir: Path) -> str:
     """Stop a job: a queued one leaves the queue; a running one gets SIGTERM (it checkpoints, then exits)."""
     st = status(run_dir)
@@ -282,8 +292,9 @@ def supervise(run_dir: Path) -> int:
             _update(run_dir, state="stopped", message="stopped before it started", ended_at=time.time())
             return 0
         rc = _run(run_dir, job["command"], child, record_pid=True)
-        state, message = _outcome(rc, run_dir)
-        if state == "finished" and job.get("after") and not stopped:
+        state, message = _outcome(rc if not (stopped and rc == -signal.SIGTERM) else 143, run_dir)
+        job = read_job(run_dir) or job  # "evaluate when done" may have been switched while it trained
+        if state == "finished" and job.get("evaluate") and not stopped:
             _update(run_dir, state="evaluating", returncode=rc)
             for cmd in job["after"]:
                 if _run(run_dir, cmd, child) != 0:

@@ -139,3 +139,58 @@ def lens_bars(mu: np.ndarray, sigma: np.ndarray, kl: np.ndarray, active: np.ndar
         height=360,
     )
     return fig
+
+
+CURVES = (  # (column of metrics.jsonl, panel title); validation points share the first three panels
+    ("rec", "D (distortion, nats / sentence)"),
+    ("kl", "KL (rate, nats / sentence)"),
+    ("nll_bound", "−ELBO (nats / sentence)"),
+    ("beta", "β(t)"),
+    ("kl_share", "KL share of the objective"),
+    ("tok_per_s", "tokens / s"),
+)
+
+
+def training_curves(records: list[dict], capacity: float | None = None, max_points: int = 1500) -> go.Figure:
+    """A live run's curves against the step: train records as lines, validation records as markers, and
+    the capacity C as a dashed line on the KL panel."""
+    from plotly.subplots import make_subplots
+
+    train = [r for r in records if r.get("split") == "train" and "loss" in r]
+    for r in train:
+        r.setdefault("nll_bound", -r["elbo"] if "elbo" in r else None)
+    train = train[:: max(1, len(train) // max_points)] + train[-1:] if train else []
+    valid = [r for r in records if r.get("split") == "valid"]
+    fig = make_subplots(rows=2, cols=3, subplot_titles=[title for _, title in CURVES], horizontal_spacing=0.07)
+    for i, (key, _) in enumerate(CURVES):
+        row, col = i // 3 + 1, i % 3 + 1
+        xs = [r["step"] for r in train if r.get(key) is not None]
+        ys = [r[key] for r in train if r.get(key) is not None]
+        fig.add_trace(
+            go.Scatter(x=xs, y=ys, mode="lines", name="train", line={"color": "#1f77b4"}, showlegend=i == 0),
+            row=row,
+            col=col,
+        )
+        points = [(r["step"], r[key]) for r in valid if r.get(key) is not None]
+        if points:
+            fig.add_trace(
+                go.Scatter(
+                    x=[p[0] for p in points],
+                    y=[p[1] for p in points],
+                    mode="markers+lines",
+                    name="validation",
+                    marker={"color": "#d62728", "size": 8},
+                    line={"dash": "dot", "color": "#d62728"},
+                    showlegend=i == 0,
+                ),
+                row=row,
+                col=col,
+            )
+        if key == "kl" and capacity is not None:
+            fig.add_hline(y=capacity, line={"dash": "dash", "color": "grey"}, row=row, col=col)
+            fig.add_annotation(
+                text=f"C = {capacity:g}", xref="x2 domain", yref="y2", x=0.98, y=capacity, showarrow=False, yshift=8
+            )
+    fig.update_xaxes(title_text="step", row=2)
+    fig.update_layout(height=560, margin={"t": 40, "l": 10, "r": 10, "b": 10}, legend={"orientation": "h", "y": 1.08})
+    return fig

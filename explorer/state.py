@@ -15,6 +15,7 @@ import streamlit as st
 
 from textvae_core.rundir import WEIGHTS
 
+from .jobs import train_root
 from .latent_map import LatentMap
 from .runs import RunSummary, find_runs, run_dirs
 
@@ -30,11 +31,31 @@ DEFAULT_FOLDER = ROOT / "checkpoints"
 FOLDERS_ENV = "TEXTVAE_RUNS"  # run folders separated by os.pathsep; replaces checkpoints/ when set
 
 
+def metrics_tail(run_dir: Path) -> list[dict]:
+    """A run's training log so far, read incrementally: each call parses only the lines added since the
+    last call of this session (the live views call it every second or two)."""
+    from .jobs import read_metrics
+
+    tails = st.session_state.setdefault("metrics_tails", {})
+    offset, records = tails.get(str(run_dir), (0, []))
+    new, offset = read_metrics(run_dir, offset)
+    if offset < 0:  # rewritten (a resume dropped replayed steps): read it again
+        new, offset = read_metrics(run_dir, 0)
+        records = []
+    records = records + new
+    tails[str(run_dir)] = (offset, records)
+    return records
+
+
 def run_folders() -> list[str]:
-    """Folders searched for runs: $TEXTVAE_RUNS or checkpoints/, plus any the user added this session."""
+    """Folders searched for runs: $TEXTVAE_RUNS or checkpoints/, the training folder of the Training page,
+    and any the user added this session."""
     if "run_folders" not in st.session_state:
         env = [p for p in os.environ.get(FOLDERS_ENV, "").split(os.pathsep) if p]
         st.session_state.run_folders = env or [str(DEFAULT_FOLDER)]
+        trained = str(train_root())  # runs trained from the app appear on every page
+        if not any(Path(f).expanduser().resolve() == Path(trained) for f in st.session_state.run_folders):
+            st.session_state.run_folders.append(trained)
     return st.session_state.run_folders
 
 
