@@ -19,7 +19,7 @@ import numpy as np
 from safetensors import SafetensorError
 from safetensors.numpy import load_file, save
 
-from textvae_core.corpus import read_corpus
+from textvae_core.corpus import read_corpus, read_labels
 from textvae_core.io import atomic_write_bytes
 from textvae_core.rundir import VOCAB, read_config, weights_digest
 from textvae_core.vocab import Vocab
@@ -70,6 +70,17 @@ def corpus_for(run_dir: str | Path, split: str = "test") -> list[str]:
     vocab = Vocab.load(Path(run_dir) / VOCAB)
     sents = read_corpus(path, cfg.data.level, cfg.data.lowercase, cfg.data.min_len, cfg.data.max_len, cfg.data.format)
     return [vocab.detokenize(s) for s in sents]
+
+
+def labels_for(run_dir: str | Path, split: str = "test") -> list[str] | None:
+    """The labels of a labelled run's held-out sentences, aligned with :func:`corpus_for` (None when the
+    run's corpus has no labels)."""
+    cfg = read_config(run_dir)
+    path = getattr(cfg.data, split, "")
+    if not path or cfg.data.format != "labelled":
+        return None
+    d = cfg.data
+    return read_labels(path, d.level, d.lowercase, d.min_len, d.max_len)
 
 
 def sample_points(vae: TextVAE, sentences: list[str], cfg: MapConfig) -> LatentMap:

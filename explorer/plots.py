@@ -72,33 +72,44 @@ def history(records: pd.DataFrame, y: str, title: str) -> go.Figure:
 
 
 def latent_scatter(
-    coords: np.ndarray, lengths: np.ndarray, is_prior: np.ndarray, hover: list[str], title: str
+    coords: np.ndarray,
+    lengths: np.ndarray,
+    is_prior: np.ndarray,
+    hover: list[str],
+    title: str,
+    labels: list[str] | None = None,
 ) -> go.Figure:
-    """Posterior points coloured by sentence length, prior samples as grey crosses on top.
+    """Posterior points coloured by sentence length (or, given ``labels`` per posterior point, by label),
+    prior samples as crosses on top.
 
     Each point's ``customdata`` is its row in the map, so a click can decode that point's latent.
     """
     rows = np.arange(len(coords))
     post, prior = ~is_prior, is_prior
     fig = go.Figure()
-    fig.add_trace(
-        go.Scattergl(
-            x=coords[post, 0],
-            y=coords[post, 1],
-            mode="markers",
-            name="z ~ q(z|x)",
-            marker={
-                "size": 5,
-                "color": lengths[post],
-                "colorscale": "Viridis",
-                "opacity": 0.75,
-                "colorbar": {"title": "tokens", "thickness": 12},
-            },
-            customdata=rows[post],
-            text=[hover[i] for i in rows[post]],
-            hovertemplate="%{text}<extra></extra>",
+    if labels is None:
+        groups = [("z ~ q(z|x)", rows[post], {"color": lengths[post], "colorscale": "Viridis",
+                                             "colorbar": {"title": "tokens", "thickness": 12}})]  # fmt: skip
+    else:
+        names = sorted(set(labels), key=lambda v: (len(v), v))  # "2" before "10"
+        palette = px.colors.qualitative.Dark24
+        groups = [
+            (f"label {name}", rows[post][[lab == name for lab in labels]], {"color": palette[i % len(palette)]})
+            for i, name in enumerate(names)
+        ]
+    for name, idx, colour in groups:
+        fig.add_trace(
+            go.Scattergl(
+                x=coords[idx, 0],
+                y=coords[idx, 1],
+                mode="markers",
+                name=name,
+                marker={"size": 5, "opacity": 0.75, **colour},
+                customdata=idx,
+                text=[hover[i] for i in idx],
+                hovertemplate="%{text}<extra></extra>",
+            )
         )
-    )
     fig.add_trace(
         go.Scattergl(
             x=coords[prior, 0],

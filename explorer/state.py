@@ -144,6 +144,14 @@ def sentences_of(path: str, digest: str, split: str = "test") -> list[str]:
     return corpus_for(path, split)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def labels_of(path: str, digest: str, split: str = "test") -> list[str] | None:
+    """A labelled run's held-out labels (None for a corpus without labels)."""
+    from .latent_map import labels_for
+
+    return labels_for(path, split)
+
+
 def digest(run: RunSummary) -> str:
     from textvae_core.rundir import weights_digest
 

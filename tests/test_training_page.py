@@ -69,7 +69,7 @@ def test_without_a_secret_training_is_locked_unless_the_server_is_local(root: Pa
     assert "Training is locked" in open_page().error[0].value
     address("127.0.0.1")
     at = open_page()
-    assert "listens on 127.0.0.1 only" in at.caption[0].value and at.button(key=None) is not None
+    assert "listens on 127.0.0.1 only" in at.caption[0].value
     assert [b.label for b in at.button][:2] == ["Launch", "Queue the C sweep"]
 
 
@@ -94,7 +94,7 @@ def test_an_upload_of_the_wrong_kind_is_refused_with_the_cli_message(root: Path,
     at.file_uploader[0].set_value(("weights.bin", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "application/octet-stream"))
     at.run()
     assert any("weights.bin: looks like a binary file" in e.value for e in at.error)
-    assert at.button(key=None) is not None and next(b for b in at.button if b.label == "Launch").disabled
+    assert next(b for b in at.button if b.label == "Launch").disabled
     at.file_uploader[0].set_value(("short.txt", b"one line\nanother line\n", "text/plain")).run()
     assert any("short.txt: only 2 sentence(s)" in e.value for e in at.error)
     labelled = "".join(f"{i % 3}\tthe cat sees sentence number {i}\n" for i in range(80)).encode()
@@ -134,3 +134,32 @@ def test_launch_watch_stop_and_resume_a_tiny_run(corpus_dir: Path, root: Path, a
     assert jobs.status(run).state == "running"
     until(at, lambda at: max(r["step"] for r in jobs.read_metrics(run)[0]) > stopped_at, 60)
     jobs.stop(run)
+
+
+def test_a_labelled_run_colours_its_posterior_map_by_label(corpus_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    """A label<TAB>sentence corpus trains on the sentences; the map offers its labels as colours."""
+    from conftest import tiny_config
+
+    from explorer.latent_map import MapConfig, labels_for, precompute
+    from textvae_core.checkpoint import load_run
+    from textvae_core.train import train
+
+    for split in ("train", "valid", "test"):
+        lines = (corpus_dir / f"{split}.txt").read_text().splitlines()
+        labelled = [f"{'ANIMAL' if ln.split()[1] in {'cat', 'dog', 'bird'} else 'OTHER'}\t{ln}" for ln in lines]
+        (tmp_path / f"{split}.tsv").write_text("\n".join(labelled) + "\n")
+    cfg = tiny_config(tmp_path, tmp_path / "runs" / "labelled", "vae")
+    cfg.data.train, cfg.data.valid, cfg.data.test = (str(tmp_path / f"{s}.tsv") for s in ("train", "valid", "test"))
+    cfg.data.format, cfg.train.max_steps = "labelled", 5
+    train(cfg)
+    run = tmp_path / "runs" / "labelled"
+    assert "ANIMAL" not in load_run(run).vocab.itos and set(labels_for(run)) == {"ANIMAL", "OTHER"}
+    precompute(run, MapConfig(n_posterior=40, n_prior=5), methods=("pca",))
+    monkeypatch.setenv("TEXTVAE_RUNS", str(tmp_path / "runs"))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page("pages/explore/posterior.py").run()
+    colour = next(r for r in at.radio if r.label == "Colour by")
+    colour.set_value("label").run()
+    assert not at.exception
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert '"label ANIMAL"' in spec and '"label OTHER"' in spec
