@@ -465,7 +465,8 @@ def progress(records: list[dict[str, Any]], window: int = 20) -> Progress | None
     if len(recent) >= 2 and recent[-1]["time"] > recent[0]["time"] and total:
         rate = (recent[-1]["step"] - recent[0]["step"]) / (recent[-1]["time"] - recent[0]["time"])
         eta = max(0.0, (total - last["step"]) / rate) if rate > 0 else None
-    return Progress(int(last["step"]), total, last.get("tok_per_s"), eta, int(last.get("epoch", 0)))
+    epoch = max((int(r["epoch"]) for r in records if isinstance(r.get("epoch"), int)), default=0)
+    return Progress(int(last["step"]), total, last.get("tok_per_s"), eta, epoch)
 
 
 def format_seconds(s: float) -> str:

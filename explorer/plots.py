@@ -168,8 +168,7 @@ def training_curves(records: list[dict], capacity: float | None = None, max_poin
     from plotly.subplots import make_subplots
 
     train = [r for r in records if r.get("split") == "train" and "loss" in r]
-    for r in train:
-        r.setdefault("nll_bound", -r["elbo"] if "elbo" in r else None)
+    train = [{**r, "nll_bound": -r["elbo"]} if "elbo" in r else r for r in train]  # −ELBO of the batch
     train = train[:: max(1, len(train) // max_points)] + train[-1:] if train else []
     valid = [r for r in records if r.get("split") == "valid"]
     fig = make_subplots(rows=2, cols=3, subplot_titles=[title for _, title in CURVES], horizontal_spacing=0.07)
@@ -200,8 +199,11 @@ def training_curves(records: list[dict], capacity: float | None = None, max_poin
         if key == "kl" and capacity is not None:
             fig.add_hline(y=capacity, line={"dash": "dash", "color": "grey"}, row=row, col=col)
             fig.add_annotation(
-                text=f"C = {capacity:g}", xref="x2 domain", yref="y2", x=0.98, y=capacity, showarrow=False, yshift=8
-            )
+                text=f"C = {capacity:g}", xref="x2 domain", yref="y2", x=1, y=capacity, xanchor="right",
+                yanchor="bottom", showarrow=False,
+            )  # fmt: skip
     fig.update_xaxes(title_text="step", row=2)
-    fig.update_layout(height=560, margin={"t": 40, "l": 10, "r": 10, "b": 10}, legend={"orientation": "h", "y": 1.08})
+    fig.update_layout(
+        height=580, margin={"t": 70, "l": 10, "r": 10, "b": 10}, legend={"orientation": "h", "y": 1.14, "x": 0}
+    )
     return fig

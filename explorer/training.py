@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import re
 import time
@@ -143,6 +144,17 @@ class RunForm:
         if self.threads:
             out.append(f"--num_threads={self.threads}")
         return out
+
+
+THREADS_HELP = (
+    "torch threads per job: the cores divided among the jobs that run at once. More threads than free "
+    "cores makes every step wait for descheduled threads (a tiny model trained 200× slower that way here)."
+)
+
+
+def default_threads(jobs_at_once: int) -> int:
+    """The machine's cores shared out among the jobs allowed to run at once (at least one each)."""
+    return max(1, (os.cpu_count() or 1) // max(1, jobs_at_once))
 
 
 def parse_sweep(text: str) -> list[float]:

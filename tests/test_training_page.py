@@ -112,6 +112,7 @@ def test_launch_watch_stop_and_resume_a_tiny_run(corpus_dir: Path, root: Path, a
     dict((s.label, s) for s in at.selectbox)["Size"].set_value("tiny")
     dict((n.label, n) for n in at.number_input)["Epochs"].set_value(1000.0)  # long enough to stop it midway
     dict((n.label, n) for n in at.number_input)["C (nats; empty: none)"].set_value(2.0)
+    dict((n.label, n) for n in at.number_input)["CPU threads"].set_value(1)  # the suite shares two cores
     dict((t.label, t) for t in at.text_input)["Run name"].input("tiny-page")
     dict((c.label, c) for c in at.checkbox)["Evaluate when done"].uncheck()
     next(b for b in at.button if b.label == "Launch").click().run()

@@ -7,6 +7,7 @@ import time
 import streamlit as st
 
 from explorer import jobs, plots, state, training
+from explorer.markup import md_escape
 from explorer.survey import access
 from textvae_core.config import SIZES
 from textvae_core.corpus import CorpusError
@@ -22,7 +23,7 @@ if mode == "secret":
 st.caption(note)
 root = jobs.train_root()
 
-with st.expander("New run", expanded=True):
+with st.expander("New run", expanded=not any(s.state in jobs.ACTIVE for s in jobs.list_jobs(root))):
     form = training.RunForm()
     source = st.radio(
         "Corpus", ["Penn Treebank (shipped)", "A folder on this server", "Upload a file"], horizontal=True
@@ -65,24 +66,23 @@ with st.expander("New run", expanded=True):
     form.epochs = a[3].number_input("Epochs", 0.01, 1000.0, 1.0)
     form.word_dropout = a[4].slider("Word dropout", 0.0, 1.0, 0.0, 0.05)
     form.device = a[5].selectbox("Device", training.devices())
-    b = st.columns(6)
-    form.batch_size, form.lr = (
-        b[0].number_input("Batch size", 1, 4096, 64),
-        b[1].number_input("Learning rate", 1e-6, 1.0, 1e-3, format="%.0e"),
-    )
-    form.threads = b[2].number_input("CPU threads (0: all)", 0, 256, 0)
+    b = st.columns([1, 1, 1, 3])
+    form.batch_size = b[0].number_input("Batch size", 1, 4096, 64)
+    form.lr = b[1].number_input("Learning rate", 1e-6, 1.0, 1e-3, format="%.0e")
+    threads = training.default_threads(jobs.max_jobs(root))
+    form.threads = b[2].number_input("CPU threads", 1, 256, threads, help=training.THREADS_HELP)
     name = b[3].text_input("Run name", st.session_state.setdefault("run_name", f"run-{time.strftime('%Y%m%d-%H%M%S')}"))
-    evaluate = b[4].checkbox(
+    go, ev, sw, go_sweep = st.columns([1, 2, 2, 1], vertical_alignment="bottom")
+    evaluate = ev.checkbox(
         "Evaluate when done", True, help="The grid evaluation profile (eval.json), then the latent map."
     )
-    sweep = b[5].text_input("C sweep: C values", placeholder="5, 10, 20, 40")
-    go, go_sweep = st.columns([1, 5])
+    sweep = sw.text_input("C sweep: C values", placeholder="5, 10, 20, 40")
     try:
         if go.button("Launch", type="primary", disabled=not form.corpus):
             jobs.submit(root, name, form.args(), evaluate=evaluate)
             st.session_state.watch = name
             st.session_state.pop("run_name")
-        if go_sweep.button("Queue the C sweep", disabled=not (form.corpus and sweep)):
+        if go_sweep.button("Queue the C sweep", disabled=not (form.corpus and sweep)):  # same options, one job per C
             for cap in training.parse_sweep(sweep):
                 jobs.submit(root, training.sweep_name(name, cap), form.args(C=cap), evaluate=evaluate)
             st.session_state.pop("run_name")
@@ -111,7 +111,9 @@ def live() -> None:
     shown = jobs.progress(records)
     if shown:
         st.progress(shown.fraction, text=shown.text())
-    {"failed": st.error, "stopped": st.warning, "finished": st.success}.get(status.state, st.info)(status.summary())
+    {"failed": st.error, "stopped": st.warning, "finished": st.success}.get(status.state, st.info)(
+        f"**{md_escape(status.name)}** — {md_escape(status.summary())}"
+    )
     left, mid, _ = st.columns([1, 1, 3])
     try:
         if status.state in (*jobs.ACTIVE, "queued") and left.button("Stop", key=f"stop-{picked}"):
