@@ -111,6 +111,25 @@ def _line_step(line: str) -> int:
         return 1 << 62  # an unreadable (half-written) line is dropped
 
 
+class _LogWindow:
+    """The logged values summed over the steps since the last training line, with their tokens and time."""
+
+    def __init__(self) -> None:
+        self.sums, self.n, self.tokens, self.since = torch.zeros(len(LOGGED)), 0, 0, time.perf_counter()
+
+    def add(self, values: torch.Tensor, tokens: int) -> None:
+        self.sums += values
+        self.n += 1
+        self.tokens += tokens
+
+    def flush(self) -> dict[str, float]:
+        """Means per step and target tokens per second since the last flush; starts a new window."""
+        out = {k: float(v) / self.n for k, v in zip(LOGGED, self.sums, strict=True)}
+        out["tok_per_s"] = self.tokens / max(time.perf_counter() - self.since, 1e-9)
+        self.__init__()
+        return out
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -370,42 +389,26 @@ class Trainer:
     def fit(self) -> TrainResult:
         """Train to ``total_steps`` or until stopped; always leaves a checkpoint of the last step."""
         t, state, main = self.cfg.train, self.state, self.world.is_main
-        start = state.step
-        self._log = MetricsLog(self.run_dir / METRICS, keep_until_step=start if self.resume else None) if main else None
-        self._marks = {"val": -1, "ckpt": -1}
-        bar = tqdm(
-            total=self.total_steps, initial=start, disable=not (t.progress and main), unit="step", dynamic_ncols=True
+        self._log = (
+            MetricsLog(self.run_dir / METRICS, keep_until_step=state.step if self.resume else None) if main else None
         )
-        sums = torch.zeros(len(LOGGED))
-        n_in_log, tokens, t_log, started = 0, 0, time.perf_counter(), time.monotonic()
-        valid, stopping = None, False
-        self._write(
-            {"step": start, "epoch": state.epoch, "split": "event", "event": "start", "total_steps": self.total_steps,
-             "world_size": self.world.size, "resumed": self.resume, "pid": os.getpid(), "device": str(self.device)}
-        )  # fmt: skip
+        self._marks = {"val": -1, "ckpt": -1}
+        bar = tqdm(total=self.total_steps, initial=state.step, disable=not (t.progress and main), unit="step")
+        window, started, valid, stopping = _LogWindow(), time.monotonic(), None, False
+        self._event("start", total_steps=self.total_steps, world_size=self.world.size, resumed=self.resume,
+                    pid=os.getpid(), device=str(self.device))  # fmt: skip
         self.model.train()
         try:
             with self._signals():
                 while state.step < self.total_steps:
-                    seed = t.seed * 100003 + state.epoch
-                    order = self.train_set.batches(t.batch_size, shuffle=True, seed=seed, chunk=t.bucket_chunk)
+                    order = self.train_set.batches(
+                        t.batch_size, shuffle=True, seed=t.seed * 100003 + state.epoch, chunk=t.bucket_chunk
+                    )
                     for idx in order[state.batch :]:
-                        sums += self.train_step(idx)
-                        n_in_log += 1
-                        tokens += sum(self.train_set.lengths[i] for i in idx) + len(idx)
+                        window.add(self.train_step(idx), sum(self.train_set.lengths[i] for i in idx) + len(idx))
                         bar.update(1)
                         if state.step % max(1, t.log_every) == 0 or state.step == self.total_steps:
-                            record = {"step": state.step, "epoch": state.epoch, "split": "train"}
-                            record.update({k: float(v) / n_in_log for k, v in zip(LOGGED, sums, strict=True)})
-                            record["tok_per_s"] = tokens / max(time.perf_counter() - t_log, 1e-9)
-                            self._write(record)
-                            if main:
-                                self._emit("on_log", record)
-                            bar.set_postfix(
-                                rec=f"{record['rec']:.1f}", kl=f"{record['kl']:.2f}", beta=f"{record['beta']:.2f}"
-                            )
-                            sums.zero_()
-                            n_in_log, tokens, t_log = 0, 0, time.perf_counter()
+                            self._log_train(window, bar)
                         if t.val_every and state.step % t.val_every == 0:
                             valid = self.validate() or valid
                             self.checkpoint()
@@ -414,35 +417,46 @@ class Trainer:
                         stopping = self._should_stop(started)
                         if state.step >= self.total_steps or stopping:
                             break
-                    else:
-                        state.epoch += 1
-                        state.batch = 0
+                    else:  # the epoch is complete
+                        state.epoch, state.batch = state.epoch + 1, 0
                         if not t.val_every:
                             valid = self.validate() or valid
                         self.checkpoint()
                         continue
                     break
-                at_epoch_end = state.batch >= self.n_batches
-                if at_epoch_end:  # stopped exactly at an epoch's end: record it as such
-                    state.epoch, state.batch = state.epoch + 1, 0
-                # the last step's validation (none for a stop mid-epoch: it would not change what a resume does)
-                if self._marks["val"] != state.step and (not stopping or at_epoch_end):
-                    valid = self.validate(scheduled=at_epoch_end and not t.val_every) or valid
-                if self._marks["ckpt"] != state.step:
-                    self.checkpoint()
-            if stopping:
-                reason = self.stop_reason or "stopped on another rank"
-                self._write(
-                    {"step": state.step, "epoch": state.epoch, "split": "event", "event": "stopped", "reason": reason}
-                )
-                return TrainResult(self.run_dir, state.step, valid, reason, self.total_steps)
-            self._write({"step": state.step, "epoch": state.epoch, "split": "event", "event": "finished"})
-            return TrainResult(self.run_dir, state.step, valid, None, self.total_steps)
+                valid = self._last_step(stopping) or valid
+            reason = (self.stop_reason or "stopped on another rank") if stopping else None
+            self._event("stopped" if stopping else "finished", **({"reason": reason} if reason else {}))
+            return TrainResult(self.run_dir, state.step, valid, reason, self.total_steps)
         finally:
             bar.close()
             if self._log is not None:
                 self._log.close()
             self._release()
+
+    def _log_train(self, window: _LogWindow, bar: tqdm) -> None:
+        """One training line of metrics.jsonl: the means since the last one, and tokens per second."""
+        record = {"step": self.state.step, "epoch": self.state.epoch, "split": "train", **window.flush()}
+        self._write(record)
+        if self.world.is_main:
+            self._emit("on_log", record)
+        bar.set_postfix(rec=f"{record['rec']:.1f}", kl=f"{record['kl']:.2f}", beta=f"{record['beta']:.2f}")
+
+    def _last_step(self, stopping: bool) -> dict[str, float] | None:
+        """Validate (unless stopped mid-epoch: that would not change what a resume does) and checkpoint the
+        step training ended on; a stop exactly at an epoch's end is recorded as that epoch's end."""
+        state, valid = self.state, None
+        at_epoch_end = state.batch >= self.n_batches
+        if at_epoch_end:
+            state.epoch, state.batch = state.epoch + 1, 0
+        if self._marks["val"] != state.step and (not stopping or at_epoch_end):
+            valid = self.validate(scheduled=at_epoch_end and not self.cfg.train.val_every)
+        if self._marks["ckpt"] != state.step:
+            self.checkpoint()
+        return valid
+
+    def _event(self, name: str, **fields: Any) -> None:
+        self._write({"step": self.state.step, "epoch": self.state.epoch, "split": "event", "event": name, **fields})
 
     def _release(self) -> None:
         if self._lock is not None:
