@@ -156,3 +156,30 @@ def test_read_metrics_waits_for_whole_lines_and_notices_a_rewrite(tmp_path: Path
     assert [r["step"] for r in records] == [2]
     path.write_text('{"step": 1, "split": "train"}\n')  # a resume dropped replayed steps
     assert jobs.read_metrics(tmp_path, offset) == ([], -1)
+
+
+def test_a_full_disk_and_other_deaths_are_named(tmp_path: Path) -> None:
+    (tmp_path / "job.log").write_text("step 3\nOSError: [Errno 28] No space left on device\n")
+    state_, message = jobs._outcome(1, tmp_path)
+    assert state_ == "failed" and "No space left" in message and "the disk is full" in message
+    (tmp_path / "job.log").write_text("error: data/x.txt: looks like a binary file (NUL bytes), expected UTF-8 text\n")
+    assert jobs._outcome(2, tmp_path) == ("failed", "bad input: " + (tmp_path / "job.log").read_text().strip())
+    assert jobs._outcome(-9, tmp_path)[1] == "killed by SIGKILL (out of memory, or killed by hand)"
+    assert jobs._outcome(143, tmp_path)[0] == jobs._outcome(4, tmp_path)[0] == "stopped"
+
+
+def test_corpus_folders_and_sweeps_are_read_as_the_page_needs(corpus_dir: Path, tmp_path: Path) -> None:
+    from explorer import training
+    from textvae_core.corpus import CorpusError
+
+    splits, fmt = training.folder_corpus(str(corpus_dir))
+    assert fmt == "text" and {k: Path(v).name for k, v in splits.items()} == {
+        "train": "train.txt", "valid": "valid.txt", "test": "test.txt"}  # fmt: skip
+    with pytest.raises(CorpusError, match="no training file"):
+        training.folder_corpus(str(tmp_path))
+    assert training.parse_sweep("5, 10 20;5") == [5.0, 10.0, 20.0]
+    with pytest.raises(ValueError, match="negative"):
+        training.parse_sweep("5, -1")
+    assert training.sweep_name("bc", 7.5) == "bc-c7.5"
+    form = training.RunForm(corpus=splits, knobs={"C": 3.0}, threads=1)
+    assert "--objective.C=12" in form.args(C=12) and "--num_threads=1" in form.args()
