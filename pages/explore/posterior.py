@@ -44,7 +44,9 @@ for i, run in enumerate(picked):
                 ),
                 key=f"pca_{i}",
             )
-            with st.spinner(f"{method.upper()} of {len(lm.z):,} points (the first UMAP in a process compiles, ~30 s)…"):
+            with st.spinner(
+                f"{method.upper()} of {len(lm.z):,} points (the first UMAP on this machine compiles, ~30 s; later processes load the compiled code)…"
+            ):
                 coords = state.projection(str(run.path), digest, method)
         else:
             coords = lm.coords[method]

@@ -98,6 +98,8 @@ with st.expander("New run", expanded=not any(s.state in jobs.ACTIVE for s in job
 def live() -> None:
     """Re-reads the jobs' files every 1.5 s: the page around it does not rerun."""
     statuses = jobs.list_jobs(root)
+    if any(s.state == "queued" for s in statuses) and jobs.pump(root):  # e.g. queued before a reboot
+        statuses = jobs.list_jobs(root)
     if not statuses:
         st.info(f"No jobs yet: runs launched here are trained in `{root}`.")
         return
