@@ -3,10 +3,11 @@
 The baseline is the training loop of the commit before the Trainer, read from git history and run
 unmodified (``git show BASELINE:textvae_core/train.py``, imported as a module of this package). Both
 train the default small model on Penn Treebank with the same seed, so they see the same batches; runs
-alternate (before, Trainer, before, Trainer, …) so that a change in machine load hits both alike.
+alternate within each round, in ABBA order (before, Trainer | Trainer, before | …), so that a drift in
+machine load hits both alike; the figure is the median over rounds of the round's ratio.
 Tokens/s counts target tokens of the steps after a warm-up, timed from the on_log callback both offer.
 
-    python benchmarks/trainer_throughput.py [--steps 150] [--rounds 2] [--baseline 5115e92]
+    python benchmarks/trainer_throughput.py [--steps 150] [--rounds 4] [--threads 0] [--baseline 5115e92]
 """
 
 from __future__ import annotations
@@ -41,9 +42,10 @@ def baseline_train(commit: str):
     return module.train
 
 
-def measure(fn, steps: int, warmup: int, out: Path, tokens: list[int]) -> float:
+def measure(fn, steps: int, warmup: int, out: Path, tokens: list[int], threads: int) -> float:
     cfg = RunConfig()
     cfg.data.train, cfg.data.valid = str(ROOT / cfg.data.train), ""
+    cfg.train.num_threads = threads
     cfg.train.out, cfg.train.max_steps, cfg.train.ckpt_every, cfg.train.progress = str(out), steps, 0, False
     marks: dict[int, float] = {}
     fn(
@@ -57,8 +59,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=150)
     ap.add_argument("--warmup", type=int, default=10)
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--baseline", default="5115e92", help="the commit whose train.train is the reference")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default; 1 on a busy machine)")
     args = ap.parse_args()
     cfg = RunConfig()
     cfg.data.train, cfg.data.valid = str(ROOT / cfg.data.train), ""
@@ -69,19 +72,20 @@ def main() -> None:
     tokens = [sum(train_set.lengths[i] for i in idx) + len(idx) for idx in order]  # target tokens of step s + 1
     variants = {"train.train before the Trainer": baseline_train(args.baseline), "Trainer (train.train today)": train}
     rates: dict[str, list[float]] = {name: [] for name in variants}
+    ratios = []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
-            for i, (name, fn) in enumerate(variants.items()):
-                rate = measure(fn, args.steps, args.warmup, Path(tmp) / f"{r}-{i}", tokens)
+            order = list(variants.items()) if r % 2 == 0 else list(variants.items())[::-1]  # ABBA: drift cancels
+            for name, fn in order:
+                rate = measure(
+                    fn, args.steps, args.warmup, Path(tmp) / f"{r}-{len(rates[name])}-{name[:5]}", tokens, args.threads
+                )
                 rates[name].append(rate)
                 print(f"round {r + 1}  {name:<32} {rate:>8,.0f} target tokens/s", flush=True)
-    before, after = (statistics.median(v) for v in rates.values())
-    print(
-        json.dumps(
-            {k: [round(x) for x in v] for k, v in rates.items()}
-            | {"ratio_trainer_over_before": round(after / before, 3)}
-        )
-    )
+            ratios.append(rates["Trainer (train.train today)"][-1] / rates["train.train before the Trainer"][-1])
+    summary = {k: [round(x) for x in v] for k, v in rates.items()}
+    summary |= {"ratio_per_round": [round(x, 3) for x in ratios], "median_ratio": round(statistics.median(ratios), 3)}
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":

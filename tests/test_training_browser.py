@@ -74,6 +74,8 @@ def test_train_from_the_browser_across_an_app_restart(corpus_dir: Path, tmp_path
                 timeout=120_000,
             )  # the bar moves without touching the page: the fragment re-reads metrics.jsonl
             assert progress_value(page) > first
+            page.get_by_text("New run", exact=True).click()  # fold the form: the screenshot shows the live view
+            page.wait_for_timeout(1600)
             page.screenshot(path=str(OUT / "training-live.png"), full_page=True)
             app.send_signal(signal.SIGKILL)  # the app dies mid-run
             app.wait()
