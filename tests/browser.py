@@ -49,9 +49,18 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(env: dict[str, str] | None = None, timeout: float = 90) -> Iterator[str]:
+def serve(env: dict[str, str] | None = None, timeout: float = 90, args: tuple[str, ...] = ()) -> Iterator[str]:
     """Run the app headless as scripts/run_app.sh does (``streamlit run app.py`` in the repository root);
     yield its base URL; stop it."""
+    with serve_process(env, timeout, args) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def serve_process(
+    env: dict[str, str] | None = None, timeout: float = 90, args: tuple[str, ...] = ()
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """As :func:`serve`, also yielding the server process (a test may kill it); ``args`` go to streamlit run."""
     port = free_port()
     streamlit = Path(sys.executable).parent / "streamlit"  # the venv's own `streamlit` command
     cmd = [
@@ -66,6 +75,7 @@ def serve(env: dict[str, str] | None = None, timeout: float = 90) -> Iterator[st
         "false",
         "--server.fileWatcherType",
         "none",
+        *args,
     ]
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -84,7 +94,7 @@ def serve(env: dict[str, str] | None = None, timeout: float = 90) -> Iterator[st
                 out = proc.stdout.read() if proc.stdout else ""
                 raise RuntimeError(f"streamlit did not start:\n{out[-3000:]}")
             time.sleep(0.3)
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         try:

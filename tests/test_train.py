@@ -70,7 +70,7 @@ def test_nan_stops_training_and_keeps_the_last_good_checkpoint(
             terms["loss"] = terms["loss"] * float("nan")
         return terms
 
-    monkeypatch.setattr("textvae_core.train.objective_terms", poisoned)
+    monkeypatch.setattr("textvae_core.trainer.objective_terms", poisoned)
     with pytest.raises(TrainingError, match=r"non-finite.*step 7.*last good checkpoint"):
         train(cfg)
     run = load_run(tmp_path / "r")

@@ -135,12 +135,19 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedR
     return LoadedRun(run_dir, cfg, vocab, model, int(meta.get("step", 0)), meta)
 
 
-def save_checkpoint(run_dir: Path, model: SentenceVAE, optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
-    """Write resume state, then weights, atomically; then drop resume files of older steps."""
+def save_checkpoint(
+    run_dir: Path,
+    model: SentenceVAE,
+    optimizer: torch.optim.Optimizer,
+    state: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Write resume state (with ``extra``, e.g. the lr scheduler's), then weights, atomically; then drop
+    resume files of older steps."""
     run_dir = Path(run_dir)
     step = int(state["step"])
     resume = resume_file(run_dir, step)
-    payload = {"optimizer": optimizer.state_dict(), "rng_cpu": torch.get_rng_state(), "state": state}
+    payload = {**(extra or {}), "optimizer": optimizer.state_dict(), "rng_cpu": torch.get_rng_state(), "state": state}
     if torch.cuda.is_available():
         payload["rng_cuda"] = torch.cuda.get_rng_state_all()
     atomic_write(resume, lambda p: torch.save(payload, p))

@@ -28,6 +28,7 @@ class DataConfig:
     train: str = "data/ptb/ptb.train.txt"  # path of the training corpus, one sentence per line
     valid: str = "data/ptb/ptb.valid.txt"  # held-out corpus for periodic validation ("" to skip)
     test: str = "data/ptb/ptb.test.txt"  # test corpus, used by evaluation only ("" if none)
+    format: str = "text"  # text: one sentence per line; labelled: "label<TAB>sentence" per line (labels kept)
     level: str = "word"  # "word": whitespace tokens; "char": characters (spaces kept as tokens)
     lowercase: bool = False  # lowercase every line before tokenising
     min_len: int = 1  # drop sentences shorter than this many tokens (AutoGen keeps 5-30)
@@ -90,6 +91,7 @@ class TrainConfig:
     out: str = "runs/default"  # run directory (created; resumable)
     epochs: float = 1.0  # passes over the training data (fractions allowed)
     max_steps: int = 0  # stop after this many optimizer steps; 0 = use epochs only
+    max_minutes: float = 0.0  # wall-clock limit: checkpoint and stop (resumable) after this long; 0 = none
     batch_size: int = 64  # sentences per batch
     lr: float = 1e-3  # Adam learning rate
     grad_clip: float = 5.0  # max global gradient norm; 0 = off

@@ -217,7 +217,8 @@ def _split_sentences(run: LoadedRun, cfg: EvalConfig) -> list[list[str]]:
     path = getattr(run.config.data, cfg.split, "")
     if not path:
         raise CorpusError(f"the run's data config has no {cfg.split!r} split")
-    sentences = read_corpus(path, run.config.data.level, run.config.data.lowercase)
+    d = run.config.data
+    sentences = read_corpus(path, d.level, d.lowercase, fmt=d.format)
     return sentences[: cfg.max_sentences] if cfg.max_sentences else sentences
 
 

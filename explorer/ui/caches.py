@@ -18,6 +18,7 @@ import streamlit as st
 from textvae_core.paths import CHECKPOINTS
 from textvae_core.rundir import CONFIG, WEIGHTS, read_eval, weights_digest
 
+from ..jobs import read_metrics, train_root
 from ..latent_map import LatentMap
 from ..runs import RunSummary, find_runs, run_dirs
 from . import keys
@@ -30,11 +31,30 @@ FOLDERS_ENV = "TEXTVAE_RUNS"  # run folders separated by os.pathsep; replaces ch
 
 
 def run_folders() -> list[str]:
-    """Folders searched for runs: $TEXTVAE_RUNS or checkpoints/, plus any the user added this session."""
+    """Folders searched for runs: $TEXTVAE_RUNS or checkpoints/, the Training page's folder (runs trained
+    from the app appear on every page), and any the user added this session."""
     if keys.RUN_FOLDERS not in st.session_state:
         env = [p for p in os.environ.get(FOLDERS_ENV, "").split(os.pathsep) if p]
-        st.session_state[keys.RUN_FOLDERS] = env or [str(CHECKPOINTS)]
+        folders = env or [str(CHECKPOINTS)]
+        trained = train_root()
+        if not any(Path(f).expanduser().resolve() == trained.resolve() for f in folders):
+            folders.append(str(trained))
+        st.session_state[keys.RUN_FOLDERS] = folders
     return st.session_state[keys.RUN_FOLDERS]
+
+
+def metrics_tail(run_dir: Path) -> list[dict]:
+    """A run's training log so far, read incrementally: each call parses only the lines added since the
+    last call of this session (the live views call it every second or two)."""
+    tails = st.session_state.setdefault(keys.METRICS_TAILS, {})
+    offset, records = tails.get(str(run_dir), (0, []))
+    new, offset = read_metrics(run_dir, offset)
+    if offset < 0:  # rewritten (a resume dropped replayed steps): read it again
+        new, offset = read_metrics(run_dir, 0)
+        records = []
+    records = records + new
+    tails[str(run_dir)] = (offset, records)
+    return records
 
 
 def _stamp(folders: list[str]) -> tuple[float, ...]:
@@ -81,6 +101,14 @@ def sentences_of(path: str, digest: str, split: str = "test") -> list[str]:
     from ..latent_map import corpus_for
 
     return corpus_for(path, split)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def labels_of(path: str, digest: str, split: str = "test") -> list[str] | None:
+    """A labelled run's held-out labels (None for a corpus without labels)."""
+    from ..latent_map import labels_for
+
+    return labels_for(path, split)
 
 
 def decode_point(run: RunSummary, z: np.ndarray) -> str:

@@ -9,3 +9,6 @@ ADMIN_UNLOCKED = "survey_admin"  # bool: this session gave the admin secret
 VIEWER_UNLOCKED = "survey_viewer"  # bool: this session gave the admin or the read-only results secret
 JUDGE_SHOWN = "shown"  # dict[item token, float]: when the judge first saw each item (answer times)
 JUDGE_MESSAGE = "survey_message"  # str: a refusal to show the judge after the rerun (e.g. a double submit)
+METRICS_TAILS = "metrics_tails"  # dict[run path, (byte offset, records)]: training logs read so far (live views)
+TRAIN_WATCH = "watch"  # str: the run the Training page watches
+TRAIN_RUN_NAME = "run_name"  # str: the name proposed for the next run launched from the Training page

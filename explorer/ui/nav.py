@@ -31,6 +31,7 @@ SECTIONS: dict[str, list[Link]] = {
         Link("pages/encoder_lens.py", "Encoder lens", ":material/tune:"),
         Link("pages/prior_samples.py", "Prior samples", ":material/casino:"),
     ],
+    "Train": [Link("pages/training.py", "Training", ":material/model_training:")],
     "Surveys": [
         Link("pages/survey_design.py", "Survey design", ":material/edit_note:"),
         Link("pages/survey_results.py", "Survey results", ":material/leaderboard:"),
