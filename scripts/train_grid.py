@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,21 +24,16 @@ from filelock import FileLock, Timeout
 
 from textvae_core.cli import parse_dataclass, positional, run_main
 from textvae_core.config import RunConfig
-from textvae_core.grid import GridRun, load_grid, target_steps
+from textvae_core.grid import GridRun, load_grid, ship, shipped, target_steps
 from textvae_core.paths import CHECKPOINTS, ROOT
 from textvae_core.rundir import (
     EVAL,
     LATENT_MAP,
-    RESUME_GLOB,
     WEIGHTS,
     has_weights,
     read_config,
-    thin_metrics,
-    weights_meta,
     weights_step,
 )
-
-SHIP_LOG_EVERY = 10  # steps per shipped training-log record (averaged); validation records all kept
 
 
 @dataclass
@@ -127,7 +121,7 @@ def do_run(r: GridRun, cfg: RunConfig, out: Path, opts: Options) -> None:
 def finish(out: Path, r: GridRun, opts: Options) -> None:
     """After training: float16 weights, then eval.json and the latent map computed from the shipped weights."""
     if opts.ship and not shipped(out):
-        ship(out)
+        ship_and_say(out)
     if opts.evaluate and not (out / EVAL).exists():
         from textvae_core.evaluate import EvalConfig, evaluate
 
@@ -140,22 +134,8 @@ def finish(out: Path, r: GridRun, opts: Options) -> None:
             print(f"{out.name}: latent map written")
 
 
-def shipped(run_dir: Path) -> bool:
-    """Weights already in float16 and no resume state left: shipping again would change nothing."""
-    return weights_meta(run_dir).get("dtype") == "float16" and not any(run_dir.glob(RESUME_GLOB))
-
-
-def ship(run_dir: Path) -> None:
-    """Float16 weights (half the size; loading casts back to float32), the training log averaged over
-    10-step windows (a tenth of its size, same curves), and no resume files."""
-    from textvae_core.checkpoint import export_run
-
-    with tempfile.TemporaryDirectory(dir=run_dir.parent) as tmp:
-        export_run(run_dir, Path(tmp) / "run")
-        os.replace(Path(tmp) / "run" / WEIGHTS, run_dir / WEIGHTS)  # atomic
-    for resume in run_dir.glob(RESUME_GLOB):
-        resume.unlink()
-    before, after = thin_metrics(run_dir, SHIP_LOG_EVERY)
+def ship_and_say(run_dir: Path) -> None:
+    before, after = ship(run_dir)
     print(f"{run_dir.name}: training log {before / 1e6:.2f} → {after / 1e6:.2f} MB")
     print(f"{run_dir.name}: shipped ({(run_dir / WEIGHTS).stat().st_size / 1e6:.1f} MB)")
 

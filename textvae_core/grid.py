@@ -130,3 +130,32 @@ def target_steps(cfg: RunConfig) -> int:
     d = cfg.data
     n = len(read_corpus(repo_path(d.train), d.level, d.lowercase, d.min_len, d.max_len))
     return cfg.train.max_steps or math.ceil(cfg.train.epochs * math.ceil(n / cfg.train.batch_size))
+
+
+SHIP_LOG_EVERY = 10  # steps per shipped training-log record (averaged); validation records all kept
+
+
+def shipped(run_dir: Path) -> bool:
+    """Weights already in float16 and no resume state left: shipping again would change nothing."""
+    from .rundir import RESUME_GLOB, weights_meta
+
+    return weights_meta(run_dir).get("dtype") == "float16" and not any(Path(run_dir).glob(RESUME_GLOB))
+
+
+def ship(run_dir: Path, log_every: int = SHIP_LOG_EVERY) -> tuple[int, int]:
+    """Make a finished run small enough to ship, in place: float16 weights (half the size; loading casts
+    them back to float32), the training log averaged over ``log_every``-step windows (same curves, a tenth
+    of the size), no resume files. Returns the training log's size in bytes before and after."""
+    import os
+    import tempfile
+
+    from .checkpoint import export_run
+    from .rundir import RESUME_GLOB, WEIGHTS, thin_metrics
+
+    run_dir = Path(run_dir)
+    with tempfile.TemporaryDirectory(dir=run_dir.parent) as tmp:
+        export_run(run_dir, Path(tmp) / "run")
+        os.replace(Path(tmp) / "run" / WEIGHTS, run_dir / WEIGHTS)  # atomic
+    for resume in run_dir.glob(RESUME_GLOB):
+        resume.unlink()
+    return thin_metrics(run_dir, log_every)
