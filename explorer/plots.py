@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import plotly.express as px
@@ -159,6 +161,9 @@ CURVES = (  # (column of metrics.jsonl, panel title); validation points share th
     ("beta", "β(t)"),
     ("kl_share", "KL share of the objective"),
     ("tok_per_s", "tokens / s"),
+    ("mu_shift", "‖mean μ‖² of a batch (codes moved alike)"),
+    ("mu_spread", "Σ Var μ in a batch (codes that differ)"),
+    ("grad_norm", "gradient norm"),
 )
 
 
@@ -171,7 +176,8 @@ def training_curves(records: list[dict], capacity: float | None = None, max_poin
     train = [{**r, "nll_bound": -r["elbo"]} if "elbo" in r else r for r in train]  # −ELBO of the batch
     train = train[:: max(1, len(train) // max_points)] + train[-1:] if train else []
     valid = [r for r in records if r.get("split") == "valid"]
-    fig = make_subplots(rows=2, cols=3, subplot_titles=[title for _, title in CURVES], horizontal_spacing=0.07)
+    rows = math.ceil(len(CURVES) / 3)
+    fig = make_subplots(rows=rows, cols=3, subplot_titles=[title for _, title in CURVES], horizontal_spacing=0.07)
     for i, (key, _) in enumerate(CURVES):
         row, col = i // 3 + 1, i % 3 + 1
         xs = [r["step"] for r in train if r.get(key) is not None]
@@ -196,14 +202,22 @@ def training_curves(records: list[dict], capacity: float | None = None, max_poin
                 row=row,
                 col=col,
             )
+        ramp = [(r["step"], r["C"]) for r in train if r.get("C") is not None]
+        if key == "kl" and ramp and ramp[0][1] != ramp[-1][1]:  # a capacity schedule: draw C(t) itself
+            fig.add_trace(
+                go.Scatter(x=[p[0] for p in ramp], y=[p[1] for p in ramp], mode="lines", name="C(t)",
+                           line={"dash": "dash", "color": "grey"}),
+                row=row,
+                col=col,
+            )  # fmt: skip
         if key == "kl" and capacity is not None:
             fig.add_hline(y=capacity, line={"dash": "dash", "color": "grey"}, row=row, col=col)
             fig.add_annotation(
                 text=f"C = {capacity:g}", xref="x2 domain", yref="y2", x=1, y=capacity, xanchor="right",
                 yanchor="bottom", showarrow=False,
             )  # fmt: skip
-    fig.update_xaxes(title_text="step", row=2)
+    fig.update_xaxes(title_text="step", row=rows)
     fig.update_layout(
-        height=580, margin={"t": 70, "l": 10, "r": 10, "b": 10}, legend={"orientation": "h", "y": 1.14, "x": 0}
+        height=290 * rows, margin={"t": 70, "l": 10, "r": 10, "b": 10}, legend={"orientation": "h", "y": 1.14, "x": 0}
     )
     return fig

@@ -44,7 +44,9 @@ from .objectives import capacity_at, objective_terms, validate
 from .rundir import CONFIG, METRICS, WEIGHTS, MetricsLog, read_vocab, write_vocab
 from .vocab import Vocab
 
-LOGGED = ("loss", "rec", "kl", "elbo", "kl_share", "beta", "grad_norm")
+# per training step: the objective's terms, the gradient norm, and where the batch's codes sit: mu_shift =
+# ‖mean of μ‖² (rate spent moving every code off the prior alike), mu_spread = Σ_d Var(μ_d) (codes that differ)
+LOGGED = ("loss", "rec", "kl", "elbo", "kl_share", "beta", "grad_norm", "mu_shift", "mu_spread")
 LOCK = ".train.lock"  # held by the training process (rank 0) for as long as it writes the run directory
 EVENTS = ("on_log", "on_validate", "on_checkpoint")
 Callback = Callable[["Trainer", dict[str, Any]], Any]
@@ -346,6 +348,9 @@ class Trainer:
         kl = distributed.gather(out.kl.float(), self.world, sizes)
         bow = distributed.gather(out.bow.float(), self.world, sizes) if out.bow is not None else None
         terms = objective_terms(rec, kl, self.cfg.objective, state.step, bow)
+        mu = out.mu.detach().float()
+        terms["mu_shift"] = mu.mean(0).pow(2).sum()
+        terms["mu_spread"] = mu.var(0, unbiased=False).sum() if mu.size(0) > 1 else mu.new_zeros(())
         self.optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()
         params = [p for p in self.model.parameters() if p.grad is not None]
