@@ -47,7 +47,7 @@ event = st.dataframe(
         "C(t)": st.column_config.TextColumn(help="capacity schedule: constant from step 0, or ramped from 0"),
         **{
             c: st.column_config.NumberColumn(format="%.2f")
-            for c in ("R", "D", "−ELBO", "IW-NLL", "log det Cov", "‖μ‖²", "MI", "BLEU-2", "homotopy repeats")
+            for c in ("R", "D", "−ELBO", "IW-NLL", "log det Cov", "‖μ‖²", "MI", "BLEU-2", "BLEU-4", "homotopy repeats")
         },
     },
 )

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from explorer.latent_map import MapConfig, load_map, precompute, project, sample_points
-from explorer.runs import find_runs, headline, knob_family
+from explorer.runs import RunSummary, default_choice, find_runs, headline, knob_family
 from explorer.textlab import (
     Endpoints,
     decode_config,
@@ -23,7 +23,7 @@ from explorer.textlab import (
 )
 from textvae_core.config import RunConfig
 from textvae_core.inference import InputError, TextVAE
-from textvae_core.rundir import CONFIG, EVAL, LATENT_MAP, WEIGHTS, read_metrics
+from textvae_core.rundir import CONFIG, EVAL, LATENT_MAP, WEIGHTS, read_metrics, write_eval
 
 
 def _fake_run(root: Path, name: str, **changes: object) -> Path:
@@ -57,6 +57,23 @@ def test_knob_family_changes_one_thing_at_a_time(tmp_path: Path) -> None:
     assert knob_family(runs, next(r for r in runs if r.name == "vae"), "C") == []  # no C: no slider
     beta = knob_family(runs, next(r for r in runs if r.name == "c10"), "β")
     assert [r.name for _, r in beta] == ["c10", "c10-b2"]
+
+
+def test_pages_open_on_the_runs_that_reconstruct_best(tmp_path: Path) -> None:
+    runs = []
+    for name, bleu4, weights in (
+        ("a", 1.0, True),
+        ("b", 17.5, True),
+        ("c", None, True),
+        ("d", 30.0, False),
+        ("e", 9.0, True),
+    ):
+        (tmp_path / name).mkdir()
+        if bleu4 is not None:
+            write_eval(tmp_path / name, {"reconstruction": {"scores": {"all": {"bleu4": bleu4}}}})
+        runs.append(RunSummary(tmp_path / name, RunConfig(), None, weights))
+    assert [r.name for r in default_choice(runs)] == ["b", "e", "a"]  # best first; no weights, no eval: last
+    assert [r.name for r in default_choice(runs, n=5)] == ["b", "e", "a", "c"]
 
 
 def test_headline_prefers_eval_json(trained_run: Path, tmp_path: Path) -> None:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from textvae_core.rundir import EVAL
-
-from ..runs import RunSummary
+from ..runs import RunSummary, default_choice
 from . import keys
 from .caches import all_runs, run_folders
 
@@ -22,12 +19,11 @@ if TYPE_CHECKING:
 
 
 def chosen_runs(runs: list[RunSummary]) -> list[RunSummary]:
-    """The runs chosen on the Runs page (or by clicking a point); by default three evaluated ones, else any three."""
+    """The runs chosen on the Runs page (or by clicking a point); by default the three whose
+    reconstructions score best (explorer.runs.default_choice)."""
     by_path = {str(r.path): r for r in runs if r.has_weights}
     chosen = [p for p in st.session_state.get(keys.CHOSEN_RUNS, []) if p in by_path]
-    if not chosen:
-        chosen = sorted(by_path, key=lambda p: not (Path(p) / EVAL).exists())[:3]
-    return [by_path[p] for p in chosen]
+    return [by_path[p] for p in chosen] if chosen else default_choice(runs)
 
 
 def set_chosen(paths: list[str]) -> None:
