@@ -41,11 +41,11 @@ from .device import autocast, pick_device
 from .metrics import heldout_bounds
 from .models import build_model
 from .objectives import capacity_at, objective_terms, validate
-from .rundir import CONFIG, METRICS, WEIGHTS, MetricsLog, read_vocab, write_vocab
+from .rundir import CONFIG, METRICS, TRAIN_LOCK, WEIGHTS, MetricsLog, read_vocab, write_vocab
 from .vocab import Vocab
 
 LOGGED = ("loss", "rec", "kl", "elbo", "kl_share", "beta", "grad_norm")
-LOCK = ".train.lock"  # held by the training process (rank 0) for as long as it writes the run directory
+LOCK = TRAIN_LOCK  # held by the training process (rank 0) for as long as it writes the run directory
 EVENTS = ("on_log", "on_validate", "on_checkpoint")
 Callback = Callable[["Trainer", dict[str, Any]], Any]
 
