@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
-            for amp in ((False, True) if seed % 2 == 0 else (True, False)):
+            for amp in (False, True) if seed % 2 == 0 else (True, False):
                 res = train_one(Path(tmp) / f"{'bf16' if amp else 'fp32'}-{seed}", amp, seed, args)
                 rows.append({"precision": "bf16" if amp else "fp32", "seed": seed, **res})
                 print(json.dumps(rows[-1]), flush=True)
@@ -75,13 +75,17 @@ def main(argv: list[str] | None = None) -> int:
     print("| precision | seed | target tokens / s | test −ELBO | D | KL |")
     print("|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['precision']} | {r['seed']} | {r['tok_per_s']:,.0f} | {r['nll_bound']:.2f} | {r['rec']:.2f} | {r['kl']:.2f} |")
+        print(
+            f"| {r['precision']} | {r['seed']} | {r['tok_per_s']:,.0f} | {r['nll_bound']:.2f} | {r['rec']:.2f} | {r['kl']:.2f} |"
+        )
     mean = {p: statistics.mean(r["tok_per_s"] for r in rows if r["precision"] == p) for p in ("fp32", "bf16")}
     elbo = {p: [r["nll_bound"] for r in rows if r["precision"] == p] for p in ("fp32", "bf16")}
     print(f"\nbf16 / fp32 tokens/s: {mean['bf16'] / mean['fp32']:.2f}×")
     gap = statistics.mean(elbo["bf16"]) - statistics.mean(elbo["fp32"])
     spread = max(max(v) - min(v) for v in elbo.values())
-    print(f"test −ELBO, bf16 − fp32 (mean over seeds): {gap:+.2f} nats; seed-to-seed spread within a precision: {spread:.2f}")
+    print(
+        f"test −ELBO, bf16 − fp32 (mean over seeds): {gap:+.2f} nats; seed-to-seed spread within a precision: {spread:.2f}"
+    )
     return 0
 
 

@@ -12,7 +12,6 @@ Tokens/s counts target tokens of the steps after a warm-up, timed from the on_lo
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 import statistics
@@ -20,13 +19,24 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
 
-from textvae_core.config import RunConfig  # noqa: E402
-from textvae_core.train import prepare_data, train  # noqa: E402
+from textvae_core.cli import parse_dataclass, run_main
+from textvae_core.config import RunConfig
+from textvae_core.paths import ROOT
+from textvae_core.train import prepare_data, train
+
+
+@dataclass
+class Options:
+    steps: int = 150  # optimizer steps per run
+    warmup: int = 10  # first steps left out of the timing
+    rounds: int = 4  # rounds, each training both variants (ABBA order)
+    baseline: str = "5115e92"  # the commit whose train.train is the reference
+    threads: int = 0  # torch threads (0: torch's default; 1 on a busy machine)
 
 
 def baseline_train(commit: str):
@@ -55,14 +65,8 @@ def measure(fn, steps: int, warmup: int, out: Path, tokens: list[int], threads: 
     return sum(tokens[warmup:steps]) / (marks[steps] - marks[warmup])
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=150)
-    ap.add_argument("--warmup", type=int, default=10)
-    ap.add_argument("--rounds", type=int, default=4)
-    ap.add_argument("--baseline", default="5115e92", help="the commit whose train.train is the reference")
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default; 1 on a busy machine)")
-    args = ap.parse_args()
+def main(argv: list[str] | None = None) -> int:
+    args = parse_dataclass(Options, argv, "python benchmarks/trainer_throughput.py", __doc__)
     cfg = RunConfig()
     cfg.data.train, cfg.data.valid = str(ROOT / cfg.data.train), ""
     _, train_set, _ = prepare_data(cfg)
@@ -86,7 +90,8 @@ def main() -> None:
     summary = {k: [round(x) for x in v] for k, v in rates.items()}
     summary |= {"ratio_per_round": [round(x, 3) for x in ratios], "median_ratio": round(statistics.median(ratios), 3)}
     print(json.dumps(summary))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -11,15 +11,25 @@ memory). "numba default" is what umap does by itself (one of its functions is ma
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
+
+from textvae_core.cli import parse_dataclass, run_main
+from textvae_core.paths import ROOT, repo_path
+
+
+@dataclass
+class Options:
+    run: str = "checkpoints/ptb-lstm-bc15"  # a run with a stored map (relative paths: to the repository)
+    processes: int = 2  # fresh processes per mode, run one after another
+
 
 CHILD = r"""
 import json, sys, time
@@ -37,18 +47,19 @@ print(json.dumps({"import": t1 - t0, "first_fit": t2 - t1, "warm_fit": t3 - t2, 
 """
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--run", default=str(ROOT / "checkpoints" / "ptb-lstm-bc15"), help="a run with a stored map")
-    ap.add_argument("--processes", type=int, default=2, help="fresh processes per mode, run one after another")
-    args = ap.parse_args()
+def main(argv: list[str] | None = None) -> int:
+    args = parse_dataclass(Options, argv, "python benchmarks/umap_first_fit.py", __doc__)
     results: dict[str, list[dict]] = {}
     for mode, switch in (("numba default", "0"), ("cache all", "1")):
         with tempfile.TemporaryDirectory(prefix="numba-cache-") as cache:
             env = {**os.environ, "NUMBA_CACHE_DIR": cache, "TEXTVAE_NUMBA_CACHE": switch, "PYTHONPATH": str(ROOT)}
             for i in range(args.processes):
                 out = subprocess.run(
-                    [sys.executable, "-c", CHILD, args.run], cwd=ROOT, env=env, capture_output=True, text=True
+                    [sys.executable, "-c", CHILD, str(repo_path(args.run).resolve())],
+                    cwd=ROOT,
+                    env=env,
+                    capture_output=True,
+                    text=True,
                 )
                 if out.returncode:
                     raise SystemExit(out.stderr[-2000:])
@@ -69,7 +80,8 @@ def main() -> None:
             }
         )
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

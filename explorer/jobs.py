@@ -29,14 +29,11 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from textvae_core.io import atomic_write_text
-from textvae_core.rundir import CONFIG, METRICS, weights_meta
+from textvae_core.paths import ROOT
+from textvae_core.rundir import CONFIG, JOB, JOB_EDIT_LOCK, JOB_LOCK, JOB_LOG, TRAIN_LOCK, weights_meta
 
-ROOT = Path(__file__).resolve().parent.parent
 TRAIN_DIR_ENV = "TEXTVAE_TRAIN_DIR"  # where the app creates runs (see train_root)
 MAX_JOBS_ENV = "TEXTVAE_MAX_JOBS"  # jobs that may run at once (default 1); the page can change it
-JOB_FILE, JOB_LOCK, JOB_LOG = "job.json", ".job.lock", "job.log"
-EDIT_LOCK = ".job.json.lock"  # held for the moment of a change to job.json
-TRAIN_LOCK = ".train.lock"  # the Trainer's own lock (textvae_core.trainer.LOCK)
 QUEUE_LOCK, QUEUE_SETTINGS = ".queue.lock", "queue.json"
 MIN_FREE_BYTES = 200 * 2**20  # refuse to start a job with less free disk than this
 ACTIVE = ("starting", "running", "evaluating")
@@ -75,19 +72,19 @@ def set_max_jobs(root: Path, n: int) -> None:
 
 def read_job(run_dir: Path) -> dict[str, Any] | None:
     try:
-        job = json.loads((Path(run_dir) / JOB_FILE).read_text(encoding="utf-8"))
+        job = json.loads((Path(run_dir) / JOB).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return job if isinstance(job, dict) else None
 
 
 def _write_job(run_dir: Path, job: dict[str, Any]) -> None:
-    atomic_write_text(Path(run_dir) / JOB_FILE, json.dumps(job, indent=2) + "\n")
+    atomic_write_text(Path(run_dir) / JOB, json.dumps(job, indent=2) + "\n")
 
 
 def _update(run_dir: Path, **changes: Any) -> dict[str, Any]:
     """Change some fields of the job file; the app and the supervisor both write it, one at a time."""
-    with FileLock(str(Path(run_dir) / EDIT_LOCK), timeout=10):
+    with FileLock(str(Path(run_dir) / JOB_EDIT_LOCK), timeout=10):
         job = {**(read_job(run_dir) or {}), **changes}
         _write_job(run_dir, job)
     return job
@@ -395,40 +392,11 @@ def list_jobs(root: Path) -> list[JobStatus]:
     """Every job under the training folder, newest first."""
     if not Path(root).is_dir():
         return []
-    found = [status(p.parent) for p in Path(root).glob(f"*/{JOB_FILE}")]
+    found = [status(p.parent) for p in Path(root).glob(f"*/{JOB}")]
     return sorted((s for s in found if s), key=lambda s: -s.job.get("queued_at", 0))
 
 
-# ----------------------------------------------------------------------------- the training log
-
-
-def read_metrics(run_dir: Path, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-    """Records of metrics.jsonl from byte ``offset`` on, and the offset after the last complete line.
-
-    The one reader of the training log for live views: called every second or two, it parses only
-    what was appended since (a line still being written waits for the next call). A file shorter
-    than ``offset`` was rewritten (a resume drops replayed steps): read it again from the start by
-    passing offset 0 (the returned offset is -1 then)."""
-    path = Path(run_dir) / METRICS
-    try:
-        size = path.stat().st_size
-        if size < offset:
-            return [], -1
-        with open(path, "rb") as f:
-            f.seek(offset)
-            data = f.read()
-    except OSError:
-        return [], offset
-    end = data.rfind(b"\n") + 1
-    records = []
-    for line in data[:end].decode("utf-8", errors="replace").splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(rec, dict) and "step" in rec:
-            records.append(rec)
-    return records, offset + end
+# ----------------------------------------------------------------------------- progress of a run
 
 
 @dataclass

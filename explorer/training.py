@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from textvae_core.corpus import CorpusError, decode_corpus, guess_format, parse_corpus
+from textvae_core.rundir import JOB_LOG
 
-from .jobs import ACTIVE, JOB_LOG, JobStatus
+from .jobs import ACTIVE, JobStatus
 
-ROOT = Path(__file__).resolve().parent.parent
 PTB = {"train": "data/ptb/ptb.train.txt", "valid": "data/ptb/ptb.valid.txt", "test": "data/ptb/ptb.test.txt"}
 LOCAL_ADDRESSES = {"127.0.0.1", "localhost", "::1", "[::1]"}
 MIN_UPLOAD_SENTENCES = 50  # an upload is split three ways: fewer lines leave nothing to validate on

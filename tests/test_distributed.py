@@ -17,9 +17,10 @@ from textvae_core.checkpoint import load_run
 from textvae_core.config import RunConfig
 from textvae_core.distributed import World
 from textvae_core.models.vae import SentenceVAE
+from textvae_core.paths import ROOT
+from textvae_core.rundir import CONFIG, METRICS
 from textvae_core.train import train
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="torch built without distributed")
 
 
@@ -41,7 +42,7 @@ def cli_args(cfg: RunConfig) -> list[str]:
 
 
 def losses(run: Path, key: str = "loss") -> dict[int, float]:
-    lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    lines = [json.loads(line) for line in (run / METRICS).read_text().splitlines()]
     return {r["step"]: r[key] for r in lines if r["split"] == "train"}
 
 
@@ -78,11 +79,11 @@ def test_a_data_parallel_run_resumes_at_another_world_size(corpus_dir: Path, tmp
     cfg.train.max_steps = 6
     torchrun(["-m", "textvae_core.train"], cli_args(cfg))
     assert load_run(tmp_path / "r").step == 6
-    resumed = RunConfig.load(tmp_path / "r" / "config.json")
+    resumed = RunConfig.load(tmp_path / "r" / CONFIG)
     resumed.train.max_steps = 9
     train(resumed, resume=True)  # one process goes on from the two-process checkpoint
     torchrun(["-m", "textvae_core.train"], [f"--resume={tmp_path / 'r'}", "--max_steps=12", "--progress=false"])
     assert load_run(tmp_path / "r").step == 12
     assert sorted(losses(tmp_path / "r")) == list(range(1, 13))
-    starts = [json.loads(ln) for ln in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    starts = [json.loads(ln) for ln in (tmp_path / "r" / METRICS).read_text().splitlines()]
     assert [r["world_size"] for r in starts if r.get("event") == "start"] == [2, 1, 2]

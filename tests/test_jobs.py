@@ -14,6 +14,7 @@ import pytest
 
 from explorer import jobs
 from textvae_core.checkpoint import load_run
+from textvae_core.rundir import EVAL, JOB, JOB_LOG, METRICS, WEIGHTS, read_metrics_since
 
 
 def tiny_args(corpus_dir: Path, steps: int = 20, *extra: str) -> list[str]:
@@ -63,13 +64,13 @@ def test_a_job_runs_detached_records_how_it_ended_and_evaluates_when_done(corpus
     st = jobs.status(root / "a")
     assert st.state == "finished" and st.job["returncode"] == 0 and st.checkpoint_step == 12, st.summary()
     assert st.job["pid"] != st.job["supervisor_pid"] and st.job["started_at"] >= st.job["queued_at"]
-    records, offset = jobs.read_metrics(root / "a")
-    assert offset == (root / "a" / "metrics.jsonl").stat().st_size
+    records, offset = read_metrics_since(root / "a")
+    assert offset == (root / "a" / METRICS).stat().st_size
     p = jobs.progress(records)
     assert (p.step, p.total, p.fraction) == (12, 12, 1.0) and p.tok_per_s > 0 and p.eta_s == 0
-    log = (root / "a" / "job.log").read_text()
+    log = (root / "a" / JOB_LOG).read_text()
     assert "textvae_core.train" in log and "textvae_core.evaluate" in log and "explorer.latent_map" in log
-    assert json.loads((root / "a" / "eval.json").read_text())["profile"] == "grid"
+    assert json.loads((root / "a" / EVAL).read_text())["profile"] == "grid"
     from explorer.latent_map import load_map
 
     assert "pca" in load_map(root / "a").coords
@@ -94,13 +95,13 @@ def test_the_cap_queues_jobs_and_a_finished_job_starts_the_next(corpus_dir: Path
 
 def test_stop_checkpoints_and_resume_finishes(corpus_dir: Path, root: Path) -> None:
     jobs.submit(root, "s", tiny_args(corpus_dir, 100000, "--ckpt_every=0"))
-    wait_for(lambda: (root / "s" / "model.safetensors").exists() or jobs.read_metrics(root / "s")[0][3:], 90)
+    wait_for(lambda: (root / "s" / WEIGHTS).exists() or read_metrics_since(root / "s")[0][3:], 90)
     with pytest.raises(jobs.JobError, match="already being trained"):
         jobs.submit(root, "s", tiny_args(corpus_dir), resume=True)
     jobs.stop(root / "s")
     wait_for(lambda: done(root / "s"), 60)
     st = jobs.status(root / "s")
-    stopped = [r for r in jobs.read_metrics(root / "s")[0] if r.get("event") == "stopped"]
+    stopped = [r for r in read_metrics_since(root / "s")[0] if r.get("event") == "stopped"]
     assert st.state == "stopped" and st.job["returncode"] == 143 and stopped[-1]["reason"] == "SIGTERM"
     assert st.checkpoint_step == stopped[-1]["step"] > 0 and "last good checkpoint" in st.summary()
     jobs.submit(root, "s", [f"--max_steps={st.checkpoint_step + 5}"], resume=True)
@@ -121,7 +122,7 @@ def test_a_killed_job_shows_why_and_its_last_good_checkpoint(corpus_dir: Path, r
 
 def test_a_job_whose_supervisor_died_is_reported_failed(corpus_dir: Path, root: Path) -> None:
     jobs.submit(root, "d", tiny_args(corpus_dir, 100000))
-    wait_for(lambda: jobs.read_metrics(root / "d")[0], 60, "training to start")
+    wait_for(lambda: read_metrics_since(root / "d")[0], 60, "training to start")
     job = jobs.read_job(root / "d")
     os.kill(job["supervisor_pid"], signal.SIGKILL)
     time.sleep(0.5)
@@ -138,32 +139,19 @@ def test_bad_submissions_are_refused_at_once(corpus_dir: Path, root: Path, monke
         jobs.submit(root, "../escape", tiny_args(corpus_dir))
     with pytest.raises(jobs.JobError, match="no run to resume"):
         jobs.submit(root, "nothing", [], resume=True)
-    assert not (root / "bad" / "job.json").exists()
+    assert not (root / "bad" / JOB).exists()
     free = type("Usage", (), {"free": 10 * 2**20})()
     monkeypatch.setattr(jobs.shutil, "disk_usage", lambda path: free)
     with pytest.raises(jobs.JobError, match="10 MB free"):
         jobs.submit(root, "full", tiny_args(corpus_dir))
 
 
-def test_read_metrics_waits_for_whole_lines_and_notices_a_rewrite(tmp_path: Path) -> None:
-    path = tmp_path / "metrics.jsonl"
-    path.write_text('{"step": 1, "split": "train"}\n{"step": 2, "spl')
-    records, offset = jobs.read_metrics(tmp_path)
-    assert [r["step"] for r in records] == [1]
-    with open(path, "a") as f:
-        f.write('it": "train"}\n')
-    records, offset = jobs.read_metrics(tmp_path, offset)
-    assert [r["step"] for r in records] == [2]
-    path.write_text('{"step": 1, "split": "train"}\n')  # a resume dropped replayed steps
-    assert jobs.read_metrics(tmp_path, offset) == ([], -1)
-
-
 def test_a_full_disk_and_other_deaths_are_named(tmp_path: Path) -> None:
-    (tmp_path / "job.log").write_text("step 3\nOSError: [Errno 28] No space left on device\n")
+    (tmp_path / JOB_LOG).write_text("step 3\nOSError: [Errno 28] No space left on device\n")
     state_, message = jobs._outcome(1, tmp_path)
     assert state_ == "failed" and "No space left" in message and "the disk is full" in message
-    (tmp_path / "job.log").write_text("error: data/x.txt: looks like a binary file (NUL bytes), expected UTF-8 text\n")
-    assert jobs._outcome(2, tmp_path) == ("failed", "bad input: " + (tmp_path / "job.log").read_text().strip())
+    (tmp_path / JOB_LOG).write_text("error: data/x.txt: looks like a binary file (NUL bytes), expected UTF-8 text\n")
+    assert jobs._outcome(2, tmp_path) == ("failed", "bad input: " + (tmp_path / JOB_LOG).read_text().strip())
     assert jobs._outcome(-9, tmp_path)[1] == "killed by SIGKILL (out of memory, or killed by hand)"
     assert jobs._outcome(143, tmp_path)[0] == jobs._outcome(4, tmp_path)[0] == "stopped"
 

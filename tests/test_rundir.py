@@ -14,6 +14,7 @@ from textvae_core.rundir import (
     last_validation,
     read_eval,
     read_metrics,
+    read_metrics_since,
     run_status,
     weights_digest,
     weights_meta,
@@ -33,6 +34,22 @@ def test_the_log_skips_a_line_cut_off_by_a_kill_and_filters_by_split(tmp_path: P
     assert [r["step"] for r in read_metrics(tmp_path, "train")] == [1, 2]
     assert last_validation(tmp_path) == lines[1]
     assert read_metrics(tmp_path / "nothing") == [] and last_validation(tmp_path / "nothing") is None
+
+
+def test_the_live_reader_waits_for_whole_lines_and_notices_a_rewrite(tmp_path: Path) -> None:
+    """read_metrics_since: what the Training page's live view reads every 1.5 s (only the bytes appended)."""
+    path = tmp_path / METRICS
+    assert read_metrics_since(tmp_path) == ([], 0)  # no log yet
+    path.write_text('{"step": 1, "split": "train"}\n{"step": 2, "spl')
+    records, offset = read_metrics_since(tmp_path)
+    assert [r["step"] for r in records] == [1] and offset == len('{"step": 1, "split": "train"}\n')
+    with open(path, "a") as f:
+        f.write('it": "train"}\n')
+    records, offset = read_metrics_since(tmp_path, offset)
+    assert [r["step"] for r in records] == [2] and offset == path.stat().st_size
+    assert read_metrics_since(tmp_path, offset) == ([], offset)  # nothing new
+    path.write_text('{"step": 1, "split": "train"}\n')  # a resume dropped replayed steps
+    assert read_metrics_since(tmp_path, offset) == ([], -1)
 
 
 def test_a_resumed_log_drops_the_steps_it_will_replay(tmp_path: Path) -> None:

@@ -15,13 +15,13 @@ from conftest import tiny_config
 
 from textvae_core.checkpoint import load_resume, load_run
 from textvae_core.config import RunConfig
+from textvae_core.paths import ROOT
+from textvae_core.rundir import CONFIG, METRICS
 from textvae_core.trainer import Trainer, TrainState
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def records(run: Path) -> list[dict]:
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return [json.loads(line) for line in (run / METRICS).read_text().splitlines()]
 
 
 def weights(run: Path) -> dict[str, torch.Tensor]:
@@ -50,7 +50,7 @@ def test_a_callback_stops_training_and_resume_goes_on_bit_for_bit(corpus_dir: Pa
     saved = load_resume(tmp_path / "split", 11)
     assert saved["state"]["step"] == 11 and "num_bad_epochs" in saved["scheduler"]
     assert [r["event"] for r in records(tmp_path / "split") if r["split"] == "event"] == ["start", "stopped"]
-    Trainer(RunConfig.load(tmp_path / "split" / "config.json"), resume=True).fit()
+    Trainer(RunConfig.load(tmp_path / "split" / CONFIG), resume=True).fit()
     a, b = weights(tmp_path / "straight"), weights(tmp_path / "split")
     assert all(torch.equal(a[k], b[k]) for k in a), "resume after a stop must equal the straight run exactly"
     lr = lambda run: [r["lr"] for r in records(run) if r["split"] == "valid"]  # noqa: E731
@@ -65,7 +65,7 @@ def test_sigterm_checkpoints_the_current_step_and_exits_cleanly(corpus_dir: Path
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 90
-        while not (out / "metrics.jsonl").exists() or len((out / "metrics.jsonl").read_text().splitlines()) < 5:
+        while not (out / METRICS).exists() or len((out / METRICS).read_text().splitlines()) < 5:
             assert time.time() < deadline and proc.poll() is None, "training did not start"
             time.sleep(0.1)
         proc.send_signal(signal.SIGTERM)
@@ -79,10 +79,10 @@ def test_sigterm_checkpoints_the_current_step_and_exits_cleanly(corpus_dir: Path
     step = summary["step"]
     assert load_run(out).step == step and records(out)[-1] == {**records(out)[-1], "event": "stopped", "step": step}
     # going on from the stop equals training straight to the same step
-    resumed = RunConfig.load(out / "config.json")
+    resumed = RunConfig.load(out / CONFIG)
     resumed.train.max_steps = step + 4
     Trainer(resumed, resume=True).fit()
-    straight = RunConfig.load(out / "config.json")
+    straight = RunConfig.load(out / CONFIG)
     straight.train.out, straight.train.max_steps = str(tmp_path / "straight"), step + 4
     Trainer(straight).fit()
     a, b = weights(out), weights(tmp_path / "straight")
@@ -93,11 +93,11 @@ def test_two_trainers_never_share_a_run_directory(corpus_dir: Path, tmp_path: Pa
     cfg = tiny_config(corpus_dir, tmp_path / "r", "vae")
     cfg.train.max_steps = 2
     Trainer(cfg).fit()
-    first = Trainer(RunConfig.load(tmp_path / "r" / "config.json"), resume=True)
+    first = Trainer(RunConfig.load(tmp_path / "r" / CONFIG), resume=True)
     with pytest.raises(Exception, match="being trained by another process"):
-        Trainer(RunConfig.load(tmp_path / "r" / "config.json"), resume=True)
+        Trainer(RunConfig.load(tmp_path / "r" / CONFIG), resume=True)
     first.fit()  # releases the lock
-    Trainer(RunConfig.load(tmp_path / "r" / "config.json"), resume=True).fit()
+    Trainer(RunConfig.load(tmp_path / "r" / CONFIG), resume=True).fit()
 
 
 def test_train_state_reads_resume_files_written_before_the_trainer() -> None:

@@ -16,6 +16,7 @@ import pytest
 from browser import browser_page, serve_process, skip_without_browser, wait_ready
 
 from explorer import jobs
+from textvae_core.rundir import CONFIG, read_metrics_since
 
 OUT = Path(__file__).resolve().parent / "output" / "screenshots"
 LOCAL = ("--server.address", "127.0.0.1")  # no admin secret set: training is open on a localhost-only server
@@ -84,7 +85,7 @@ def test_train_from_the_browser_across_an_app_restart(corpus_dir: Path, tmp_path
         assert job["state"] == "running", job
         # the job goes on without any app: its supervisor and training processes live in their own session
         deadline = time.monotonic() + 120
-        while not [r for r in jobs.read_metrics(run)[0] if r.get("time", 0) > killed_at]:
+        while not [r for r in read_metrics_since(run)[0] if r.get("time", 0) > killed_at]:
             assert time.monotonic() < deadline, "training stopped with the app"
             time.sleep(0.2)
         with serve_process(env, args=LOCAL) as (url, _), browser_page(height=2000) as page:
@@ -108,9 +109,9 @@ def test_train_from_the_browser_across_an_app_restart(corpus_dir: Path, tmp_path
             if pid and jobs.is_active(run):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-    records = jobs.read_metrics(run)[0]
+    records = read_metrics_since(run)[0]
     assert [r["step"] for r in records if r.get("event") == "finished"] == [300]
-    assert json.loads((run / "config.json").read_text())["objective"]["C"] == 2.0
+    assert json.loads((run / CONFIG).read_text())["objective"]["C"] == 2.0
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")

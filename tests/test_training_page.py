@@ -12,6 +12,7 @@ from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 from explorer import jobs
+from textvae_core.rundir import read_metrics_since
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/training.py"
@@ -130,10 +131,10 @@ def test_launch_watch_stop_and_resume_a_tiny_run(corpus_dir: Path, root: Path, a
     stopped_at = jobs.status(run).checkpoint_step
     assert stopped_at and f"last good checkpoint: step {stopped_at}" in at.warning[0].value
     next(b for b in at.button if b.label == "Resume").click().run()
-    starts = lambda: [r["resumed"] for r in jobs.read_metrics(run)[0] if r.get("event") == "start"]  # noqa: E731
+    starts = lambda: [r["resumed"] for r in read_metrics_since(run)[0] if r.get("event") == "start"]  # noqa: E731
     until(at, lambda at: starts() == [False, True], 60)
     assert jobs.status(run).state == "running"
-    until(at, lambda at: max(r["step"] for r in jobs.read_metrics(run)[0]) > stopped_at, 60)
+    until(at, lambda at: max(r["step"] for r in read_metrics_since(run)[0]) > stopped_at, 60)
     jobs.stop(run)
 
 

@@ -7,6 +7,9 @@
     metrics.jsonl           one JSON line per logged training step and per validation
     eval.json               every held-out figure (written by ``python -m textvae_core.evaluate``)
     latent_map.safetensors  the app's 2-D map of the aggregated posterior (explorer.latent_map)
+    .train.lock             held by the training process while it writes the folder (textvae_core.trainer)
+    job.json, job.log       a job started from the app: its state, pid and command; its output (explorer.jobs)
+    .job.lock               held by the job's supervisor for the job's life (.job.json.lock: one edit at a time)
 
 Nothing here imports torch: the app lists runs, draws curves and keys its caches with these alone, so
 its first page draws before torch is imported. Loading the weights into a model is checkpoint's job.
@@ -30,6 +33,11 @@ METRICS = "metrics.jsonl"
 EVAL = "eval.json"
 LATENT_MAP = "latent_map.safetensors"
 RESUME_GLOB = "resume-*.pt"
+TRAIN_LOCK = ".train.lock"
+JOB = "job.json"
+JOB_LOG = "job.log"
+JOB_LOCK = ".job.lock"
+JOB_EDIT_LOCK = ".job.json.lock"
 
 
 class CheckpointError(ValueError):
@@ -122,6 +130,26 @@ def read_metrics(run_dir: str | Path, split: str | None = None) -> list[dict[str
         return []
     records = parse_metrics(text.splitlines())
     return records if split is None else [r for r in records if r.get("split") == split]
+
+
+def read_metrics_since(run_dir: str | Path, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """Records of metrics.jsonl from byte ``offset`` on, and the offset after the last complete line.
+
+    For live views, called every second or two: it parses only what was appended since (a line still
+    being written waits for the next call). A file shorter than ``offset`` was rewritten (a resume drops
+    replayed steps): the returned offset is -1 then, and the caller reads it again from offset 0."""
+    path = Path(run_dir) / METRICS
+    try:
+        if path.stat().st_size < offset:
+            return [], -1
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+    except OSError:
+        return [], offset
+    end = data.rfind(b"\n") + 1
+    lines = data[:end].decode("utf-8", errors="replace").splitlines()
+    return [r for r in parse_metrics(lines) if "step" in r], offset + end
 
 
 def last_validation(run_dir: str | Path) -> dict[str, Any] | None:

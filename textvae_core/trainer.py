@@ -41,13 +41,13 @@ from .device import autocast, pick_device
 from .metrics import heldout_bounds
 from .models import build_model
 from .objectives import capacity_at, objective_terms, validate
-from .rundir import CONFIG, METRICS, WEIGHTS, MetricsLog, read_vocab, write_vocab
+from .rundir import CONFIG, METRICS, TRAIN_LOCK, WEIGHTS, MetricsLog, read_vocab, write_vocab
 from .vocab import Vocab
 
 # per training step: the objective's terms, the gradient norm, and where the batch's codes sit: mu_shift =
 # ‖mean of μ‖² (rate spent moving every code off the prior alike), mu_spread = Σ_d Var(μ_d) (codes that differ)
 LOGGED = ("loss", "rec", "kl", "elbo", "kl_share", "beta", "grad_norm", "mu_shift", "mu_spread")
-LOCK = ".train.lock"  # held by the training process (rank 0) for as long as it writes the run directory
+LOCK = TRAIN_LOCK  # held by the training process (rank 0) for as long as it writes the run directory
 EVENTS = ("on_log", "on_validate", "on_checkpoint")
 Callback = Callable[["Trainer", dict[str, Any]], Any]
 

@@ -16,9 +16,9 @@ import pandas as pd
 import streamlit as st
 
 from textvae_core.paths import CHECKPOINTS
-from textvae_core.rundir import CONFIG, WEIGHTS, read_eval, weights_digest
+from textvae_core.rundir import CONFIG, WEIGHTS, read_eval, read_metrics_since, weights_digest
 
-from ..jobs import read_metrics, train_root
+from ..jobs import train_root
 from ..latent_map import LatentMap
 from ..runs import RunSummary, find_runs, run_dirs
 from . import keys
@@ -48,9 +48,9 @@ def metrics_tail(run_dir: Path) -> list[dict]:
     last call of this session (the live views call it every second or two)."""
     tails = st.session_state.setdefault(keys.METRICS_TAILS, {})
     offset, records = tails.get(str(run_dir), (0, []))
-    new, offset = read_metrics(run_dir, offset)
+    new, offset = read_metrics_since(run_dir, offset)
     if offset < 0:  # rewritten (a resume dropped replayed steps): read it again
-        new, offset = read_metrics(run_dir, 0)
+        new, offset = read_metrics_since(run_dir, 0)
         records = []
     records = records + new
     tails[str(run_dir)] = (offset, records)
