@@ -13,6 +13,7 @@ from textvae_core.grid import load_grid
 from textvae_core.rundir import EVAL, CheckpointError, read_config, read_eval, read_metrics, run_status
 
 from ..references import published, table1
+from ..runs import recipe_label
 from . import claims as C
 from .engine import Claim, Row, RunData, Tally, arrow, capacity, cell, fmt, judge
 from .why import dist, informative, kl
@@ -42,12 +43,8 @@ def recipe(cfg: Any, budget: bool = True) -> str:
     """A run's size, budget (unless not ``budget``) and the rate recipe's knobs, in words: the same words for
     the same recipe."""
     m, o, t = cfg.model, cfg.objective, cfg.train
-    knobs = []
-    if getattr(m, "mu_norm", "none") == "batchnorm":
-        knobs.append("batch-normalised μ" + (" (learned γ)" if getattr(m, "mu_scale_learn", False) else ""))
-    if getattr(o, "bow", 0.0) > 0:
-        knobs.append(f"bag-of-words loss × {o.bow:g}")
-    if getattr(o, "C_schedule", "constant") == "linear":
+    knobs = [] if recipe_label(cfg) == "—" else [recipe_label(cfg)]
+    if o.C_schedule != "constant":
         knobs.append(f"C ramped over {o.C_warmup_steps} steps")
     how = ", ".join(knobs) if knobs else "C from step 0"
     epochs = f"{t.epochs:g} epochs, " if budget else ""
