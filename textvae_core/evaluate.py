@@ -40,6 +40,7 @@ from .metrics import (
     syntactic_test,
     vocab_fingerprint,
 )
+from .models import LatentPart, family_name
 
 T = TypeVar("T")
 
@@ -159,16 +160,20 @@ def _evaluate(run_dir: Path, cfg: EvalConfig, progress: bool) -> dict[str, Any]:
         "split": cfg.split,
         "profile": cfg.profile,
         "config": asdict(cfg),
+        "family": family_name(run.config.model),
     }
     per_call = max(1, 640 // cfg.k)  # sentences per decoder call: k × this ≈ 640 rows whatever k is
     lik = timed(
         "likelihood", lambda: likelihood_pass(run.model, corpus, device, k=cfg.k, batch_size=per_call, seed=cfg.seed)
     )
     bounds = lik.bounds
-    result["bounds"] = {**bounds, "kl_share": kl_share(bounds["rec"], bounds["kl"], o.m, o.beta, o.C)}
+    share = kl_share(bounds["rec"], bounds["kl"], o.m, o.beta, o.C, o.alpha, bounds.get("aux_rec", 0.0))
+    result["bounds"] = {**bounds, "kl_share": share}
     result["iw_nll"] = lik.iw_nll
     mu, logvar = lik.mu, lik.logvar
-    result["latent"] = timed("latent", lambda: latent_stats(mu, logvar, cfg.seed))
+    result["latent"] = timed(
+        "latent", lambda: latent_stats(mu, logvar, cfg.seed, run.model.parts, lik.kl_dims, run.model.hierarchical)
+    )
     inputs = [run.vocab.detokenize(s) for s in sentences]
     recon_cfg = DecodeConfig(method="beam" if cfg.recon_decoding == "beam" else "greedy")
     outputs = timed("reconstruct", lambda: vae.decode(mu.to(device), recon_cfg))
@@ -205,11 +210,12 @@ def _evaluate(run_dir: Path, cfg: EvalConfig, progress: bool) -> dict[str, Any]:
 
 
 def _split_sentences(run: LoadedRun, cfg: EvalConfig) -> list[list[str]]:
-    """The sentences of the evaluated split, as the run's data config reads them."""
+    """The sentences of the evaluated split, as the run's data config reads them (a fixed-width model:
+    those it can read, at most ``max_tokens``)."""
     path = getattr(run.config.data, cfg.split, "")
     if not path:
         raise CorpusError(f"the run's data config has no {cfg.split!r} split")
-    sentences = read_corpus(path, run.config.data.level, run.config.data.lowercase)
+    sentences = read_corpus(path, run.config.data.level, run.config.data.lowercase, max_len=run.model.max_tokens or 0)
     return sentences[: cfg.max_sentences] if cfg.max_sentences else sentences
 
 
@@ -282,16 +288,40 @@ def _refresh_fce(run: LoadedRun, cfg: EvalConfig, old: dict[str, Any] | None, de
     return section
 
 
-def latent_stats(mu: torch.Tensor, logvar: torch.Tensor, seed: int) -> dict[str, Any]:
-    """Active units, aggregated-posterior statistics and I(x; z) from the encoder outputs of the corpus."""
+def latent_stats(
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    seed: int,
+    parts: list[LatentPart] | None = None,
+    kl_dims: torch.Tensor | None = None,
+    hierarchical: bool = False,
+) -> dict[str, Any]:
+    """Active units, aggregated-posterior statistics and I(x; z) from the encoder outputs of the corpus.
+
+    A latent made of parts (FMP positions, ladder layers) is measured flat, as one vector, and each part
+    also gets its own active units and mean KL (``parts``). For a ladder the flat statistics read its
+    mean path against N(0, I): exact for the top layer, a description for the layers under it, whose
+    prior is conditional (``prior`` says which).
+    """
     au, variances = active_units(mu)
-    return {
+    stats: dict[str, Any] = {
         "active_units": au,
         "z_dim": mu.size(1),
         "au_variances": [round(v, 5) for v in variances.tolist()],
         **aggregated_posterior(mu, logvar, seed=seed),
         "mutual_information": mutual_information(mu, logvar, seed=seed),
+        "prior": "hierarchical: p(z_L) = N(0, I), p(z_i | z_i+1) learned" if hierarchical else "N(0, I)",
     }
+    if parts and len(parts) > 1:
+        stats["parts"] = {
+            p.name: {
+                "size": p.size,
+                "active_units": int((variances[p.start : p.stop] > 0.01).sum()),
+                **({"kl": float(kl_dims[:, p.start : p.stop].sum(-1).mean())} if kl_dims is not None else {}),
+            }
+            for p in parts
+        }
+    return stats
 
 
 def fce(

@@ -1,4 +1,6 @@
-"""The objective family ``loss = (1 + m)·D + β(t)·K``, K = KL or |KL − C|, as pure functions.
+"""The objective family ``loss = (1 + m)·D + β(t)·K + α·D_aux``, K = KL or |KL − C|, as pure functions.
+
+D_aux is the Hybrid VAE's auxiliary reconstruction (report eq. 2); models without one ignore α.
 
 Nothing here holds state: the training step passes the step number in, and β(t) is computed
 from it, so a resumed run continues the same schedule and tests can evaluate any step directly.
@@ -101,6 +103,8 @@ def validate(cfg: ObjectiveConfig) -> None:
         raise ConfigError(f"C = {cfg.C}: the capacity is a KL value, it must be ≥ 0")
     if cfg.schedule != "constant" and cfg.warmup_steps <= 0:
         raise ConfigError(f"schedule {cfg.schedule!r} needs warmup_steps > 0")
+    if cfg.alpha < 0:
+        raise ConfigError(f"α = {cfg.alpha}: the auxiliary reconstruction weight must be ≥ 0")
 
 
 def regulariser(kl: torch.Tensor, C: float | None) -> torch.Tensor:
@@ -118,16 +122,28 @@ def family_loss(rec: torch.Tensor, kl: torch.Tensor, m: float, beta: float, C: f
     return (1.0 + m) * rec.mean() + beta * regulariser(kl, C)
 
 
-def objective_terms(rec: torch.Tensor, kl: torch.Tensor, cfg: ObjectiveConfig, step: int) -> dict[str, torch.Tensor]:
+def objective_terms(
+    rec: torch.Tensor,
+    kl: torch.Tensor,
+    cfg: ObjectiveConfig,
+    step: int,
+    aux_rec: torch.Tensor | None = None,
+    kl_terms: dict[str, torch.Tensor] | None = None,
+) -> dict[str, torch.Tensor]:
     """The loss to minimise and the quantities logged at every step (all per sentence).
 
     ``elbo`` is −(D + KL) whatever the training objective, so runs trained differently compare;
     ``kl_share`` is the weighted regulariser's fraction of the training objective (AutoGen Fig. 2).
+    A Hybrid VAE's ``aux_rec`` adds α·D_aux to the loss (not to the ELBO: it is not part of the model's
+    likelihood) and is logged as ``aux_rec``; ``kl_terms`` (per ladder layer or FMP position, summing to
+    ``kl``) are logged as ``kl_<name>``. β and C act on the summed KL only.
     """
     beta = beta_at(step, cfg)
     loss = family_loss(rec, kl, cfg.m, beta, cfg.C)
+    if aux_rec is not None and cfg.alpha:
+        loss = loss + cfg.alpha * aux_rec.mean()
     reg = beta * regulariser(kl, cfg.C)
-    return {
+    terms = {
         "loss": loss,
         "rec": rec.mean().detach(),
         "kl": kl.mean().detach(),
@@ -135,3 +151,8 @@ def objective_terms(rec: torch.Tensor, kl: torch.Tensor, cfg: ObjectiveConfig, s
         "kl_share": (reg / loss.clamp_min(1e-12)).detach(),
         "beta": torch.tensor(beta),
     }
+    if aux_rec is not None:
+        terms["aux_rec"] = aux_rec.mean().detach()
+    for name, value in (kl_terms or {}).items():
+        terms[f"kl_{name}"] = value.mean().detach()
+    return terms

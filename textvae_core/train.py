@@ -39,10 +39,11 @@ from .data import Corpus, CorpusError, read_corpus
 from .device import pick_device
 from .metrics import heldout_bounds
 from .models import build_model
+from .models.layout import max_tokens
 from .objectives import objective_terms, validate
 from .vocab import Vocab, VocabError
 
-LOGGED = ("loss", "rec", "kl", "elbo", "kl_share", "beta", "grad_norm")
+LOGGED = ("loss", "rec", "kl", "elbo", "kl_share", "beta", "grad_norm")  # then whatever else objective_terms adds
 
 
 class TrainingError(RuntimeError):
@@ -106,11 +107,22 @@ def plateau_decay(state: dict[str, Any], nll: float, t: TrainConfig, optimizer: 
     return lr
 
 
+def check_data_fits(cfg: RunConfig) -> None:
+    """A fixed-width model (CNN encoder, deconvolutional decoder) needs data.max_len within its width."""
+    limit = max_tokens(cfg.model)
+    if limit is not None and not 0 < cfg.data.max_len <= limit:
+        raise ConfigError(
+            f"this model reads and writes at most {limit} tokens (model.seq_len = {cfg.model.seq_len} counts <eos>): "
+            f"set data.max_len to at most {limit} (now {cfg.data.max_len or 'unlimited'}), or raise model.seq_len"
+        )
+
+
 def prepare_data(cfg: RunConfig, vocab: Vocab | None = None) -> tuple[Vocab, Corpus, Corpus | None]:
     """Read the training and validation splits; build the vocabulary from training data if needed."""
     d = cfg.data
     if d.level not in {"word", "char"}:
         raise ConfigError(f"data.level must be word or char, not {d.level!r}")
+    check_data_fits(cfg)
     train_sents = read_corpus(d.train, d.level, d.lowercase, d.min_len, d.max_len)
     if vocab is None:
         vocab = Vocab.build(train_sents, d.max_vocab, d.min_count, d.level)
@@ -174,7 +186,8 @@ def train(
     log = MetricsLog(run_dir / METRICS, keep_until_step=start if resume else None)
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if (device.type == "cuda" and t.amp) else nullcontext()
     bar = tqdm(total=total, initial=state["step"], disable=not t.progress, unit="step", dynamic_ncols=True)
-    sums = torch.zeros(len(LOGGED))
+    keys: tuple[str, ...] = LOGGED  # extended at the first step by the model's own terms (per-layer KL, D_aux)
+    sums = torch.zeros(len(keys))
     n_in_log, tokens, t_log = 0, 0, time.perf_counter()
     valid_figures, marks = None, {"val": -1, "ckpt": -1}
 
@@ -205,14 +218,19 @@ def train(
                 batch = train_set.batch(idx).to(device)
                 with amp:
                     out = model(batch, word_dropout=t.word_dropout, unk_id=vocab.unk_id)
-                terms = objective_terms(out.rec.float(), out.kl.float(), cfg.objective, state["step"])
+                terms = objective_terms(
+                    out.rec.float(), out.kl.float(), cfg.objective, state["step"], out.aux_rec, out.kl_terms
+                )
+                extra = tuple(k for k in terms if k not in LOGGED)
+                if extra and keys == LOGGED:
+                    keys, sums = LOGGED + extra, torch.zeros(len(LOGGED) + len(extra))
                 optimizer.zero_grad(set_to_none=True)
                 terms["loss"].backward()
                 params = [p for p in model.parameters() if p.grad is not None]
                 gnorm = torch.nn.utils.clip_grad_norm_(params, t.grad_clip if t.grad_clip > 0 else float("inf"))
-                values = torch.stack([(gnorm if k == "grad_norm" else terms[k]).detach().float().cpu() for k in LOGGED])
+                values = torch.stack([(gnorm if k == "grad_norm" else terms[k]).detach().float().cpu() for k in keys])
                 if not torch.isfinite(values).all():
-                    bad = {k: float(v) for k, v in zip(LOGGED, values, strict=True) if not math.isfinite(float(v))}
+                    bad = {k: float(v) for k, v in zip(keys, values, strict=True) if not math.isfinite(float(v))}
                     log.write(
                         {
                             "step": state["step"],
@@ -236,7 +254,7 @@ def train(
                 if state["step"] % max(1, t.log_every) == 0 or state["step"] == total:
                     elapsed = time.perf_counter() - t_log
                     record = {"step": state["step"], "epoch": state["epoch"], "split": "train"}
-                    record.update({k: float(v) / n_in_log for k, v in zip(LOGGED, sums, strict=True)})
+                    record.update({k: float(v) / n_in_log for k, v in zip(keys, sums, strict=True)})
                     record["tok_per_s"] = tokens / max(elapsed, 1e-9)
                     log.write(record)
                     if on_log:
