@@ -2,12 +2,13 @@
 
     python scripts/make_toy_sine.py [--out data/toy_sine] [--seed 17]
 
-Each sequence samples a length n ~ U{16 … 30}, a frequency f ~ U[0.05, 0.25] cycles per token, a phase
-φ ~ U[0, 2π) and an amplitude A ~ U[0.4, 1]; token t is the level of A·sin(2π f t + φ) on a grid of 16
-equal bins over [−1, 1], written as one letter (a = lowest … p = highest), space-separated, so the corpus
-reads at word level. Four continuous factors make every line: a model that encodes them in z reconstructs
-well, one that ignores z can only guess them from the first tokens. Deterministic for a seed; writes
-train / valid / test and a SOURCE.md with counts and SHA-256 sums.
+Each sequence samples a length n ~ U{16 … 30}, a number of cycles c ~ U[0.5, 2] over the whole sequence, a
+phase φ ~ U[0, 2π) and an amplitude A ~ U[0.4, 1]; token t is the level of A·sin(2π c t / n + φ) on a grid
+of 16 equal bins over [−1, 1], written as one letter (a = lowest … p = highest), space-separated, so the
+corpus reads at word level. Four continuous factors make every line: a model that encodes them in z
+reconstructs well, one that ignores z can only guess them from the first tokens. (The waves are slow on
+purpose: with many cycles per line, a small error in the frequency decides late tokens, and z would have
+to hold it to many digits.) Deterministic for a seed; writes train / valid / test and a SOURCE.md.
 """
 
 from __future__ import annotations
@@ -21,15 +22,16 @@ from pathlib import Path
 LEVELS = "abcdefghijklmnop"
 SPLITS = {"train": 6000, "valid": 500, "test": 500}
 LENGTHS = (16, 30)
-FREQ = (0.05, 0.25)
+CYCLES = (0.5, 2.0)
 AMP = (0.4, 1.0)
 
 
 def sine_line(rng: random.Random) -> str:
     n = rng.randint(*LENGTHS)
-    f, phase, amp = rng.uniform(*FREQ), rng.uniform(0, 2 * math.pi), rng.uniform(*AMP)
+    cycles, phase, amp = rng.uniform(*CYCLES), rng.uniform(0, 2 * math.pi), rng.uniform(*AMP)
     q = len(LEVELS)
-    levels = [min(q - 1, int((amp * math.sin(2 * math.pi * f * t + phase) + 1) / 2 * q)) for t in range(n)]
+    wave = [amp * math.sin(2 * math.pi * cycles * t / n + phase) for t in range(n)]
+    levels = [min(q - 1, int((v + 1) / 2 * q)) for v in wave]
     return " ".join(LEVELS[v] for v in levels)
 
 
@@ -54,9 +56,9 @@ def main(argv: list[str] | None = None) -> int:
 
 Generated, not downloaded: `python scripts/make_toy_sine.py --out {args.out} --seed {args.seed}` writes these
 files byte for byte. Like the report's toy set (§3.1, "sine waves to test the models"), every line is one
-sine wave: length n ~ U{{{LENGTHS[0]} … {LENGTHS[1]}}} tokens, frequency f ~ U[{FREQ[0]}, {FREQ[1]}] cycles
-per token, phase φ ~ U[0, 2π), amplitude A ~ U[{AMP[0]}, {AMP[1]}]; token t is the bin of
-A·sin(2π f t + φ) among {len(LEVELS)} equal bins over [−1, 1], written as a letter (a lowest … p highest),
+sine wave: length n ~ U{{{LENGTHS[0]} … {LENGTHS[1]}}} tokens, c ~ U[{CYCLES[0]}, {CYCLES[1]}] cycles over the
+line, phase φ ~ U[0, 2π), amplitude A ~ U[{AMP[0]}, {AMP[1]}]; token t is the bin of A·sin(2π c t / n + φ)
+among {len(LEVELS)} equal bins over [−1, 1], written as a letter (a lowest … p highest),
 space-separated (word level, {len(LEVELS)} tokens + specials). The splits are consecutive draws of one
 seeded generator. License: public domain (synthetic).
 
