@@ -158,3 +158,16 @@ def test_evaluation_reports_the_kl_of_every_layer(corpus_dir: Path, tmp_path: Pa
     assert lat["prior"].startswith("hierarchical")
     assert math.isfinite(lat["mutual_information"])
     assert b["n_sentences"] == 40
+
+
+def test_evaluation_decodes_characters_with_a_character_budget(vocab: Vocab, tmp_path: Path) -> None:
+    from textvae_core.decoding import DecodeConfig
+    from textvae_core.evaluate import EvalConfig, decoding
+
+    words = TextVAE.load(write_run(tiny("lstm", "lstm"), vocab, tmp_path / "w"))
+    chars_vocab = Vocab.build([list(s) for s in SENTENCES], level="char")
+    chars = TextVAE.load(write_run(tiny("lstm", "lstm"), chars_vocab, tmp_path / "c"))
+    greedy = DecodeConfig(method="greedy")
+    assert decoding(greedy, EvalConfig(), words).max_len == 50  # the word-level default, as before
+    assert decoding(greedy, EvalConfig(), chars).max_len == 150  # a 50-word sentence is ~250 characters
+    assert decoding(greedy, EvalConfig(max_len=80), chars).max_len == 80

@@ -76,6 +76,7 @@ class EvalConfig:
     fce_lm_epochs: float = 2.0  # FCE language model: passes over the generated corpus
     syntax_dir: str = "data/marvin_linzen_2018/emnlp2018"  # Marvin & Linzen TSV folder (repo-relative); "" = skip
     syntax_pairs: int = 1000  # pairs per category, evenly spaced through its file (0 = all 163k: hours on a CPU)
+    max_len: int = 0  # tokens decoded at most per sentence; 0 = 50 words, or 150 characters for a char-level run
     seed: int = 0
     device: str = "auto"
     threads: int = 0  # torch CPU threads (0 = torch's default); 1 each is best when runs are evaluated side by side
@@ -175,7 +176,7 @@ def _evaluate(run_dir: Path, cfg: EvalConfig, progress: bool) -> dict[str, Any]:
         "latent", lambda: latent_stats(mu, logvar, cfg.seed, run.model.parts, lik.kl_dims, run.model.hierarchical)
     )
     inputs = [run.vocab.detokenize(s) for s in sentences]
-    recon_cfg = DecodeConfig(method="beam" if cfg.recon_decoding == "beam" else "greedy")
+    recon_cfg = decoding(DecodeConfig(method="beam" if cfg.recon_decoding == "beam" else "greedy"), cfg, vae)
     outputs = timed("reconstruct", lambda: vae.decode(mu.to(device), recon_cfg))
     result["reconstruction"] = {
         "decoding": cfg.recon_decoding,
@@ -188,6 +189,7 @@ def _evaluate(run_dir: Path, cfg: EvalConfig, progress: bool) -> dict[str, Any]:
         # an FCE scheme decodes its whole FCE corpus once; the statistics use its first prior_samples
         n_z = _fce_n_z(cfg) if name in cfg.fce_list else cfg.prior_samples
         z = vae.prior_z(n_z, seed=cfg.seed)
+        dcfg = decoding(dcfg, cfg, vae)
         texts = timed(f"generate {name}", lambda z=z, d=dcfg: vae.decode(z, d, seed=cfg.seed))
         if name in cfg.fce_list:
             corpora[name] = texts[: cfg.fce_sentences]
@@ -217,6 +219,12 @@ def _split_sentences(run: LoadedRun, cfg: EvalConfig) -> list[list[str]]:
         raise CorpusError(f"the run's data config has no {cfg.split!r} split")
     sentences = read_corpus(path, run.config.data.level, run.config.data.lowercase, max_len=run.model.max_tokens or 0)
     return sentences[: cfg.max_sentences] if cfg.max_sentences else sentences
+
+
+def decoding(scheme: DecodeConfig, cfg: EvalConfig, vae: TextVAE) -> DecodeConfig:
+    """A decoding scheme with the evaluation's length limit: characters need about three times a word budget."""
+    limit = cfg.max_len or (150 if vae.vocab.level == "char" else scheme.max_len)
+    return replace(scheme, max_len=limit)
 
 
 def _fce_n_z(cfg: EvalConfig) -> int:
@@ -278,7 +286,7 @@ def _refresh_fce(run: LoadedRun, cfg: EvalConfig, old: dict[str, Any] | None, de
     kept = (old or {}).get("schemes", {})
     z = vae.prior_z(_fce_n_z(cfg), seed=cfg.seed)  # the draw evaluate decodes for every FCE scheme
     corpora = {
-        name: vae.decode(z, GENERATION_SCHEMES[name], seed=cfg.seed)[: cfg.fce_sentences]
+        name: vae.decode(z, decoding(GENERATION_SCHEMES[name], cfg, vae), seed=cfg.seed)[: cfg.fce_sentences]
         for name in cfg.fce_list
         if name not in kept
     }
@@ -374,7 +382,7 @@ def homotopy(vae: TextVAE, cfg: EvalConfig) -> dict[str, Any]:
     paths = torch.cat(
         [vae.interpolate(ends[2 * i], ends[2 * i + 1], cfg.homotopy_steps) for i in range(cfg.homotopy_pairs)]
     )
-    texts = vae.decode(paths, DecodeConfig(method="greedy"))
+    texts = vae.decode(paths, decoding(DecodeConfig(method="greedy"), cfg, vae))
     per_path = [texts[i * cfg.homotopy_steps : (i + 1) * cfg.homotopy_steps] for i in range(cfg.homotopy_pairs)]
     repeats = [homotopy_repeats(p) for p in per_path]
     return {
