@@ -37,9 +37,9 @@ from .checkpoint import (
 from .config import ConfigError, RunConfig, TrainConfig, apply_overrides, load_config_file
 from .data import Corpus, CorpusError, read_corpus
 from .device import pick_device
+from .layout import max_tokens
 from .metrics import heldout_bounds
 from .models import build_model
-from .models.layout import max_tokens
 from .objectives import objective_terms, validate
 from .vocab import Vocab, VocabError
 

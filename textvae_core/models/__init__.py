@@ -1,19 +1,19 @@
 """Model registry: architecture name → class. A new architecture is one file plus one line here.
 
 Encoders and decoders combine freely; ``latent`` picks the model class (one Gaussian z — dense or a
-feature map — or a ladder of them). ``layout`` says how a latent is flattened for everything else.
+feature map — or a ladder of them). ``textvae_core.layout`` says how a latent is flattened for the rest.
 """
 
 from __future__ import annotations
 
 from ..config import ConfigError, ModelConfig
+from ..layout import LatentPart, SequenceTooLong, family_name, validate_model
 from .base import Decoder, Encoder
 from .cnn_decoder import CNNDecoder
 from .cnn_encoder import CNNEncoder
 from .deconv_decoder import DeconvDecoder
 from .hybrid_decoder import HybridDecoder
 from .ladder import LadderVAE
-from .layout import LatentPart, SequenceTooLong, family_name, validate_model
 from .rnn_decoder import GRUDecoder, LSTMDecoder
 from .rnn_encoder import GRUEncoder, LSTMEncoder
 from .vae import Draws, Posterior, SentenceVAE, VAEOutput, gaussian_kl

@@ -11,8 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import ModelConfig
+from ..layout import decoder_z_dim
 from .base import Decoder
-from .layout import decoder_z_dim
 
 
 class GatedBlock(nn.Module):

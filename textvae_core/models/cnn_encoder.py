@@ -14,8 +14,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import ModelConfig
+from ..layout import SequenceTooLong, conv_positions
 from .base import Encoder
-from .layout import SequenceTooLong, conv_positions
 
 
 def same_padding(kernel: int) -> int:

@@ -19,9 +19,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import ModelConfig
+from ..layout import SequenceTooLong, conv_positions, decoder_z_dim
 from .base import Decoder
 from .cnn_encoder import same_padding
-from .layout import SequenceTooLong, conv_positions, decoder_z_dim
 
 
 class DeconvStack(nn.Module):

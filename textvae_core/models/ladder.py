@@ -22,10 +22,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import ModelConfig
+from ..layout import CONV_ENCODERS
 from .base import Decoder, Encoder
 from .cnn_encoder import same_padding
-from .layout import CONV_ENCODERS
-from .vae import Draws, Posterior, SentenceVAE, gaussian_kl_dims, gaussian_log_density
+from .vae import Draws, Posterior, SentenceVAE, gaussian_kl_dims, gaussian_log_density, standard_normal
 
 VAR_FLOOR = 1e-4
 
@@ -178,16 +178,17 @@ class LadderVAE(SentenceVAE):
     def prior_z(
         self, n: int, generator: torch.Generator | None = None, device: torch.device | str | None = None
     ) -> torch.Tensor:
-        """Ancestral samples: z_L ~ N(0, I), then each z_i ~ p(z_i | z_{i+1}) down to z₁."""
-        device = device if device is not None else self.embedding.weight.device
+        """Ancestral samples: z_L ~ N(0, I), then each z_i ~ p(z_i | z_{i+1}) down to z₁ (on the model's device;
+        returned on ``device``)."""
+        here = self.embedding.weight.device
         zs = self.cfg.ladder_z
-        z = torch.randn(n, zs[-1], generator=generator, device=device)
+        z = standard_normal((n, zs[-1]), generator, here)
         layers = [z]
         for i in reversed(range(len(zs) - 1)):
             mu_p, lv_p = self.p_rungs[i](z)
-            z = mu_p + torch.randn(mu_p.shape, generator=generator, device=device) * (0.5 * lv_p).exp()
+            z = mu_p + standard_normal(tuple(mu_p.shape), generator, here) * (0.5 * lv_p).exp()
             layers.insert(0, z)
-        return torch.cat(layers, dim=-1)
+        return torch.cat(layers, dim=-1).to(device or here)
 
     def decoder_z(self, z: torch.Tensor) -> torch.Tensor:
         return z[..., : self.cfg.ladder_z[0]]

@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
+from ..layout import decoder_z_dim
 from .base import Decoder
-from .layout import decoder_z_dim
 
 
 class RNNDecoder(Decoder):

@@ -16,9 +16,9 @@ from torch import nn
 
 from ..config import ModelConfig
 from ..data import Batch
+from ..layout import SequenceTooLong, latent_dim, latent_parts, max_tokens, validate_model
 from ..ops import sentence_nll
 from .base import Decoder, Encoder
-from .layout import SequenceTooLong, latent_dim, latent_parts, max_tokens, validate_model
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -50,6 +50,15 @@ class Draws:
     z: torch.Tensor  # [k, B, D]
     log_ratio: torch.Tensor  # [k, B] log p(z) − log q(z|x)
     posterior: Posterior  # the mean path: μ, log σ² and the closed-form KL per coordinate
+
+
+def standard_normal(
+    shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device | str | None
+) -> torch.Tensor:
+    """N(0, 1) noise drawn where the generator lives, then moved to ``device``: a CPU generator gives the
+    same latents on every device (the app's seeds are CPU seeds)."""
+    where = generator.device if generator is not None else device
+    return torch.randn(shape, generator=generator, device=where).to(device)
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -141,8 +150,8 @@ class SentenceVAE(nn.Module):
     def prior_z(
         self, n: int, generator: torch.Generator | None = None, device: torch.device | str | None = None
     ) -> torch.Tensor:
-        """n flat latents drawn from p(z) = N(0, I)."""
-        return torch.randn(n, self.latent_dim, generator=generator, device=device)
+        """n flat latents drawn from p(z) = N(0, I), on ``device`` (default: the model's)."""
+        return standard_normal((n, self.latent_dim), generator, device or self.embedding.weight.device)
 
     def kl_terms(self, kl_dims: torch.Tensor) -> dict[str, torch.Tensor] | None:
         """KL per latent part [B] (ladder layer, FMP position), or None for a single dense z."""

@@ -1,4 +1,5 @@
 """The shape of a model's latent, from its config alone: what is flattened where, and what each part is.
+No torch here, so the app can name a run's family and parts from config.json before loading weights.
 
 Every model hands the rest of the system one flat latent vector per sentence (μ, log σ², z: [N, D]);
 a feature-map latent (FMP: K vectors of z_dim) or a ladder (L layers of ladder_z[i]) is laid out in it
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import ConfigError, ModelConfig
+from .config import ConfigError, ModelConfig
 
 CONV_ENCODERS = {"cnn"}  # encoders that read a fixed width of seq_len tokens
 FIXED_WIDTH_DECODERS = {"deconv", "hybrid"}  # decoders that emit exactly seq_len positions
