@@ -350,6 +350,13 @@ def write_doc(results: dict[str, dict[str, dict[str, Any]]], threads: int) -> No
         "row is its number of steps (its training CPU seconds are listed). Sizes are one scale per data set; the",
         "report's models were ~1M parameters, ours are smaller so that the whole table fits about an hour of one",
         "CPU core.",
+        "",
+        "**Reading the figures.** Only the orderings compare with the report (other data, sizes and β_max). An",
+        "autoregressive decoder (RNN, Hybrid, the ladders' LSTM) can model the text without z, and under the ELBO",
+        "such a model may let KL fall to ≈ 0 (posterior collapse): its row is then a language model, its D the best",
+        "its LSTM does alone. The CNN VAE's decoder is not autoregressive, so every nat of D it saves costs KL, and",
+        "its ELBO is the price of that. A ladder's KL is the sum of its layers' (each against its conditional prior),",
+        "so information can sit in z₂ with KL₁ ≈ 0: z₁ then follows p(z₁|z₂).",
     ]
     for name, res in results.items():
         if not res:
