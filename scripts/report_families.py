@@ -348,6 +348,19 @@ def verdicts(results: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
     return out
 
 
+def compare(a: dict[str, Any], b: dict[str, Any], tolerance: float = 0.5) -> str:
+    """a better than b? By D where the rates match (within ``tolerance`` nats), else by the ELBO, saying so."""
+    if abs(a["kl"] - b["kl"]) <= tolerance:
+        return f"{'yes' if a['rec'] < b['rec'] else 'no'} (D {a['rec']:.2f} vs {b['rec']:.2f})"
+    verdict = "yes" if a["elbo"] > b["elbo"] else "no"
+    if abs(a["elbo"] - b["elbo"]) < 0.1:
+        verdict = "a tie"
+    return (
+        f"{verdict} by the ELBO ({a['elbo']:.2f} vs {b['elbo']:.2f}); their KLs differ ({a['kl']:.2f} vs "
+        f"{b['kl']:.2f}), so D alone does not compare them (D {a['rec']:.2f} vs {b['rec']:.2f})"
+    )
+
+
 def collapsed(r: dict[str, Any]) -> bool:
     return r["kl"] < 0.1
 
@@ -363,15 +376,9 @@ def equal_rate(rows: dict[str, dict[str, Any]]) -> list[str]:
     out = [f"- **At an equal rate** (the β_C variants, KL held near 10 nats; lower D is better use of it) — {figures}."]
     lc, lv, rn = (rows.get(v) for v in ("lcnnvae-5-c10", "lvae-5-c10", "rnn-dls-c10"))
     if lc and lv:
-        out.append(
-            f"  Convolutional deterministic layers improve the ladder at this rate: "
-            f"{'yes' if lc['rec'] < lv['rec'] else 'no'} (D {lc['rec']:.2f} vs {lv['rec']:.2f})."
-        )
+        out.append(f"  Convolutional deterministic layers improve the ladder at this rate: {compare(lc, lv)}.")
     if lc and rn:
-        out.append(
-            f"  The LCNNVAE (5) beats the RNN VAE at this rate: {'yes' if lc['rec'] < rn['rec'] else 'no'} "
-            f"(D {lc['rec']:.2f} vs {rn['rec']:.2f})."
-        )
+        out.append(f"  The LCNNVAE (5) beats the RNN VAE at this rate: {compare(lc, rn)}.")
     return out
 
 

@@ -171,3 +171,19 @@ def test_evaluation_decodes_characters_with_a_character_budget(vocab: Vocab, tmp
     assert decoding(greedy, EvalConfig(), words).max_len == 50  # the word-level default, as before
     assert decoding(greedy, EvalConfig(), chars).max_len == 150  # a 50-word sentence is ~250 characters
     assert decoding(greedy, EvalConfig(max_len=80), chars).max_len == 80
+
+
+def test_family_names_follow_the_report() -> None:
+    from textvae_core.layout import family_name
+
+    names = {
+        ("lstm", "lstm", "dense"): "RNN VAE",
+        ("cnn", "deconv", "dense"): "CNN VAE",
+        ("cnn", "hybrid", "fmp"): "Hybrid VAE (FMP)",
+        ("gru", "gru", "fmp"): "RNN VAE (FMP)",
+        ("lstm", "lstm", "ladder"): "LVAE (2)",
+        ("cnn", "lstm", "ladder"): "LCNNVAE (2)",
+        ("lstm", "cnn", "dense"): "LSTM→dilated CNN VAE",
+    }
+    for (enc, dec, latent), want in names.items():
+        assert family_name(tiny(enc, dec, latent=latent)) == want

@@ -86,7 +86,8 @@ def family_name(cfg: ModelConfig) -> str:
     elif cfg.encoder in rnn and cfg.decoder in rnn:
         base = "RNN VAE"
     else:
-        base = f"{cfg.encoder.upper()}→{cfg.decoder.upper()} VAE"
+        dec = {"cnn": "dilated CNN", "deconv": "deconv"}.get(cfg.decoder, cfg.decoder.upper())
+        base = f"{cfg.encoder.upper()}→{dec} VAE"  # e.g. LSTM→dilated CNN VAE (Yang et al.'s decoder)
     return f"{base} (FMP)" if cfg.latent == "fmp" else base
 
 
