@@ -34,9 +34,7 @@ class Encoded:
     logvar: torch.Tensor  # [N, latent_dim]
     unknown: list[list[str]]  # per sentence, the words that were mapped to <unk>
     tokens: list[list[str]]  # per sentence, the tokens as the model read them
-    kl: torch.Tensor | None = (
-        None  # [N, latent_dim] KL per coordinate against the model's prior (a ladder's is conditional)
-    )
+    kl: torch.Tensor | None = None  # [N, latent_dim] KL per coordinate against the model's (conditional) prior
 
 
 @dataclass
