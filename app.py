@@ -1,46 +1,62 @@
-"""TextVAE Explorer: the entry point. ``python -m explorer.serve`` (or ``streamlit run app.py``).
-
-Pages live in pages/explore/ and pages/surveys/ and are listed here. They sit in sub-folders on purpose:
-Streamlit would auto-discover scripts directly in pages/ and serve a deep link such as /homotopy from
-them without running this file (its own page list, none of this navigation). A judge's survey link
-(``?survey=…``) shows the judge page alone, with no navigation to the pages that name models.
+"""TextVAE Explorer, ``streamlit run app.py``: this file is the Runs page (at /); every other page is a
+script in pages/, served at /NAME. A judge's link (``/?survey=CODE``) goes straight to the judge page,
+which shows no navigation and nothing that names a model. Layout and how to add a page: docs/ARCHITECTURE.md.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
-PAGES = Path(__file__).resolve().parent / "pages"
+from explorer.runs import headline
+from explorer.ui import nav, widgets
+from explorer.ui.caches import run_folders
 
-st.set_page_config(page_title="TextVAE Explorer", layout="wide")
+if "survey" in st.query_params:  # before anything is drawn: a judge sees the judge page alone
+    st.switch_page("pages/survey_judge.py", query_params=st.query_params.to_dict())
+nav.page("Runs")
+st.caption("Sentence VAEs trained under the m / β / C objective family: VAE, KL annealing, β-VAE, AutoGen, β_C-VAE.")
 
+with st.expander("Run folders", expanded=False):
+    folders = run_folders()
+    st.write("\n".join(f"- `{f}`" for f in folders))
+    extra = st.text_input("Add a folder holding runs", help="Every sub-folder with a config.json is a run.")
+    if extra and st.button("Add folder"):
+        if Path(extra).expanduser().is_dir():
+            folders.append(str(Path(extra).expanduser().resolve()))
+            st.rerun()
+        st.error(f"`{extra}` is not a folder on this machine.")
 
-def page(file: str, title: str, icon: str, default: bool = False) -> st.Page:
-    return st.Page(PAGES / file, title=title, icon=icon, default=default)
-
-
-EXPLORE = [
-    page("explore/runs.py", "Runs", ":material/table:", default=True),
-    page("explore/rate_distortion.py", "Rate–distortion", ":material/show_chart:"),
-    page("explore/posterior.py", "Aggregated posterior", ":material/scatter_plot:"),
-    page("explore/reconstructions.py", "Reconstructions", ":material/compare_arrows:"),
-    page("explore/homotopy.py", "Homotopy", ":material/linear_scale:"),
-    page("explore/encoder_lens.py", "Encoder lens", ":material/tune:"),
-    page("explore/prior_samples.py", "Prior samples", ":material/casino:"),
-]
-
-SURVEYS = [
-    page("surveys/survey_design.py", "Survey design", ":material/edit_note:"),
-    page("surveys/survey_results.py", "Survey results", ":material/leaderboard:"),
-    page("surveys/survey_judge.py", "Join a survey", ":material/how_to_vote:"),
-]
-
-if "survey" in st.query_params:  # a judge's link: the judge page alone, nothing that names models
-    nav = st.navigation(
-        [page("surveys/survey_judge.py", "Survey", ":material/how_to_vote:", default=True)], position="hidden"
-    )
-else:
-    nav = st.navigation({"Explore": EXPLORE, "Surveys": SURVEYS})
-nav.run()
+runs, chosen = widgets.require_runs()
+table = pd.DataFrame([headline(r) | {"has weights": r.has_weights} for r in runs])
+st.subheader(f"{len(runs)} run(s) — select rows to compare them on the other pages")
+event = st.dataframe(
+    table.drop(columns=["path"]),
+    hide_index=True,
+    width="stretch",
+    on_select="rerun",
+    selection_mode="multi-row",
+    key="runs_table",
+    selection_default={
+        "selection": {"rows": [i for i, p in enumerate(table["path"]) if p in {str(r.path) for r in chosen}]}
+    },
+    column_config={
+        "C": st.column_config.NumberColumn(help="capacity in nats; empty: K = KL (no capacity)"),
+        "C(t)": st.column_config.TextColumn(help="capacity schedule: constant from step 0, or ramped from 0"),
+        **{
+            c: st.column_config.NumberColumn(format="%.2f")
+            for c in ("R", "D", "−ELBO", "IW-NLL", "log det Cov", "‖μ‖²", "MI", "BLEU-2", "BLEU-4", "homotopy repeats")
+        },
+    },
+)
+rows = event.selection.rows if event and event.selection else []
+if rows:
+    widgets.set_chosen([table.loc[i, "path"] for i in rows if table.loc[i, "has weights"]])
+chosen = widgets.chosen_runs(runs)
+st.success("Comparing: " + ", ".join(f"**{r.name}**" for r in chosen))
+st.caption(
+    "R, D and −ELBO are nats per sentence on the test set (from eval.json) or, before evaluation, on the "
+    "validation set (metrics.jsonl). Nothing here loads weights."
+)

@@ -1,6 +1,6 @@
 """Latency of the explorer's interactions on the shipped checkpoints (CPU unless CUDA is present).
 
-    python benchmarks/app_latency.py [--runs checkpoints/ptb-lstm-bc3 ...] [--repeats 3]
+    python benchmarks/app_latency.py [--runs checkpoints/ptb-lstm-bc3,…] [--repeats 3]
 
 Warm figures are the median of ``--repeats`` calls after one untimed call (models loaded, caches of
 torch and numba filled), which is what a user feels on the second click. Cold figures start a fresh
@@ -10,21 +10,32 @@ shipped run under 2 s from a cold start of the app.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
 
-from explorer.latent_map import MAP_FILE, corpus_for  # noqa: E402
-from explorer.textlab import Endpoints, decode_config, homotopy_texts, reconstruct_table  # noqa: E402
-from textvae_core.inference import TextVAE  # noqa: E402
+from explorer.latent_map import corpus_for
+from explorer.textlab import Endpoints, decode_config, homotopy_texts, reconstruct_table
+from textvae_core.cli import parse_dataclass, run_main
+from textvae_core.inference import TextVAE
+from textvae_core.paths import CHECKPOINTS, ROOT
+from textvae_core.rundir import LATENT_MAP
+
+
+@dataclass
+class Options:
+    runs: list[str] = field(
+        default_factory=list
+    )  # run folders, comma-separated (default: the shipped runs with a latent map)
+    repeats: int = 3  # timed calls per warm figure (their median), after one untimed call
+
 
 POSTERIOR_COLD = r"""
 import sys, time
@@ -32,7 +43,7 @@ t0 = time.perf_counter()
 from streamlit.testing.v1 import AppTest
 at = AppTest.from_file(sys.argv[1], default_timeout=300).run()
 t1 = time.perf_counter()
-at.switch_page("pages/explore/posterior.py").run()
+at.switch_page("pages/posterior.py").run()
 t2 = time.perf_counter()
 assert not at.exception, [e.value for e in at.exception]
 assert at.get("plotly_chart"), "no map drawn"
@@ -64,17 +75,17 @@ def warm(fn: Callable[[], object], repeats: int) -> float:
 
 
 def shipped_runs() -> list[Path]:
-    return sorted(p.parent for p in (ROOT / "checkpoints").glob(f"*/{MAP_FILE}"))
+    return sorted(p.parent for p in CHECKPOINTS.glob(f"*/{LATENT_MAP}"))
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", nargs="*", type=Path, help="default: the shipped runs that carry a latent map")
-    ap.add_argument("--repeats", type=int, default=3)
-    args = ap.parse_args()
-    runs = args.runs or shipped_runs()
+def main(argv: list[str] | None = None) -> int:
+    args = parse_dataclass(Options, argv, "python benchmarks/app_latency.py", __doc__)
+    runs = [Path(r) for r in args.runs] or shipped_runs()
     if not runs:
-        sys.exit("no runs with a latent map under checkpoints/ (python -m explorer.latent_map RUN)")
+        print(
+            "error: no runs with a latent map under checkpoints/ (python -m explorer.latent_map RUN)", file=sys.stderr
+        )
+        return 2
     models = [TextVAE.load(r) for r in runs]
     four = (models * 4)[:4]  # fewer than 4 shipped runs: the same ones again (same cost per run)
     sentences = corpus_for(runs[0])
@@ -119,7 +130,8 @@ def main() -> None:
     for k, v in results.items():
         print(f"{k:<62} {v:.3f}" if isinstance(v, float) else f"{k:<62} {v}")
     print(json.dumps(results))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

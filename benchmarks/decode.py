@@ -9,34 +9,47 @@ costs the same per step as a trained one.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
 
-from textvae_core.config import RunConfig  # noqa: E402
-from textvae_core.data import read_corpus  # noqa: E402
-from textvae_core.decoding import DecodeConfig  # noqa: E402
-from textvae_core.device import pick_device  # noqa: E402
-from textvae_core.inference import TextVAE  # noqa: E402
-from textvae_core.models import build_model  # noqa: E402
-from textvae_core.vocab import Vocab  # noqa: E402
+from textvae_core.cli import parse_dataclass, run_main
+from textvae_core.config import RunConfig
+from textvae_core.data import read_corpus
+from textvae_core.decoding import DecodeConfig
+from textvae_core.device import pick_device
+from textvae_core.inference import TextVAE
+from textvae_core.models import build_model
+from textvae_core.paths import CHECKPOINTS, repo_path
+from textvae_core.rundir import is_run
+from textvae_core.vocab import Vocab
 
 
-def load(run: str | None, device: torch.device) -> tuple[TextVAE, str]:
-    if run is None:
-        found = sorted(p.parent for p in (ROOT / "checkpoints").glob("*/config.json"))
-        run = str(found[0]) if found else None
+@dataclass
+class Options:
+    run: str = ""  # run folder to decode with ("" = the first run under checkpoints/, else an untrained model)
+    n: int = 200  # sentences decoded in batch
+    n_single: int = 40  # sentences decoded one at a time
+    beam: int = 5  # beam size
+    batch: int = 200  # sentences per decoder call
+    max_len: int = 30  # tokens per decoded sentence at most
+    device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
+
+
+def load(run: str, device: torch.device) -> tuple[TextVAE, str]:
+    if not run:
+        found = sorted(p for p in CHECKPOINTS.glob("*") if is_run(p))
+        run = str(found[0]) if found else ""
     if run:
         return TextVAE.load(run, device=str(device)), run
     cfg = RunConfig()
-    vocab = Vocab.build(read_corpus(ROOT / cfg.data.train), cfg.data.max_vocab)
+    vocab = Vocab.build(read_corpus(repo_path(cfg.data.train)), cfg.data.max_vocab)
     torch.manual_seed(0)
     return TextVAE(build_model(cfg.model, len(vocab)).to(device), vocab, cfg), "untrained default model"
 
@@ -49,16 +62,8 @@ def timed(fn) -> float:
     return time.perf_counter() - t0
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--run", default=None)
-    ap.add_argument("--n", type=int, default=200, help="sentences decoded in batch")
-    ap.add_argument("--n-single", type=int, default=40, help="sentences decoded one at a time")
-    ap.add_argument("--beam", type=int, default=5)
-    ap.add_argument("--batch", type=int, default=200, help="sentences per decoder call")
-    ap.add_argument("--max-len", type=int, default=30)
-    ap.add_argument("--device", default="auto")
-    args = ap.parse_args()
+def main(argv: list[str] | None = None) -> int:
+    args = parse_dataclass(Options, argv, "python benchmarks/decode.py", __doc__)
     device = pick_device(args.device)
     vae, what = load(args.run, device)
     z = vae.prior_z(args.n, seed=0)
@@ -92,7 +97,8 @@ def main() -> None:
             }
         )
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -6,28 +6,65 @@ log-softmax computed at every padded position, NLL with ignore_index, stock Adam
 data, same number of sentences; the ratio is what the packing, bucketing and fused loss buy.
 
     python benchmarks/train_throughput.py [--steps 40] [--device auto] [--batch-size 64]
+
+Against the anchor itself (timbmg/Sentence-VAE, run unmodified from a scratch folder under its own
+interpreter; textvae_core/anchors/sentence_vae.py says how it is driven and timed):
+
+    python benchmarks/train_throughput.py --anchor SRC --anchor_python VENV/bin/python \
+        [--anchor_iters 200] [--rounds 2] [--threads 2] [--scratch DIR]
+
+trains, in one sitting and in alternating rounds (anchor, ours fp32, ours bf16 | ours bf16, ours fp32,
+anchor | …, so a drifting machine load hits every side alike), the anchor's defaults for one epoch of a
+seeded subset of anchor_iters × 32 PTB sentences, and our Trainer at those defaults (GRU 256, emb 300,
+z 16, batch 32, embedding dropout 0.5, logistic KL anneal: textvae_core/anchors/matched.py) on the same
+sentences, in fp32 and in bf16 autocast (our default where the CPU has native bf16). Each side is timed
+from the end of its first update to the end of its last; it prints target tokens/s (each side's own
+tokenisation), sentences/s (the same sentences on both sides) and our rates over the anchor's per round
+and their medians. --steps, --warmup, --batch-size, --size and --device do not apply there (CPU, the
+anchor's sizes).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
+import os
 import random
+import statistics
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
 
-from textvae_core.config import RunConfig  # noqa: E402
-from textvae_core.data import make_batch  # noqa: E402
-from textvae_core.device import pick_device  # noqa: E402
-from textvae_core.models import build_model, gaussian_kl  # noqa: E402
-from textvae_core.train import prepare_data  # noqa: E402
+from textvae_core.anchors import matched
+from textvae_core.anchors import sentence_vae as svae
+from textvae_core.cli import CLIError, parse_dataclass, run_main
+from textvae_core.config import SIZES, RunConfig
+from textvae_core.data import make_batch
+from textvae_core.device import pick_device
+from textvae_core.models import build_model, gaussian_kl
+from textvae_core.paths import repo_path
+from textvae_core.train import prepare_data
+
+
+@dataclass
+class Options:
+    steps: int = 40  # timed optimizer steps per method
+    warmup: int = 5  # untimed steps first (allocator, caches)
+    batch_size: int = 64  # sentences per batch
+    device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
+    size: str = "small"  # model size preset: small | paper | autogen
+    anchor: str = ""  # a timbmg/Sentence-VAE checkout (scratch folder): compare with it instead (see above)
+    anchor_python: str = ""  # with --anchor: the python of a venv with torch, numpy, nltk and tensorboardX
+    anchor_iters: int = 200  # with --anchor: iterations per run (batch 32; all but the first are timed)
+    rounds: int = 2  # with --anchor: rounds of (anchor, ours fp32, ours bf16), order reversed every other round
+    threads: int = 2  # with --anchor: CPU threads of every side (OMP_NUM_THREADS for the anchor, torch threads for us)
+    scratch: str = ""  # with --anchor: folder for the anchor's data and runs, kept and reused ("": temporary)
 
 
 def reference_step(model, batch, optimizer) -> None:
@@ -70,19 +107,75 @@ def measure(name: str, batches: list, step, model, optimizer, device, warmup: in
     return rate
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=40)
-    ap.add_argument("--warmup", type=int, default=5)
-    ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--device", default="auto")
-    ap.add_argument("--size", default="small", help="model size preset (small, paper, autogen)")
-    args = ap.parse_args()
+def against_anchor(args: Options, work: Path) -> dict:
+    """Alternating rounds of the anchor and our Trainer at its defaults on the same sentences; prints and returns the rates."""
+    from textvae_core.device import cpu_has_bf16
+
+    anchor = svae.Anchor.at(args.anchor, args.anchor_python, args.threads)
+    print(
+        f"preparing the anchor's data in {work / 'prep'} (its train.py with 0 epochs; reused when unchanged) …",
+        flush=True,
+    )
+    data = svae.prepare(anchor, repo_path("data/ptb"), work)
+    sub = svae.make_subset(data, work / f"subset-{args.anchor_iters}", args.anchor_iters * svae.BATCH_SIZE, n_valid=64)
+    print(f"subset: {len(sub.train_lines)} sentences (seed 0), {sub.train_tokens:,} target tokens on the anchor's "
+          f"tokenisation; {args.threads} threads per side; bf16 native on this CPU: {cpu_has_bf16()}", flush=True)  # fmt: skip
+    sides = ["anchor", "ours fp32", "ours bf16"]
+    rates: dict[str, list[svae.Rate]] = {s: [] for s in sides}
+    for r in range(args.rounds):
+        for side in sides if r % 2 == 0 else sides[::-1]:
+            if side == "anchor":
+                run = svae.train(
+                    anchor,
+                    sub.data_dir,
+                    work / f"runs/throughput-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{r}",
+                    epochs=1,
+                )
+                rate = svae.iteration_rate(run.log, sub.train_tokens, args.anchor_iters)
+            else:
+                with tempfile.TemporaryDirectory() as out:
+                    cfg = matched.sentence_vae_config(f"{out}/run", amp=side.endswith("bf16"), threads=args.threads)
+                    rate = matched.time_steps(cfg, sub.train_lines)
+            rates[side].append(rate)
+            print(f"round {r + 1}  {side:<10} {rate.tokens_per_s:>9,.0f} target tokens/s  {rate.sentences_per_s:>7.1f} "
+                  f"sentences/s  ({rate.steps} steps in {rate.seconds:.1f} s)", flush=True)  # fmt: skip
+    summary: dict = {s: [x.to_dict() for x in v] for s, v in rates.items()}
+    print("\n| ours / anchor | " + " | ".join(f"round {r + 1}" for r in range(args.rounds)) + " | median |")
+    print("|---|" + "---|" * (args.rounds + 1))
+    for side in sides[1:]:
+        for unit, key in (("tokens/s", "tokens_per_s"), ("sentences/s", "sentences_per_s")):
+            ratios = [getattr(o, key) / getattr(a, key) for o, a in zip(rates[side], rates["anchor"], strict=True)]
+            summary[f"{side} / anchor, {unit}"] = {
+                "per_round": [round(x, 3) for x in ratios],
+                "median": round(statistics.median(ratios), 3),
+            }
+            print(
+                f"| {side}, {unit} | "
+                + " | ".join(f"{x:.2f}×" for x in ratios)
+                + f" | **{statistics.median(ratios):.2f}×** |"
+            )
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_dataclass(Options, argv, "python benchmarks/train_throughput.py", __doc__)
+    if args.anchor or args.anchor_python:
+        if not (args.anchor and args.anchor_python):
+            raise CLIError("--anchor and --anchor_python go together")
+        try:
+            if args.scratch:
+                Path(args.scratch).mkdir(parents=True, exist_ok=True)
+                summary = against_anchor(args, Path(args.scratch).resolve())
+            else:
+                with tempfile.TemporaryDirectory(prefix="svae-") as work:
+                    summary = against_anchor(args, Path(work))
+        except svae.AnchorError as err:
+            raise CLIError(str(err)) from None
+        print(json.dumps(summary))
+        return 0
     device = pick_device(args.device)
     cfg = RunConfig()
-    cfg.data.train, cfg.data.valid = str(ROOT / cfg.data.train), ""
-    from textvae_core.config import SIZES
-
+    cfg.data.train, cfg.data.valid = str(repo_path(cfg.data.train)), ""
     for k, v in SIZES[args.size].items():
         setattr(cfg.model, k, v)
     vocab, train_set, _ = prepare_data(cfg)
@@ -133,7 +226,8 @@ def main() -> None:
             }
         )
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -1,33 +1,33 @@
 """2-D maps of the aggregated posterior: z ~ q(z|x) for test sentences, with prior samples in the same map.
 
-UMAP costs ~30 s in a fresh process (numba compiles), so every shipped run carries its map in
+UMAP costs ~30 s in a fresh process (numba compiles; the on-disk cache of :func:`umap_module` saves
+that from the second process on), so every shipped run carries its map in
 RUN/latent_map.safetensors, written once by ``python -m explorer.latent_map RUN …``; the page then
 opens at once. A map for a run without one is computed on demand (PCA first, UMAP when ready).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import numpy as np
 from safetensors import SafetensorError
 from safetensors.numpy import load_file, save
 
-from textvae_core.corpus import read_corpus
+from textvae_core.corpus import read_corpus, read_labels
 from textvae_core.io import atomic_write_bytes
-from textvae_core.rundir import VOCAB, read_config, weights_digest
-from textvae_core.vocab import Vocab
+from textvae_core.rundir import LATENT_MAP, read_config, read_vocab, weights_digest
 
 if TYPE_CHECKING:
     from textvae_core.inference import TextVAE
 
-MAP_FILE = "latent_map.safetensors"
 MAP_VERSION = 1
 METHODS = ("umap", "pca", "tsne")
 
@@ -67,9 +67,20 @@ def corpus_for(run_dir: str | Path, split: str = "test") -> list[str]:
     path = getattr(cfg.data, split, "")
     if not path:
         return []
-    vocab = Vocab.load(Path(run_dir) / VOCAB)
-    sents = read_corpus(path, cfg.data.level, cfg.data.lowercase, cfg.data.min_len, cfg.data.max_len)
+    vocab = read_vocab(run_dir)
+    sents = read_corpus(path, cfg.data.level, cfg.data.lowercase, cfg.data.min_len, cfg.data.max_len, cfg.data.format)
     return [vocab.detokenize(s) for s in sents]
+
+
+def labels_for(run_dir: str | Path, split: str = "test") -> list[str] | None:
+    """The labels of a labelled run's held-out sentences, aligned with :func:`corpus_for` (None when the
+    run's corpus has no labels)."""
+    cfg = read_config(run_dir)
+    path = getattr(cfg.data, split, "")
+    if not path or cfg.data.format != "labelled":
+        return None
+    d = cfg.data
+    return read_labels(path, d.level, d.lowercase, d.min_len, d.max_len)
 
 
 def sample_points(vae: TextVAE, sentences: list[str], cfg: MapConfig) -> LatentMap:
@@ -104,8 +115,7 @@ def project(z: np.ndarray, method: str, cfg: MapConfig | None = None) -> np.ndar
 
         return PCA(n_components=2, random_state=cfg.seed).fit_transform(z).astype(np.float32)
     if method == "umap":
-        import umap
-
+        umap = umap_module()
         reducer = umap.UMAP(n_neighbors=cfg.neighbours, min_dist=cfg.min_dist, random_state=cfg.seed, n_jobs=1)
         return reducer.fit_transform(z).astype(np.float32)
     if method == "tsne":
@@ -114,6 +124,37 @@ def project(z: np.ndarray, method: str, cfg: MapConfig | None = None) -> np.ndar
         perplexity = float(min(30, max(2, (len(z) - 1) // 3)))
         return TSNE(n_components=2, perplexity=perplexity, random_state=cfg.seed).fit_transform(z).astype(np.float32)
     raise ValueError(f"unknown projection {method!r}; choose from {METHODS}")
+
+
+NUMBA_CACHE = Path(__file__).resolve().parent.parent / "var" / "numba-cache"
+CACHE_SWITCH = "TEXTVAE_NUMBA_CACHE"  # "0" turns the on-disk cache of UMAP's compiled code off
+
+
+def umap_module() -> ModuleType:
+    """umap, with numba's on-disk cache switched on for every compiled function of umap and pynndescent.
+
+    Nearly all of a first UMAP fit in a process is numba compiling (~30–50 s on two cores), and umap
+    marks only one of its ~130 functions cache=True. With all of them cached on disk, the second and
+    later processes load the machine code instead (benchmarks/umap_first_fit.py measures it).
+    The cache lives in $NUMBA_CACHE_DIR, else var/numba-cache/."""
+    if os.environ.get(CACHE_SWITCH, "1") == "0":
+        import umap
+
+        return umap
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(NUMBA_CACHE))
+    import numba
+    from numba.core.dispatcher import Dispatcher
+
+    if not numba.config.CACHE_DIR:  # numba was imported before the variable was set
+        numba.config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
+    import umap
+
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] in {"umap", "pynndescent"} and module is not None:
+            for obj in list(vars(module).values()):
+                if isinstance(obj, Dispatcher) and type(obj._cache).__name__ == "NullCache":
+                    obj.enable_caching()
+    return umap
 
 
 def save_map(run_dir: str | Path, lm: LatentMap) -> Path:
@@ -126,14 +167,14 @@ def save_map(run_dir: str | Path, lm: LatentMap) -> Path:
         "split": lm.split,
         "weights": lm.weights,
     }
-    path = Path(run_dir) / MAP_FILE
+    path = Path(run_dir) / LATENT_MAP
     atomic_write_bytes(path, save(tensors, metadata=meta))
     return path
 
 
 def load_map(run_dir: str | Path) -> LatentMap | None:
     """The stored map, or None when there is none, it is unreadable, or it was made from other weights."""
-    path = Path(run_dir) / MAP_FILE
+    path = Path(run_dir) / LATENT_MAP
     if not path.exists():
         return None
     try:
@@ -177,19 +218,23 @@ def precompute(run_dir: str | Path, cfg: MapConfig | None = None, methods: tuple
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m explorer.latent_map", description=__doc__)
-    ap.add_argument("runs", nargs="+", help="run directories")
-    ap.add_argument("--methods", default="umap,pca", help="comma-separated, from " + ",".join(METHODS))
-    ap.add_argument("--n-posterior", type=int, default=MapConfig.n_posterior)
-    ap.add_argument("--n-prior", type=int, default=MapConfig.n_prior)
-    args = ap.parse_args(argv)
-    cfg = MapConfig(n_posterior=args.n_posterior, n_prior=args.n_prior)
-    for run in args.runs:
+    from textvae_core.cli import OptionParser
+
+    parser = OptionParser("python -m explorer.latent_map", __doc__)
+    parser.add_positional("runs", "run directories", nargs="+")
+    parser.add("methods", "methods", f"comma-separated projections, from {', '.join(METHODS)} (default: umap,pca)")
+    parser.add_dataclass(MapConfig, title="the map", dashes=True)
+    given = parser.parse(argv)
+    runs, methods = given.pop("runs"), tuple(given.pop("methods", "umap,pca").split(","))
+    cfg = MapConfig(**given)
+    for run in runs:
         t0 = time.perf_counter()
-        path = precompute(run, cfg, tuple(args.methods.split(",")))
+        path = precompute(run, cfg, methods)
         print(json.dumps({"run": run, "file": str(path), "seconds": round(time.perf_counter() - t0, 1)}))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from textvae_core.cli import run_main
+
+    run_main(main)

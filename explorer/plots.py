@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import plotly.express as px
@@ -72,33 +74,44 @@ def history(records: pd.DataFrame, y: str, title: str) -> go.Figure:
 
 
 def latent_scatter(
-    coords: np.ndarray, lengths: np.ndarray, is_prior: np.ndarray, hover: list[str], title: str
+    coords: np.ndarray,
+    lengths: np.ndarray,
+    is_prior: np.ndarray,
+    hover: list[str],
+    title: str,
+    labels: list[str] | None = None,
 ) -> go.Figure:
-    """Posterior points coloured by sentence length, prior samples as grey crosses on top.
+    """Posterior points coloured by sentence length (or, given ``labels`` per posterior point, by label),
+    prior samples as crosses on top.
 
     Each point's ``customdata`` is its row in the map, so a click can decode that point's latent.
     """
     rows = np.arange(len(coords))
     post, prior = ~is_prior, is_prior
     fig = go.Figure()
-    fig.add_trace(
-        go.Scattergl(
-            x=coords[post, 0],
-            y=coords[post, 1],
-            mode="markers",
-            name="z ~ q(z|x)",
-            marker={
-                "size": 5,
-                "color": lengths[post],
-                "colorscale": "Viridis",
-                "opacity": 0.75,
-                "colorbar": {"title": "tokens", "thickness": 12},
-            },
-            customdata=rows[post],
-            text=[hover[i] for i in rows[post]],
-            hovertemplate="%{text}<extra></extra>",
+    if labels is None:
+        groups = [("z ~ q(z|x)", rows[post], {"color": lengths[post], "colorscale": "Viridis",
+                                             "colorbar": {"title": "tokens", "thickness": 12}})]  # fmt: skip
+    else:
+        names = sorted(set(labels), key=lambda v: (len(v), v))  # "2" before "10"
+        palette = px.colors.qualitative.Dark24
+        groups = [
+            (f"label {name}", rows[post][[lab == name for lab in labels]], {"color": palette[i % len(palette)]})
+            for i, name in enumerate(names)
+        ]
+    for name, idx, colour in groups:
+        fig.add_trace(
+            go.Scattergl(
+                x=coords[idx, 0],
+                y=coords[idx, 1],
+                mode="markers",
+                name=name,
+                marker={"size": 5, "opacity": 0.75, **colour},
+                customdata=idx,
+                text=[hover[i] for i in idx],
+                hovertemplate="%{text}<extra></extra>",
+            )
         )
-    )
     fig.add_trace(
         go.Scattergl(
             x=coords[prior, 0],
@@ -137,5 +150,74 @@ def lens_bars(mu: np.ndarray, sigma: np.ndarray, kl: np.ndarray, active: np.ndar
         legend={"orientation": "h", "y": 1.12},
         margin={"t": 30},
         height=360,
+    )
+    return fig
+
+
+CURVES = (  # (column of metrics.jsonl, panel title); validation points share the first three panels
+    ("rec", "D (distortion, nats / sentence)"),
+    ("kl", "KL (rate, nats / sentence)"),
+    ("nll_bound", "−ELBO (nats / sentence)"),
+    ("beta", "β(t)"),
+    ("kl_share", "KL share of the objective"),
+    ("tok_per_s", "tokens / s"),
+    ("mu_shift", "‖mean μ‖² of a batch (codes moved alike)"),
+    ("mu_spread", "Σ Var μ in a batch (codes that differ)"),
+    ("grad_norm", "gradient norm"),
+)
+
+
+def training_curves(records: list[dict], capacity: float | None = None, max_points: int = 1500) -> go.Figure:
+    """A live run's curves against the step: train records as lines, validation records as markers, and
+    the capacity C as a dashed line on the KL panel."""
+    from plotly.subplots import make_subplots
+
+    train = [r for r in records if r.get("split") == "train" and "loss" in r]
+    train = [{**r, "nll_bound": -r["elbo"]} if "elbo" in r else r for r in train]  # −ELBO of the batch
+    train = train[:: max(1, len(train) // max_points)] + train[-1:] if train else []
+    valid = [r for r in records if r.get("split") == "valid"]
+    rows = math.ceil(len(CURVES) / 3)
+    fig = make_subplots(rows=rows, cols=3, subplot_titles=[title for _, title in CURVES], horizontal_spacing=0.07)
+    for i, (key, _) in enumerate(CURVES):
+        row, col = i // 3 + 1, i % 3 + 1
+        xs = [r["step"] for r in train if r.get(key) is not None]
+        ys = [r[key] for r in train if r.get(key) is not None]
+        fig.add_trace(
+            go.Scatter(x=xs, y=ys, mode="lines", name="train", line={"color": "#1f77b4"}, showlegend=i == 0),
+            row=row,
+            col=col,
+        )
+        points = [(r["step"], r[key]) for r in valid if r.get(key) is not None]
+        if points:
+            fig.add_trace(
+                go.Scatter(
+                    x=[p[0] for p in points],
+                    y=[p[1] for p in points],
+                    mode="markers+lines",
+                    name="validation",
+                    marker={"color": "#d62728", "size": 8},
+                    line={"dash": "dot", "color": "#d62728"},
+                    showlegend=i == 0,
+                ),
+                row=row,
+                col=col,
+            )
+        ramp = [(r["step"], r["C"]) for r in train if r.get("C") is not None]
+        if key == "kl" and ramp and ramp[0][1] != ramp[-1][1]:  # a capacity schedule: draw C(t) itself
+            fig.add_trace(
+                go.Scatter(x=[p[0] for p in ramp], y=[p[1] for p in ramp], mode="lines", name="C(t)",
+                           line={"dash": "dash", "color": "grey"}),
+                row=row,
+                col=col,
+            )  # fmt: skip
+        if key == "kl" and capacity is not None:
+            fig.add_hline(y=capacity, line={"dash": "dash", "color": "grey"}, row=row, col=col)
+            fig.add_annotation(
+                text=f"C = {capacity:g}", xref="x2 domain", yref="y2", x=1, y=capacity, xanchor="right",
+                yanchor="bottom", showarrow=False,
+            )  # fmt: skip
+    fig.update_xaxes(title_text="step", row=rows)
+    fig.update_layout(
+        height=290 * rows, margin={"t": 70, "l": 10, "r": 10, "b": 10}, legend={"orientation": "h", "y": 1.14, "x": 0}
     )
     return fig

@@ -1,23 +1,43 @@
-"""Published figures shown beside ours, as data (Prokhorov et al. 2019, Table 1, CBT corpus, β_C-VAE LSTM).
-
-The paper's D column is normalised differently from ours (it is below 1), so only its trend with C
-is comparable; R, AU (of 64 dims), log det Cov, ‖μ‖² and BLEU / ROUGE are on the same scale.
-"""
+"""Published figures shown beside ours: explorer/published.toml, read once. The app's rate–distortion page
+and the reproduction report (explorer.reproduction) both take them from here."""
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+from typing import Any
+
 import pandas as pd
+import tomllib
 
-SOURCE = "Prokhorov et al. 2019, Table 1 (CBT, LSTM, z 64)"
+PUBLISHED_FILE = Path(__file__).with_name("published.toml")
+TABLE1_COLUMNS = {  # Table 1's keys in published.toml → the app's column names
+    "C": "C",
+    "R": "R",
+    "AU": "AU",
+    "log_det_cov": "log det Cov",
+    "mean_sq_norm": "‖μ‖²",
+    "bleu2": "BLEU-2",
+    "bleu4": "BLEU-4",
+    "rouge2": "ROUGE-2",
+    "rouge4": "ROUGE-4",
+}
 
-BETA_C_TABLE1 = [
-    # C, R, AU, log det Cov, ‖μ‖², BLEU-2 (all), BLEU-4 (all), ROUGE-2 (all), ROUGE-4 (all)
-    (3, 3, 8, -0.39, 0.05, 9.46, 1.57, 3.54, 0.12),
-    (15, 15, 29, -0.38, 0.05, 15.87, 4.60, 8.86, 1.43),
-    (100, 99, 64, -43.82, 1.27, 27.65, 16.09, 24.33, 14.24),
-]
-COLUMNS = ["C", "R", "AU", "log det Cov", "‖μ‖²", "BLEU-2", "BLEU-4", "ROUGE-2", "ROUGE-4"]
+
+@functools.cache
+def published() -> dict[str, Any]:
+    return tomllib.loads(PUBLISHED_FILE.read_text(encoding="utf-8"))
 
 
-def beta_c_table() -> pd.DataFrame:
-    return pd.DataFrame(BETA_C_TABLE1, columns=COLUMNS)
+def table1(corpus: str = "CBT") -> dict[int, dict[str, Any]]:
+    """β_C Table 1 rows of one corpus, by C."""
+    return {r["C"]: r for r in published()["beta_c"]["table1"]["rows"] if r["corpus"] == corpus}
+
+
+SOURCE = published()["beta_c"]["table1"]["source"]
+
+
+def beta_c_table(corpus: str = "CBT") -> pd.DataFrame:
+    """Table 1 of the β_C paper for one corpus, as the rate–distortion page shows it."""
+    rows = [{name: r.get(key) for key, name in TABLE1_COLUMNS.items()} for r in table1(corpus).values()]
+    return pd.DataFrame(rows, columns=list(TABLE1_COLUMNS.values()))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from textvae_core.config import RunConfig
-from textvae_core.rundir import METRICS, WEIGHTS, CheckpointError, read_config
+from textvae_core.config import ObjectiveConfig, RunConfig
+from textvae_core.rundir import CONFIG, CheckpointError, has_weights, last_validation, read_config, read_eval
 
 
 @dataclass
@@ -35,6 +34,7 @@ class RunSummary:
             "β": o.beta,
             "schedule": o.schedule,
             "C": o.C,
+            "C(t)": capacity_label(o),
             "emb/hidden/z": f"{m.emb_dim}/{m.hidden}/{m.z_dim}",
             "vocab": self.config.vocab_size,
             "valid KL": v.get("kl"),
@@ -44,20 +44,13 @@ class RunSummary:
         }
 
 
-def last_validation(run_dir: Path) -> dict[str, float] | None:
-    path = run_dir / METRICS
-    if not path.exists():
+def capacity_label(o: ObjectiveConfig) -> str | None:
+    """How C reached its value: "constant", or "linear over N steps" (the β_C paper's ramp)."""
+    if o.C is None:
         return None
-    last = None
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        if '"valid"' in line:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut short by a killed run
-            if record.get("split") == "valid":
-                last = record
-    return last
+    if o.C_schedule == "constant":
+        return "constant"
+    return f"{o.C_schedule} over {o.C_warmup_steps} steps"
 
 
 def run_dirs(root: Path) -> list[Path]:
@@ -70,7 +63,7 @@ def run_dirs(root: Path) -> list[Path]:
             continue
         seen.add(real)
         dirs.sort()
-        if "config.json" in files:
+        if CONFIG in files:
             found.append(Path(here))
     return sorted(found)
 
@@ -88,22 +81,11 @@ def find_runs(*roots: str | Path) -> tuple[list[RunSummary], list[str]]:
             except CheckpointError as err:
                 warnings.append(f"skipped {run_dir}: {err}")
                 continue
-            if not (run_dir / WEIGHTS).exists():
+            weights = has_weights(run_dir)
+            if not weights:
                 warnings.append(f"{run_dir}: no weights yet (training not checkpointed)")
-            runs.append(RunSummary(run_dir, cfg, last_validation(run_dir), (run_dir / WEIGHTS).exists()))
+            runs.append(RunSummary(run_dir, cfg, last_validation(run_dir), weights))
     return runs, warnings
-
-
-EVAL_FILE = "eval.json"
-
-
-def read_eval(run_dir: Path) -> dict | None:
-    """The run's eval.json (written by ``python -m textvae_core.evaluate``), or None if absent or unreadable."""
-    path = Path(run_dir) / EVAL_FILE
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def headline(run: RunSummary) -> dict[str, object]:
@@ -132,6 +114,7 @@ def headline(run: RunSummary) -> dict[str, object]:
             "‖μ‖²": lat.get("mean_sq_norm"),
             "MI": lat.get("mutual_information"),
             "BLEU-2": scores.get("bleu2"),
+            "BLEU-4": scores.get("bleu4"),
             "homotopy repeats": ev.get("homotopy", {}).get("mean_repeats"),
         }
     elif run.last_valid:
@@ -140,22 +123,6 @@ def headline(run: RunSummary) -> dict[str, object]:
     else:
         row |= {"source": "none yet"}
     return row
-
-
-def training_history(run_dir: Path) -> list[dict]:
-    """Every readable record of metrics.jsonl (train and valid), in order; cut-off lines are skipped."""
-    path = Path(run_dir) / METRICS
-    if not path.exists():
-        return []
-    records = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(rec, dict) and "step" in rec:
-            records.append(rec)
-    return records
 
 
 def knob_family(runs: list[RunSummary], anchor: RunSummary, knob: str) -> list[tuple[float, RunSummary]]:
@@ -175,7 +142,9 @@ def knob_family(runs: list[RunSummary], anchor: RunSummary, knob: str) -> list[t
         arch = (m.encoder, m.decoder, m.emb_dim, m.hidden, m.z_dim, m.z_mode)
         t = r.config.train
         budget = (t.epochs, t.max_steps, t.batch_size, t.lr, t.word_dropout)
-        return (arch, r.config.vocab_size, d.train, budget, r.config.objective.schedule, tuple(others.items()))
+        o = r.config.objective
+        schedules = (o.schedule, o.warmup_steps, o.C_schedule, o.C_warmup_steps)
+        return (arch, r.config.vocab_size, d.train, budget, schedules, tuple(others.items()))
 
     def value(r: RunSummary) -> float | None:
         return knobs(r)[knob]
@@ -185,3 +154,16 @@ def knob_family(runs: list[RunSummary], anchor: RunSummary, knob: str) -> list[t
     target = key(anchor)
     family = [(value(r), r) for r in runs if r.has_weights and key(r) == target and value(r) is not None]
     return sorted(family, key=lambda vr: vr[0])
+
+
+def default_choice(runs: list[RunSummary], n: int = 3) -> list[RunSummary]:
+    """The runs pages open on when none is chosen: those whose reconstructions a reader recognises best
+    (highest reconstruction BLEU-4 on their test set), evaluated runs before the rest."""
+
+    def bleu4(run: RunSummary) -> float:
+        scores = ((read_eval(run.path) or {}).get("reconstruction") or {}).get("scores") or {}
+        value = (scores.get("all") or {}).get("bleu4")
+        return float(value) if isinstance(value, int | float) else float("-inf")
+
+    ranked = sorted((r for r in runs if r.has_weights), key=lambda r: (-bleu4(r), r.name))
+    return ranked[:n]

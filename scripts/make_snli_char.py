@@ -12,23 +12,36 @@ otherwise (lowercase, tokenised with spaces around punctuation, as in the source
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import random
+import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
+
+from textvae_core.cli import CLIError, parse_dataclass, positional, run_main
 
 FILES = ("snli.valid.txt", "snli.test.txt")
 HELD_OUT = 1000
 
 
+@dataclass
+class Options:
+    source: list[str] = positional("+")  # folder with snli.valid.txt and snli.test.txt (Li et al. 2019 split)
+    out: str = "data/snli_char"  # folder the splits and SOURCE.md are written to
+    max_chars: int = 63  # longest line kept, in characters (the fixed-width models hold max_chars + <eos>)
+    seed: int = 0  # shuffle seed of the split into test / valid / train
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("source", help="folder with snli.valid.txt and snli.test.txt (Li et al. 2019 split)")
-    ap.add_argument("--out", default="data/snli_char")
-    ap.add_argument("--max-chars", type=int, default=63)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
-    src = Path(args.source)
+    args = parse_dataclass(Options, argv, "python scripts/make_snli_char.py", __doc__)
+    if len(args.source) != 1:
+        raise CLIError("give one SOURCE_FOLDER")
+    src = Path(args.source[0])
+    missing = [name for name in FILES if not (src / name).is_file()]
+    if missing:
+        raise CLIError(f"{src} lacks {', '.join(missing)}")
     lines, read, digests = [], 0, {}
     for name in FILES:
         raw = (src / name).read_bytes()
@@ -81,4 +94,4 @@ License: SNLI is CC BY-SA 4.0 (Bowman et al. 2015).
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_main(main)

@@ -13,11 +13,16 @@ to hold it to many digits.) Deterministic for a seed; writes train / valid / tes
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import math
 import random
+import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
+
+from textvae_core.cli import parse_dataclass, run_main
 
 LEVELS = "abcdefghijklmnop"
 SPLITS = {"train": 6000, "valid": 500, "test": 500}
@@ -35,11 +40,14 @@ def sine_line(rng: random.Random) -> str:
     return " ".join(LEVELS[v] for v in levels)
 
 
+@dataclass
+class Options:
+    out: str = "data/toy_sine"  # folder the splits and SOURCE.md are written to
+    seed: int = 17  # seed of the one generator every split is drawn from
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default="data/toy_sine")
-    ap.add_argument("--seed", type=int, default=17)
-    args = ap.parse_args(argv)
+    args = parse_dataclass(Options, argv, "python scripts/make_toy_sine.py", __doc__)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(args.seed)
@@ -74,4 +82,4 @@ seeded generator. License: public domain (synthetic).
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_main(main)

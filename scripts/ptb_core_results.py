@@ -10,23 +10,23 @@ stopped and started again.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
 
-from textvae_core.checkpoint import load_run  # noqa: E402
-from textvae_core.config import RunConfig  # noqa: E402
-from textvae_core.data import Corpus, read_corpus  # noqa: E402
-from textvae_core.metrics import heldout_bounds  # noqa: E402
-from textvae_core.objectives import preset  # noqa: E402
-from textvae_core.train import train  # noqa: E402
-
-sys.path.insert(0, str(ROOT / "scripts"))
-from train_grid import target_steps  # noqa: E402
+from textvae_core.checkpoint import load_run
+from textvae_core.cli import parse_dataclass, run_main
+from textvae_core.config import RunConfig
+from textvae_core.data import Corpus, read_corpus
+from textvae_core.grid import target_steps
+from textvae_core.metrics import heldout_bounds
+from textvae_core.objectives import preset
+from textvae_core.paths import ROOT
+from textvae_core.rundir import has_weights, read_config
+from textvae_core.train import train
 
 # name: (objective, epochs). The VAE / AutoGen pair trains longer: AutoGen's KL grows slowly after
 # the early collapse every objective without a capacity goes through.
@@ -37,20 +37,23 @@ RUNS = {
 }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs-dir", default="runs/core")
-    ap.add_argument("--out", default="docs/CORE_RESULTS.md")
-    args = ap.parse_args()
+@dataclass
+class Options:
+    runs_dir: str = "runs/core"  # folder the three runs are trained in (kept: a second call resumes or reuses them)
+    out: str = "docs/CORE_RESULTS.md"  # the report written
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_dataclass(Options, argv, "python scripts/ptb_core_results.py", __doc__)
     rows = []
     for name, (objective, epochs) in RUNS.items():
         run_dir = Path(args.runs_dir) / name
         cfg = RunConfig(objective=objective)
         cfg.data.train, cfg.data.valid = str(ROOT / cfg.data.train), str(ROOT / cfg.data.valid)
         cfg.train.out, cfg.train.epochs, cfg.train.progress = str(run_dir), epochs, False
-        done = (run_dir / "model.safetensors").exists()
+        done = has_weights(run_dir)
         if done:
-            cfg = RunConfig.load(run_dir / "config.json")
+            cfg = read_config(run_dir)
             cfg.train.epochs = epochs  # a finished shorter run is extended, not restarted
         if done and load_run(run_dir).step >= target_steps(cfg):
             print(f"{name}: already trained")
@@ -65,10 +68,11 @@ def main() -> None:
             figures[split] = heldout_bounds(run.model, corpus, next(run.model.parameters()).device)
         rows.append((name, run, figures))
         print(name, json.dumps({k: round(v["kl"], 2) for k, v in figures.items()}), flush=True)
-    write_report(Path(args.out), rows, args)
+    write_report(Path(args.out), rows)
+    return 0
 
 
-def write_report(path: Path, rows: list, args: argparse.Namespace) -> None:
+def write_report(path: Path, rows: list) -> None:
     lines = [
         "# Core results on Penn Treebank (CPU, default small model)",
         "",
@@ -117,4 +121,4 @@ def write_report(path: Path, rows: list, args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -19,7 +19,6 @@ conclusions hold on these figures.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -28,22 +27,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.chdir(ROOT)  # run configs hold repository-relative data paths
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
 
-import torch  # noqa: E402
+import torch
 
-from textvae_core.checkpoint import load_run, read_weights  # noqa: E402
-from textvae_core.config import RunConfig  # noqa: E402
-from textvae_core.data import Corpus, read_corpus  # noqa: E402
-from textvae_core.decoding import DecodeConfig  # noqa: E402
-from textvae_core.evaluate import latent_stats  # noqa: E402
-from textvae_core.inference import TextVAE  # noqa: E402
-from textvae_core.metrics import bleu, likelihood_pass  # noqa: E402
-from textvae_core.models import family_name  # noqa: E402
-from textvae_core.objectives import preset  # noqa: E402
-from textvae_core.train import train  # noqa: E402
+from textvae_core.checkpoint import load_run
+from textvae_core.cli import parse_dataclass, run_main
+from textvae_core.config import RunConfig
+from textvae_core.data import Corpus, read_corpus
+from textvae_core.decoding import DecodeConfig
+from textvae_core.evaluate import latent_stats
+from textvae_core.inference import TextVAE
+from textvae_core.metrics import bleu, likelihood_pass
+from textvae_core.models import family_name
+from textvae_core.objectives import preset
+from textvae_core.paths import ROOT
+from textvae_core.rundir import WEIGHTS, read_config, weights_step
+from textvae_core.train import train
 
 OUT = Path("runs/families")
 DOC = Path("docs/MODEL_FAMILIES.md")
@@ -185,9 +185,9 @@ def run_row(row: str, ds: DataSet, threads: int) -> dict[str, Any]:
     cfg = row_config(row, ds, threads)
     cpu_before = json.loads((out / "cpu.json").read_text())["train_cpu_s"] if (out / "cpu.json").exists() else 0.0
     c0, t0 = time.process_time(), time.perf_counter()
-    if (out / "model.safetensors").exists():
-        if int(read_weights(out / "model.safetensors")[1].get("step", "0")) < ds.steps:
-            saved = RunConfig.load(out / "config.json")
+    if (out / WEIGHTS).exists():
+        if (weights_step(out) or 0) < ds.steps:
+            saved = read_config(out)
             saved.train.num_threads = threads
             train(saved, resume=True)
     else:
@@ -460,33 +460,37 @@ def ship(spec: str) -> None:
     """Copy a finished row into checkpoints/ in float16 with a thinned log, then evaluate it (grid profile)."""
     from textvae_core.checkpoint import export_run
     from textvae_core.evaluate import EvalConfig, evaluate
-    from textvae_core.rundir import thin_metrics
+    from textvae_core.rundir import thin_metrics, write_config
 
     ds_name, row = spec.split("/")
     dst = Path("checkpoints") / (f"snli-char-{row}" if ds_name == "char" else f"toy-{row}")
     if dst.exists():
         raise SystemExit(f"{dst} exists: shipped runs are not overwritten")
     export_run(OUT / ds_name / row, dst)  # config, vocabulary, log and float16 weights; no resume state
-    cfg = RunConfig.load(dst / "config.json")
+    cfg = read_config(dst)
     cfg.train.out = str(dst)
-    cfg.save(dst / "config.json")
+    write_config(dst, cfg)
     thin_metrics(dst, 10)
     evaluate(dst, EvalConfig.for_profile("grid", threads=torch.get_num_threads()))
-    print(f"{dst}: shipped ({(dst / 'model.safetensors').stat().st_size / 1e6:.1f} MB) and evaluated")
+    print(f"{dst}: shipped ({(dst / WEIGHTS).stat().st_size / 1e6:.1f} MB) and evaluated")
 
 
-def main() -> None:
+@dataclass
+class Options:
+    datasets: str = "toy,char"  # comma-separated data sets: toy (sines) and char (SNLI characters)
+    rows: str = ",".join(ROWS)  # comma-separated rows (and β_C variants) to train and measure; finished ones are read
+    threads: int = 1  # torch CPU threads
+    report_only: bool = False  # write the doc from finished rows, train nothing
+    ship: str = ""  # comma-separated DATASET/ROW to copy into checkpoints/
+    steps: int = 0  # override every data set's steps (a smoke test); 0 = the data set's own
+    out: str = str(OUT)  # folder of the runs
+    doc: str = str(DOC)  # where the table goes
+
+
+def main(argv: list[str] | None = None) -> int:
     global OUT, DOC
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--datasets", default="toy,char")
-    ap.add_argument("--rows", default=",".join(ROWS))
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--report-only", action="store_true", help="write the doc from finished rows, train nothing")
-    ap.add_argument("--ship", default="", help="comma-separated DATASET/ROW to copy into checkpoints/")
-    ap.add_argument("--steps", type=int, default=0, help="override every data set's steps (a smoke test)")
-    ap.add_argument("--out", default=str(OUT), help="folder of the runs")
-    ap.add_argument("--doc", default=str(DOC), help="where the table goes")
-    args = ap.parse_args()
+    args = parse_dataclass(Options, argv, "python scripts/report_families.py", __doc__)
+    os.chdir(ROOT)  # run configs hold repository-relative data paths
     torch.set_num_threads(args.threads)
     OUT, DOC = Path(args.out), Path(args.doc)
     if args.steps:
@@ -495,7 +499,7 @@ def main() -> None:
     if args.ship:
         for spec in args.ship.split(","):
             ship(spec)
-        return
+        return 0
     results: dict[str, dict[str, dict[str, Any]]] = {}
     for name in args.datasets.split(","):
         ds = DATASETS[name]
@@ -520,7 +524,8 @@ def main() -> None:
             elif (OUT / name / row / "table.json").exists():
                 results[name][row] = json.loads((OUT / name / row / "table.json").read_text())
     write_doc(results, args.threads)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

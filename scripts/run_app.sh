@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Set up .venv if needed, then start the explorer (extra arguments go to streamlit run;
-# explorer/serve.py says why it starts Streamlit itself rather than `streamlit run app.py`).
+# Set up .venv if needed, then start the explorer: `streamlit run app.py` (it reads .streamlit/config.toml
+# beside app.py); extra arguments go to `streamlit run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/python -m explorer.serve "$@"
+exec .venv/bin/streamlit run app.py "$@"

@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
 
-from tests.browser import SCREENSHOTS, browser_page, serve, wait_ready  # noqa: E402
+from tests.browser import SCREENSHOTS, browser_page, serve, wait_ready
+from textvae_core.paths import ROOT
 
 PAGES = ["", "rate_distortion", "posterior", "reconstructions", "homotopy", "encoder_lens", "prior_samples"]
 

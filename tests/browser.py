@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from textvae_core.paths import ROOT
+
 CHROMIUM = os.environ.get("TEXTVAE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -48,13 +49,24 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(env: dict[str, str] | None = None, timeout: float = 90) -> Iterator[str]:
-    """Run the app headless as scripts/run_app.sh does (python -m explorer.serve); yield its base URL; stop it."""
+def serve(env: dict[str, str] | None = None, timeout: float = 90, args: tuple[str, ...] = ()) -> Iterator[str]:
+    """Run the app headless as scripts/run_app.sh does (``streamlit run app.py`` in the repository root);
+    yield its base URL; stop it."""
+    with serve_process(env, timeout, args) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def serve_process(
+    env: dict[str, str] | None = None, timeout: float = 90, args: tuple[str, ...] = ()
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """As :func:`serve`, also yielding the server process (a test may kill it); ``args`` go to streamlit run."""
     port = free_port()
+    streamlit = Path(sys.executable).parent / "streamlit"  # the venv's own `streamlit` command
     cmd = [
-        sys.executable,
-        "-m",
-        "explorer.serve",
+        *([str(streamlit)] if streamlit.exists() else [sys.executable, "-m", "streamlit"]),
+        "run",
+        "app.py",
         "--server.headless",
         "true",
         "--server.port",
@@ -63,6 +75,7 @@ def serve(env: dict[str, str] | None = None, timeout: float = 90) -> Iterator[st
         "false",
         "--server.fileWatcherType",
         "none",
+        *args,
     ]
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -81,7 +94,7 @@ def serve(env: dict[str, str] | None = None, timeout: float = 90) -> Iterator[st
                 out = proc.stdout.read() if proc.stdout else ""
                 raise RuntimeError(f"streamlit did not start:\n{out[-3000:]}")
             time.sleep(0.3)
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         try:

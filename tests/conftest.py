@@ -1,30 +1,14 @@
-"""Shared fixtures: a tiny synthetic corpus and tiny configs, so the whole suite runs on 2 CPU cores."""
+"""Shared fixtures: a tiny synthetic corpus and tiny trained runs, so the whole suite runs on 2 CPU cores
+(the helpers they are built with: tests/helpers.py)."""
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import pytest
 import torch
 
-from textvae_core.config import SIZES, RunConfig
-from textvae_core.objectives import preset
-
-SUBJECTS = ["the cat", "a dog", "the old man", "my sister", "the bank", "a small bird", "the teacher"]
-VERBS = ["sees", "likes", "follows", "buys", "paints", "finds", "calls"]
-OBJECTS = ["the house", "a red car", "the river", "some bread", "the market", "a new book", "the moon"]
-TAILS = ["", "today", "in the morning", "with great care", "again and again", "near the park"]
-
-
-def make_sentences(n: int, seed: int) -> list[str]:
-    """Sentences from a small grammar: enough structure to learn, enough variety to need a latent."""
-    rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        words = [rng.choice(SUBJECTS), rng.choice(VERBS), rng.choice(OBJECTS), rng.choice(TAILS)]
-        out.append(" ".join(w for w in words if w))
-    return out
+from tests.helpers import make_sentences, tiny_config
 
 
 @pytest.fixture(scope="session")
@@ -33,24 +17,6 @@ def corpus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for split, n, seed in (("train", 600, 1), ("valid", 100, 2), ("test", 100, 3)):
         (root / f"{split}.txt").write_text("\n".join(make_sentences(n, seed)) + "\n", encoding="utf-8")
     return root
-
-
-def tiny_config(
-    corpus_dir: Path, out: Path, objective: str = "vae", decoder: str = "lstm", **knobs: object
-) -> RunConfig:
-    cfg = RunConfig(objective=preset(objective, **knobs))
-    cfg.data.train = str(corpus_dir / "train.txt")
-    cfg.data.valid = str(corpus_dir / "valid.txt")
-    cfg.data.test = str(corpus_dir / "test.txt")
-    for k, v in SIZES["tiny"].items():
-        setattr(cfg.model, k, v)
-    cfg.model.decoder = decoder
-    cfg.train.out = str(out)
-    cfg.train.batch_size = 32
-    cfg.train.epochs = 1
-    cfg.train.progress = False
-    cfg.train.ckpt_every = 0
-    return cfg
 
 
 @pytest.fixture(scope="session")

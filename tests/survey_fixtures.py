@@ -25,7 +25,7 @@ from tests.survey_support import sqlite_store
 def survey_runs(trained_run: Path, corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Two tiny runs with distinctive names (so a leak of a name is unmistakable): the shared β_C run and a
     one-epoch plain VAE."""
-    from tests.conftest import tiny_config
+    from tests.helpers import tiny_config
     from textvae_core.train import train
 
     root = tmp_path_factory.mktemp("survey-runs")

@@ -11,8 +11,8 @@ import random
 from pathlib import Path
 
 import pytest
-from conftest import tiny_config
 
+from tests.helpers import tiny_config
 from textvae_core.train import train
 
 

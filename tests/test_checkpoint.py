@@ -18,8 +18,8 @@ import torch
 from textvae_core.checkpoint import CheckpointError, load_run, read_config, read_weights
 from textvae_core.decoding import DecodeConfig
 from textvae_core.inference import TextVAE
-
-ROOT = Path(__file__).resolve().parent.parent
+from textvae_core.paths import ROOT
+from textvae_core.rundir import CONFIG, METRICS, VOCAB, WEIGHTS
 
 
 def copy_run(src: Path, dst: Path) -> Path:
@@ -29,9 +29,9 @@ def copy_run(src: Path, dst: Path) -> Path:
 
 def test_run_directory_layout_and_json_only_listing(trained_run: Path) -> None:
     names = {p.name for p in trained_run.iterdir()}
-    assert {"config.json", "vocab.json", "model.safetensors", "metrics.jsonl"} <= names
+    assert {CONFIG, VOCAB, WEIGHTS, METRICS} <= names
     assert any(n.startswith("resume-") for n in names)
-    raw = json.loads((trained_run / "config.json").read_text())
+    raw = json.loads((trained_run / CONFIG).read_text())
     assert raw["format_version"] == 1 and raw["vocab_size"] > 4
     assert raw["objective"]["name"] == "beta-c" and raw["objective"]["C"] == 3.0 and raw["objective"]["m"] == 0.0
     assert read_config(trained_run).model.decoder == "lstm"  # no weights needed
@@ -46,7 +46,7 @@ def test_reloaded_checkpoint_decodes_exactly_what_the_model_decoded(trained_run:
         before = vae.decode(z, cfg)
         # write the in-memory weights into a fresh run folder and load them back
         other = copy_run(trained_run, tmp_path / method)
-        from textvae_core.checkpoint import WEIGHTS, weights_bytes
+        from textvae_core.checkpoint import weights_bytes
 
         (other / WEIGHTS).write_bytes(weights_bytes(vae.model, {"step": "0"}))
         again = TextVAE.load(other)
@@ -56,47 +56,47 @@ def test_reloaded_checkpoint_decodes_exactly_what_the_model_decoded(trained_run:
 
 def test_tampered_weights_are_refused(trained_run: Path, tmp_path: Path) -> None:
     run = copy_run(trained_run, tmp_path / "run")
-    blob = bytearray((run / "model.safetensors").read_bytes())
+    blob = bytearray((run / WEIGHTS).read_bytes())
     blob[-10] ^= 0xFF  # flip one byte of tensor data
-    (run / "model.safetensors").write_bytes(bytes(blob))
+    (run / WEIGHTS).write_bytes(bytes(blob))
     with pytest.raises(CheckpointError, match="checksum"):
         load_run(run)
 
 
 def test_truncated_weights_are_refused(trained_run: Path, tmp_path: Path) -> None:
     run = copy_run(trained_run, tmp_path / "run")
-    blob = (run / "model.safetensors").read_bytes()
+    blob = (run / WEIGHTS).read_bytes()
     for size in (4, 100, len(blob) // 2):
-        (run / "model.safetensors").write_bytes(blob[:size])
+        (run / WEIGHTS).write_bytes(blob[:size])
         with pytest.raises(CheckpointError, match=r"truncated|not a readable|checksum"):
             load_run(run)
 
 
 def test_vocabulary_from_another_run_is_refused(trained_run: Path, tmp_path: Path) -> None:
     run = copy_run(trained_run, tmp_path / "run")
-    vocab = json.loads((run / "vocab.json").read_text())
+    vocab = json.loads((run / VOCAB).read_text())
     vocab["tokens"].append("extra")
-    (run / "vocab.json").write_text(json.dumps(vocab))
+    (run / VOCAB).write_text(json.dumps(vocab))
     with pytest.raises(CheckpointError, match="another run"):
         load_run(run)
-    cfg = json.loads((run / "config.json").read_text())
+    cfg = json.loads((run / CONFIG).read_text())
     cfg["vocab_size"] += 1
-    (run / "config.json").write_text(json.dumps(cfg))
+    (run / CONFIG).write_text(json.dumps(cfg))
     with pytest.raises(CheckpointError, match="different runs"):
         load_run(run)
 
 
 def test_other_format_version_and_broken_config(trained_run: Path, tmp_path: Path) -> None:
     run = copy_run(trained_run, tmp_path / "run")
-    cfg = json.loads((run / "config.json").read_text())
-    (run / "config.json").write_text(json.dumps({**cfg, "format_version": 99}))
+    cfg = json.loads((run / CONFIG).read_text())
+    (run / CONFIG).write_text(json.dumps({**cfg, "format_version": 99}))
     with pytest.raises(CheckpointError, match="format version 99"):
         load_run(run)
-    (run / "config.json").write_text("{ not json")
+    (run / CONFIG).write_text("{ not json")
     with pytest.raises(CheckpointError, match="not valid JSON"):
         read_config(run)
     cfg["model"]["hidden"] = 7
-    (run / "config.json").write_text(json.dumps(cfg))
+    (run / CONFIG).write_text(json.dumps(cfg))
     with pytest.raises(CheckpointError, match="do not fit the architecture"):
         load_run(run)
     with pytest.raises(CheckpointError, match="no such run"):
@@ -134,7 +134,7 @@ def test_killed_training_leaves_a_loadable_checkpoint_and_resumes(corpus_dir: Pa
     steps = []
     try:
         deadline = time.time() + 60
-        while not (out / "model.safetensors").exists() and time.time() < deadline:
+        while not (out / WEIGHTS).exists() and time.time() < deadline:
             time.sleep(0.05)
         for delay in (0.3, 0.17, 0.41):
             time.sleep(delay)
@@ -149,13 +149,13 @@ def test_killed_training_leaves_a_loadable_checkpoint_and_resumes(corpus_dir: Pa
         proc.kill()
         proc.wait()
     assert steps == sorted(steps) and steps[-1] > 0
-    lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    lines = [json.loads(line) for line in (out / METRICS).read_text().splitlines()]
     train_steps = [r["step"] for r in lines if r.get("split") == "train"]
     assert train_steps == sorted(train_steps), "a resumed run must not log replayed steps twice"
 
 
 def test_weights_file_metadata(trained_run: Path) -> None:
-    tensors, meta = read_weights(trained_run / "model.safetensors")
+    tensors, meta = read_weights(trained_run / WEIGHTS)
     assert meta["format_version"] == "1" and len(meta["tensor_sha256"]) == 64
     assert int(meta["step"]) == load_run(trained_run).step > 0
     assert "embedding.weight" in tensors
@@ -166,7 +166,7 @@ def test_exported_half_precision_run_loads_and_decodes_alike(trained_run: Path, 
 
     dst = export_run(trained_run, tmp_path / "shipped")
     assert not list(dst.glob("resume-*.pt"))
-    assert (dst / "model.safetensors").stat().st_size < 0.6 * (trained_run / "model.safetensors").stat().st_size
+    assert (dst / WEIGHTS).stat().st_size < 0.6 * (trained_run / WEIGHTS).stat().st_size
     full, half = TextVAE.load(trained_run), TextVAE.load(dst)
     assert next(half.model.parameters()).dtype == torch.float32
     sents = ["the cat sees the river today", "a dog finds some bread", "my sister paints a red car"]
@@ -179,7 +179,7 @@ def test_coarsened_training_log_keeps_step_weighted_means_and_every_validation()
     import json
     import random
 
-    from textvae_core.rundir import coarsen_metrics
+    from textvae_core.rundir import coarsen_metrics, parse_metrics
 
     rng = random.Random(0)
     lines, per_step = [], []
@@ -196,7 +196,7 @@ def test_coarsened_training_log_keeps_step_weighted_means_and_every_validation()
         if step in (20, 37):
             lines.append(json.dumps({"step": step, "epoch": 1, "split": "valid", "rec": 99.5, "n_sentences": 10}))
     lines.insert(5, '{"step": 6, "split": "tr')  # a line cut off while being written: skipped
-    out = coarsen_metrics(lines, every=10, digits=12)
+    out = coarsen_metrics(parse_metrics(lines), every=10, digits=12)
     train = [r for r in out if r["split"] == "train"]
     assert [r["step"] for r in train] == [10, 20, 30, 37]
     assert [r["steps_averaged"] for r in train] == [10, 10, 10, 7]
@@ -206,7 +206,7 @@ def test_coarsened_training_log_keeps_step_weighted_means_and_every_validation()
         assert r["rec"] == pytest.approx(sum(p["rec"] for p in window) / len(window))
     assert [r["step"] for r in out if r["split"] == "valid"] == [20, 37]
     # coarsening again to a multiple of the window weighs each record by the steps it stands for
-    twice = [r for r in coarsen_metrics([json.dumps(r) for r in out], every=20, digits=12) if r["split"] == "train"]
+    twice = [r for r in coarsen_metrics(out, every=20, digits=12) if r["split"] == "train"]
     first_20 = [p for p in kept if p["step"] <= 20]
     assert twice[0]["rec"] == pytest.approx(sum(p["rec"] for p in first_20) / len(first_20))
     assert twice[0]["steps_averaged"] == 20

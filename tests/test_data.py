@@ -101,3 +101,16 @@ def test_bucketing_covers_everything_once_reduces_padding_and_is_seeded() -> Non
     rng.shuffle(order)
     random_batches = [order[i : i + 32] for i in range(0, 2000, 32)]
     assert padding(bucketed) < 0.1 * padding(random_batches)
+
+
+def test_labelled_corpora_train_on_the_text_and_keep_the_labels(tmp_path: Path) -> None:
+    from textvae_core.corpus import guess_format, parse_corpus, read_labels
+
+    path = write(tmp_path, "POS\tthe food was great\nNEG\tcold and late\n\nPOS\tyes\n", "yelp.tsv")
+    assert guess_format(path.read_text()) == "labelled"
+    assert read_corpus(path, fmt="labelled", min_len=2) == [["the", "food", "was", "great"], ["cold", "and", "late"]]
+    assert read_labels(path, min_len=2) == ["POS", "NEG"]  # aligned with the sentences the filter keeps
+    assert read_corpus(path)[0] == ["POS", "the", "food", "was", "great"]  # read as plain text, the label is a word
+    with pytest.raises(CorpusError, match=r"bad.tsv: line 2 is not 'label<TAB>sentence'"):
+        parse_corpus("POS\tfine\nno tab here\n", "bad.tsv", fmt="labelled")
+    assert guess_format("a plain sentence\nanother one\n") == "text"

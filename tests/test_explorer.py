@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from explorer.latent_map import MAP_FILE, MapConfig, load_map, precompute, project, sample_points
-from explorer.runs import find_runs, headline, knob_family, training_history
+from explorer.latent_map import MapConfig, load_map, precompute, project, sample_points
+from explorer.runs import RunSummary, default_choice, find_runs, headline, knob_family
 from explorer.textlab import (
     Endpoints,
     decode_config,
@@ -23,6 +23,7 @@ from explorer.textlab import (
 )
 from textvae_core.config import RunConfig
 from textvae_core.inference import InputError, TextVAE
+from textvae_core.rundir import CONFIG, EVAL, LATENT_MAP, WEIGHTS, read_metrics, write_eval
 
 
 def _fake_run(root: Path, name: str, **changes: object) -> Path:
@@ -34,8 +35,8 @@ def _fake_run(root: Path, name: str, **changes: object) -> Path:
         setattr(getattr(cfg, section), key, value)
     run = root / name
     run.mkdir()
-    cfg.save(run / "config.json")
-    (run / "model.safetensors").write_bytes(b"")
+    cfg.save(run / CONFIG)
+    (run / WEIGHTS).write_bytes(b"")
     return run
 
 
@@ -58,15 +59,32 @@ def test_knob_family_changes_one_thing_at_a_time(tmp_path: Path) -> None:
     assert [r.name for _, r in beta] == ["c10", "c10-b2"]
 
 
+def test_pages_open_on_the_runs_that_reconstruct_best(tmp_path: Path) -> None:
+    runs = []
+    for name, bleu4, weights in (
+        ("a", 1.0, True),
+        ("b", 17.5, True),
+        ("c", None, True),
+        ("d", 30.0, False),
+        ("e", 9.0, True),
+    ):
+        (tmp_path / name).mkdir()
+        if bleu4 is not None:
+            write_eval(tmp_path / name, {"reconstruction": {"scores": {"all": {"bleu4": bleu4}}}})
+        runs.append(RunSummary(tmp_path / name, RunConfig(), None, weights))
+    assert [r.name for r in default_choice(runs)] == ["b", "e", "a"]  # best first; no weights, no eval: last
+    assert [r.name for r in default_choice(runs, n=5)] == ["b", "e", "a", "c"]
+
+
 def test_headline_prefers_eval_json(trained_run: Path, tmp_path: Path) -> None:
     run = shutil.copytree(trained_run, tmp_path / "r")
-    (run / "eval.json").write_text(
+    (run / EVAL).write_text(
         '{"split": "test", "bounds": {"kl": 3.2, "rec": 40.0, "nll_bound": 43.2}, "latent": {"active_units": 7}}'
     )
     (summary,), _ = find_runs(tmp_path)
     row = headline(summary)
     assert (row["R"], row["D"], row["AU"], row["source"]) == (3.2, 40.0, 7, "eval.json (test)")
-    assert training_history(run) and all("step" in r for r in training_history(run))
+    assert read_metrics(run) and all("step" in r for r in read_metrics(run))
 
 
 def test_text_tools_on_a_trained_run(trained_run: Path) -> None:
@@ -106,17 +124,17 @@ def test_latent_map_round_trip_and_staleness(trained_run: Path, tmp_path: Path) 
     assert lm.coords["pca"].shape == (60, 2) and len(set(lm.sentence_index.tolist())) == 50
     again = sample_points(TextVAE.load(run, device="cpu"), _sentences(run), MapConfig(n_posterior=50, n_prior=10))
     np.testing.assert_allclose(again.z, lm.z, atol=1e-2)  # seeded on the CPU; stored in float16
-    weights = (run / "model.safetensors").read_bytes()  # other weights → the stored map is stale
+    weights = (run / WEIGHTS).read_bytes()  # other weights → the stored map is stale
     from textvae_core.checkpoint import load_run, weights_bytes
 
     model = load_run(run).model
     for p in model.parameters():
         p.data.add_(0.01)
-    (run / "model.safetensors").write_bytes(weights_bytes(model, {"step": "1"}))
+    (run / WEIGHTS).write_bytes(weights_bytes(model, {"step": "1"}))
     assert load_map(run) is None
-    (run / "model.safetensors").write_bytes(weights)
+    (run / WEIGHTS).write_bytes(weights)
     assert load_map(run) is not None
-    (run / MAP_FILE).write_bytes(b"\x00" * 20)
+    (run / LATENT_MAP).write_bytes(b"\x00" * 20)
     assert load_map(run) is None  # unreadable: ignored, never trusted
 
 

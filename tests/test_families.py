@@ -3,24 +3,25 @@ or position, go through a run directory and back, and serve the app's inference 
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import pytest
 import torch
 
+from tests.helpers import tiny_config
 from tests.test_models import FAMILIES, tiny
-from textvae_core.checkpoint import CONFIG, VOCAB, WEIGHTS, export_run, load_run, weights_bytes
+from textvae_core.checkpoint import export_run, load_run, weights_bytes
 from textvae_core.config import ConfigError, RunConfig
 from textvae_core.inference import InputError, TextVAE
 from textvae_core.metrics import heldout_bounds
 from textvae_core.models import build_model
 from textvae_core.objectives import preset
+from textvae_core.paths import ROOT
+from textvae_core.rundir import WEIGHTS, read_metrics, write_config, write_vocab
 from textvae_core.train import prepare_data, train
 from textvae_core.vocab import Vocab
 
-ROOT = Path(__file__).resolve().parent.parent
 TOY = ROOT / "data" / "toy_sine"
 SENTENCES = ["the cat sees the river today", "a dog finds some bread", "my sister paints a red car near the park"]
 
@@ -61,8 +62,7 @@ def test_ladder_and_hybrid_learn_the_toy_sines(kind: str, tmp_path: Path) -> Non
         torch.set_num_threads(threads)
     assert after["elbo"] > before["elbo"] + 25  # ≈ −73 nats untrained (a uniform guess) → ≈ −31 to −34
     assert after["kl"] > 0.5  # the latent carries information
-    records = [json.loads(line) for line in (tmp_path / kind / "metrics.jsonl").read_text().splitlines()]
-    trained = [r for r in records if r["split"] == "train"]
+    trained = read_metrics(tmp_path / kind, "train")
     if kind == "ladder":  # every layer's KL logged while training and measured at validation, summing to KL
         assert {"kl_z1", "kl_z2", "kl_z3"} <= set(trained[-1]) and {"kl_z1", "kl_z2", "kl_z3"} <= set(after)
         assert after["kl_z1"] + after["kl_z2"] + after["kl_z3"] == pytest.approx(after["kl"], rel=1e-4)
@@ -74,8 +74,8 @@ def write_run(cfg_model: object, vocab: Vocab, folder: Path) -> Path:
     """A run directory (config, vocabulary, weights) for a freshly built model."""
     folder.mkdir(parents=True)
     cfg = RunConfig(model=cfg_model, vocab_size=len(vocab))
-    cfg.save(folder / CONFIG)
-    vocab.save(folder / VOCAB)
+    write_config(folder, cfg)
+    write_vocab(folder, vocab)
     torch.manual_seed(0)
     model = build_model(cfg.model, len(vocab))
     (folder / WEIGHTS).write_bytes(weights_bytes(model, {"step": "0"}))
@@ -126,8 +126,6 @@ def test_fixed_width_models_refuse_what_they_cannot_hold(vocab: Vocab, tmp_path:
     with pytest.raises(InputError, match="9 words; this model reads at most 7"):
         vae.encode(SENTENCES)
     assert all(len(t.split()) <= 8 for t in vae.sample(20, seed=0))  # the decoder is 8 positions wide
-    from tests.conftest import tiny_config
-
     cfg = tiny_config(corpus_dir, tmp_path / "t")
     cfg.model.encoder = "cnn"
     with pytest.raises(ConfigError, match=r"set data\.max_len to at most 63"):
@@ -135,7 +133,6 @@ def test_fixed_width_models_refuse_what_they_cannot_hold(vocab: Vocab, tmp_path:
 
 
 def test_evaluation_reports_the_kl_of_every_layer(corpus_dir: Path, tmp_path: Path) -> None:
-    from tests.conftest import tiny_config
     from textvae_core.evaluate import EvalConfig, evaluate
 
     cfg = tiny_config(corpus_dir, tmp_path / "lvae")

@@ -81,7 +81,7 @@ def test_importance_sampled_nll_is_tighter_than_the_elbo(run_and_test) -> None:
 
 def test_encode_corpus_matches_per_sentence_encoding(run_and_test) -> None:
     run, test = run_and_test
-    mu, logvar = encode_corpus(run.model, test, torch.device("cpu"), batch_size=7)
+    mu, logvar = encode_corpus(run.model, test, batch_size=7)
     b = test.batch([3])
     m3, lv3 = run.model.encode(b.src, b.lengths)
     assert torch.allclose(mu[3], m3[0], atol=1e-5) and torch.allclose(logvar[3], lv3[0], atol=1e-5)
@@ -121,8 +121,7 @@ def test_generation_statistics_and_homotopy() -> None:
 
 
 def test_forward_cross_entropy_prefers_text_like_the_test_set(run_and_test, corpus_dir: Path) -> None:
-    from conftest import make_sentences
-
+    from tests.helpers import make_sentences
     from textvae_core.lm import LMConfig
     from textvae_core.metrics import forward_cross_entropy
 

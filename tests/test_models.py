@@ -92,7 +92,7 @@ def test_forward_shapes_kl_parts_and_gradients(enc: str, dec: str, z_mode: str, 
         assert d == (9 if latent == "ladder" else 20)
     assert (out.aux_rec is not None) == (dec == "hybrid")
     # the training loss (with the Hybrid's α·D_aux) reaches every parameter
-    terms = objective_terms(out.rec, out.kl, preset("vae", alpha=0.2), 0, out.aux_rec, out.kl_terms)
+    terms = objective_terms(out.rec, out.kl, preset("vae", alpha=0.2), 0, aux_rec=out.aux_rec, kl_terms=out.kl_terms)
     terms["loss"].backward()
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
 
@@ -264,6 +264,28 @@ def test_fused_cross_entropy_matches_stock_values_and_gradients() -> None:
         assert torch.allclose(got, want, atol=1e-5)
 
 
+def test_fused_cross_entropy_under_bf16_autocast_matches_the_stock_bf16_path() -> None:
+    """bf16 matrix products, fp32 softmax: values and gradients as autocast's own F.linear + CE, and
+    the weight's gradient in fp32 for the fp32 master weights."""
+    torch.manual_seed(0)
+    h = torch.randn(64, 16, requires_grad=True)
+    lin = torch.nn.Linear(16, 300)
+    target = torch.randint(0, 300, (64,))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        fused = linear_cross_entropy(h, lin.weight, lin.bias, target)
+    fused.sum().backward()
+    grads = [h.grad.clone(), lin.weight.grad.clone(), lin.bias.grad.clone()]
+    assert fused.dtype == torch.float32 and all(g.dtype == torch.float32 for g in grads)
+    for t in (h, lin.weight, lin.bias):
+        t.grad = None
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        stock = F.cross_entropy(lin(h).float(), target, reduction="none")
+    stock.sum().backward()
+    assert torch.allclose(fused, stock, atol=2e-2)  # both round the logits to bf16
+    for got, want in zip(grads, [h.grad, lin.weight.grad, lin.bias.grad], strict=True):
+        assert (got - want).norm() <= 2e-2 * want.norm()
+
+
 def test_cross_entropy_without_gradient_matches_stock_across_chunks() -> None:
     from textvae_core.ops import EVAL_CHUNK
 
@@ -309,3 +331,70 @@ def test_a_sentence_wider_than_a_fixed_width_model_is_refused() -> None:
     long = make_batch([list(range(4, 20))], VOCAB)
     with pytest.raises(SequenceTooLong, match="16 tokens"):
         model.encode(long.src, long.lengths)
+
+
+def test_batch_normalised_mu_has_zero_mean_and_the_set_spread_in_training() -> None:
+    """Zhu et al. 2020: no rate can go into a shared shift of every code; evaluation uses fixed statistics."""
+    model = build_model(tiny("lstm", "lstm", mu_norm="batchnorm", mu_scale=0.5), len(VOCAB))
+    b = batch()
+    mu, _ = model.encode(b.src, b.lengths)
+    assert torch.allclose(mu.mean(0), torch.zeros(5), atol=1e-5)
+    assert torch.allclose(mu.var(0, unbiased=False), torch.full((5,), 0.25), rtol=3e-2)  # BN eps
+    model.refresh_mu_stats([(b.src, b.lengths)])
+    model.eval()
+    shrink = (3 / 4) ** 0.5  # the stored variance is the unbiased one (n − 1 = 3 of 4), as in any BatchNorm
+    with torch.no_grad():  # population statistics from the same batch: evaluation reproduces training's μ
+        assert torch.allclose(model.encode(b.src, b.lengths)[0], mu * shrink, atol=1e-3)
+        one, _ = model.encode(b.src[:1], b.lengths[:1])  # one sentence alone: no batch statistics needed
+    assert torch.allclose(one, mu[:1] * shrink, atol=1e-3)
+    with pytest.raises(ConfigError, match="mu_norm"):
+        build_model(tiny("lstm", "lstm", mu_norm="layernorm"), len(VOCAB))
+
+
+def test_bag_of_words_loss_counts_each_word_of_the_sentence_once() -> None:
+    model = build_model(tiny("lstm", "lstm", bow_head=True), len(VOCAB))
+    b = batch()
+    out = model(b)
+    z = torch.zeros(4, 5)  # a zero code: the head predicts softmax(bias) for every sentence
+    logp = F.log_softmax(model.bow_head.bias.detach(), -1)
+    want = torch.stack([-logp[b.src[i, : b.lengths[i]]].sum() for i in range(4)])
+    assert out.bow.shape == (4,) and torch.allclose(model.bow_nll(z, b.src).detach(), want, atol=1e-5)
+    assert build_model(tiny("lstm", "lstm"), len(VOCAB))(b).bow is None
+
+
+def test_learned_mu_scale_sets_each_dimensions_spread_and_gets_gradients() -> None:
+    model = build_model(tiny("lstm", "lstm", mu_norm="batchnorm", mu_scale_learn=True, mu_scale=0.5), len(VOCAB))
+    with torch.no_grad():
+        model.mu_gamma.copy_(torch.tensor([0.0, 0.1, 0.5, 1.0, 2.0]))
+    b = batch()
+    mu, logvar = model.encode(b.src, b.lengths)
+    assert torch.allclose(mu.std(0, unbiased=False), model.mu_gamma.detach(), rtol=3e-2, atol=1e-4)
+    gaussian_kl(mu, logvar).mean().backward()
+    assert model.mu_gamma.grad is not None and model.mu_gamma.grad[4] > 0  # a wider spread costs KL
+
+
+@pytest.mark.parametrize(("enc", "dec"), [("lstm", "lstm"), ("cnn", "hybrid")])
+def test_batch_normalised_mu_acts_on_every_position_of_a_feature_map_latent(enc: str, dec: str) -> None:
+    model = build_model(tiny(enc, dec, latent="fmp", mu_norm="batchnorm", mu_scale=0.5), len(VOCAB))
+    b = batch()
+    mu, _ = model.encode(b.src, b.lengths)
+    assert mu.shape == (4, model.latent_dim) == (4, 4 * 5)
+    assert torch.allclose(mu.mean(0), torch.zeros(20), atol=1e-5)
+    raw = model.encoder(model.embedding(b.src), b.lengths)[0].var(0, unbiased=False)
+    assert torch.allclose(mu.var(0, unbiased=False), 0.25 * raw / (raw + model.mu_bn.eps), rtol=1e-3)  # γ², BN's eps
+
+
+def test_a_ladder_refuses_a_batch_normalised_mu_and_says_why() -> None:
+    with pytest.raises(ConfigError, match=r"conditional priors.*mu_norm = none"):
+        build_model(tiny("lstm", "lstm", latent="ladder", mu_norm="batchnorm"), len(VOCAB))
+
+
+@pytest.mark.parametrize(("enc", "dec", "latent"), [("lstm", "lstm", "ladder"), ("cnn", "hybrid", "fmp")])
+def test_the_bag_of_words_head_reads_the_whole_flat_latent(enc: str, dec: str, latent: str) -> None:
+    model = build_model(tiny(enc, dec, latent=latent, bow_head=True), len(VOCAB))
+    b = batch()
+    out = model(b)
+    assert model.bow_head.in_features == model.latent_dim > 5
+    assert out.bow.shape == (4,) and bool((out.bow > 0).all())
+    out.bow.sum().backward()
+    assert model.embedding.weight.grad is not None  # through z into the encoder

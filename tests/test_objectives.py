@@ -8,7 +8,15 @@ import pytest
 import torch
 
 from textvae_core.config import ConfigError
-from textvae_core.objectives import PRESETS, beta_at, family_loss, objective_terms, preset, validate
+from textvae_core.objectives import (
+    PRESETS,
+    beta_at,
+    capacity_at,
+    family_loss,
+    objective_terms,
+    preset,
+    validate,
+)
 
 REC = torch.tensor([10.0, 30.0])  # per-sentence distortion: mean 20
 KL = torch.tensor([2.0, 6.0])  # per-sentence KL: mean 4
@@ -27,6 +35,9 @@ KL = torch.tensor([2.0, 6.0])  # per-sentence KL: mean 4
         # logistic ramp (warm-up 2000 by default) is exactly half-way at step 1000
         ("vae-anneal", {}, 1000, 20 + 0.5 * 4, 0.5),
         ("vae-anneal", {"schedule": "linear", "warmup_steps": 100}, 25, 20 + 0.25 * 4, 0.25),
+        # the β_C paper's code: C ramped linearly from 0; at step 50 of 100, C(t) = 7.5 of 15
+        ("beta-c", {"C": 15.0, "C_schedule": "linear", "C_warmup_steps": 100}, 50, 20 + abs(4 - 7.5), 1.0),
+        ("beta-c", {"C": 15.0, "C_schedule": "linear", "C_warmup_steps": 100}, 500, 20 + abs(4 - 15), 1.0),
     ],
 )
 def test_presets_match_hand_computed_loss(
@@ -116,6 +127,13 @@ def test_kl_parts_are_logged_and_beta_and_c_act_on_their_sum() -> None:
     assert terms["loss"].item() == pytest.approx(20 + 2 * abs(4 - 10))
 
 
+def test_capacity_schedules() -> None:
+    ramp = preset("beta-c", C=100.0, C_schedule="linear", C_warmup_steps=200)
+    assert [capacity_at(s, ramp) for s in (0, 50, 200, 10**6)] == pytest.approx([0.0, 25.0, 100.0, 100.0])
+    assert capacity_at(0, preset("beta-c", C=15.0)) == 15.0  # constant: C from the first step
+    assert capacity_at(0, preset("vae")) is None  # no capacity: K = KL
+
+
 @pytest.mark.parametrize(
     "knobs",
     [
@@ -125,6 +143,9 @@ def test_kl_parts_are_logged_and_beta_and_c_act_on_their_sum() -> None:
         {"alpha": -0.5},
         {"schedule": "sawtooth"},
         {"schedule": "linear", "warmup_steps": 0},
+        {"C": 5.0, "C_schedule": "cosine", "C_warmup_steps": 10},
+        {"C": 5.0, "C_schedule": "linear", "C_warmup_steps": 0},
+        {"C_schedule": "linear", "C_warmup_steps": 10},  # a ramp with no capacity to ramp to
     ],
 )
 def test_invalid_knobs_are_refused_with_a_message(knobs: dict) -> None:

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from explorer.latent_map import load_map
+from textvae_core.rundir import CONFIG
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = ["runs", "rate_distortion", "posterior", "reconstructions", "homotopy", "encoder_lens", "prior_samples"]
@@ -26,7 +27,7 @@ def open_page(page: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> AppTe
     monkeypatch.setenv("TEXTVAE_RUNS", str(folder))
     at = AppTest.from_file(APP, default_timeout=60).run()
     if page != "runs":
-        at.switch_page(f"pages/explore/{page}.py").run()
+        at.switch_page(f"pages/{page}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -41,7 +42,7 @@ def test_no_runs_says_how_to_train_one(page: str, tmp_path: Path, monkeypatch: p
 def test_broken_run_is_skipped_with_a_warning(page: str, run_folder: Path, tmp_path: Path, monkeypatch) -> None:
     shutil.copytree(run_folder / "tiny-bc3", tmp_path / "good")
     (tmp_path / "broken").mkdir()
-    (tmp_path / "broken" / "config.json").write_text("{ not json")
+    (tmp_path / "broken" / CONFIG).write_text("{ not json")
     at = open_page(page, tmp_path, monkeypatch)
     assert any("broken" in w.value for w in at.warning)
     assert not any("No trained runs found" in i.value for i in at.info)
@@ -136,7 +137,7 @@ print(len(at.get("plotly_chart")), len(at.dataframe), "torch" in sys.modules)
 """
 
 
-@pytest.mark.parametrize(("page", "charts"), [("pages/explore/posterior.py", 1), ("pages/explore/runs.py", 0)])
+@pytest.mark.parametrize(("page", "charts"), [("pages/posterior.py", 1), ("app.py", 0)])
 def test_pages_draw_stored_results_without_importing_torch(run_folder: Path, tmp_path: Path, page: str, charts: int):
     """A cold app draws the Runs table and a stored latent map from JSON and safetensors alone: importing
     torch (seconds on two cores) waits until a model is needed, e.g. for decoding a clicked point."""

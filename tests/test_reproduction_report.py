@@ -1,4 +1,5 @@
-"""The reproduction report on fake eval.json files: a claim that holds, one that fails, missing runs."""
+"""The reproduction report (explorer.reproduction) on fake eval.json files: a claim that holds, one that fails,
+missing runs; and on the shipped checkpoints, the committed docs/REPRODUCTION.md byte for byte."""
 
 from __future__ import annotations
 
@@ -7,20 +8,39 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from textvae_core.grid import load_grid
+from textvae_core.paths import ROOT
+from textvae_core.rundir import CONFIG, EVAL, METRICS
 
 
 @pytest.fixture(scope="module")
 def report() -> Any:
+    """The report's modules under one name, as the tests use them."""
+    from explorer import reproduction
+    from explorer.reproduction import engine, why
+
     spec = importlib.util.spec_from_file_location("reproduction_report", ROOT / "scripts" / "reproduction_report.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
+    script = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = script  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(script)
+    return SimpleNamespace(
+        build=reproduction.build,
+        main=script.main,
+        n_grid=len(load_grid()),
+        monotone=engine.monotone,
+        rises_capped=engine.rises_capped,
+        falls_to_zero=engine.falls_to_zero,
+        spearman=engine.spearman,
+        cell=engine.cell,
+        greedy_fce_why=lambda evals: why.greedy_fce(
+            [engine.RunData(f"r{i}", e, None, [], "") for i, e in enumerate(evals)]
+        ),
+    )
 
 
 def fake_eval(kl: float, rec: float, au: int, bleu: float, repeats: float, fce: float | None, vocab: str) -> dict:
@@ -67,10 +87,10 @@ def write_run(root: Path, name: str, C: float | None, ev: dict | None) -> None:
         "objective": {"m": 0.0, "beta": 1.0, "C": C},
         "vocab_size": 100,
     }
-    (d / "config.json").write_text(json.dumps(cfg))
-    (d / "metrics.jsonl").write_text('{"step": 1, "split": "valid", "elbo": -50.0}\n{"bad json\n')
+    (d / CONFIG).write_text(json.dumps(cfg))
+    (d / METRICS).write_text('{"step": 1, "split": "valid", "elbo": -50.0}\n{"bad json\n')
     if ev is not None:
-        (d / "eval.json").write_text(json.dumps(ev))
+        (d / EVAL).write_text(json.dumps(ev))
 
 
 def claim_row(text: str, start: str) -> str:
@@ -113,7 +133,7 @@ def test_report_holds_fails_and_missing(report: Any, tmp_path: Path) -> None:
     assert "not yet measured (missing: ptb-lstm-vae)" in claim_row(text, "the plain VAE collapses")
     assert "| ptb-lstm-vae | autogen | training started, no weights yet |" in text
     assert "| ptb-lstm-autogen-m2 | autogen | not started |" in text
-    assert f"Runs evaluated: 4 of {len(report.grid_names())}." in text
+    assert f"Runs evaluated: 4 of {report.n_grid}." in text
     # the rate–distortion table shows what exists and dashes for the rest
     assert "| 10 | 12.50 | 90.00 | -1.25 | — |" in text
 
@@ -129,14 +149,29 @@ def test_report_helpers(report: Any) -> None:
     assert report.cell("mean |p1 − p2|") == "mean \\|p1 − p2\\|"
 
 
-def test_report_cli_on_an_empty_folder(report: Any, tmp_path: Path, monkeypatch) -> None:
+def test_report_cli_on_an_empty_folder(report: Any, tmp_path: Path) -> None:
     out = tmp_path / "REPRO.md"
-    monkeypatch.setattr(
-        "sys.argv", ["reproduction_report.py", "--checkpoints", str(tmp_path / "none"), "--out", str(out)]
-    )
-    report.main()
+    assert report.main(["--checkpoints", str(tmp_path / "none"), "--out", str(out)]) == 0
     text = out.read_text()
-    assert f"Runs evaluated: 0 of {len(report.grid_names())}." in text and "0 hold, 0 do not hold" in text
+    assert f"Runs evaluated: 0 of {report.n_grid}." in text and "0 hold, 0 do not hold" in text
+
+
+def test_the_shipped_report_regenerates_byte_for_byte(report: Any) -> None:
+    """docs/REPRODUCTION.md is what the report makes of checkpoints/: regenerate it after changing either."""
+    assert report.build(ROOT / "checkpoints") == (ROOT / "docs" / "REPRODUCTION.md").read_text(encoding="utf-8")
+
+
+def test_adding_a_claim_is_one_entry(tmp_path: Path) -> None:
+    from explorer.reproduction.engine import Claim, Falls, Metric, RunData, judge
+
+    ev = lambda kl: {"bounds": {"kl": kl}}  # noqa: E731
+    runs = {n: RunData(n, ev(k), None, [], "evaluated") for n, k in (("a", 3.0), ("b", 2.0), ("c", 2.5))}
+    claim = Claim("KL falls", "a paper's figure", ("a", "b", "c"), (Metric("bounds/kl"),), Falls(), "because")
+    row = judge(claim, runs)
+    assert (row.verdict, row.figure, row.note) == ("fails", "3.00 → 2.00 → 2.50", "because")
+    assert judge(Claim("KL falls", "", ("a", "b"), (Metric("bounds/kl"),), Falls()), runs).verdict == "holds"
+    assert "eval.json has no 'latent'" in judge(Claim("x", "", ("a",), (Metric("latent/au"),), Falls()), runs).status
+    assert judge(Claim("x", "", ("a", "zz"), (Metric("bounds/kl"),), Falls()), runs).status.endswith("(missing: zz)")
 
 
 def test_record_section_lists_full_vocabulary_runs_and_judges_the_record(report: Any, tmp_path: Path) -> None:
@@ -146,15 +181,15 @@ def test_record_section_lists_full_vocabulary_runs_and_judges_the_record(report:
         ev = fake_eval(kl, rec, 32, 5.0, 0.0, None, "aaa")
         ev["bounds"] |= {"n_sentences": 3761, "n_tokens": 82430, "ppl_bound": 2.0}
         write_run(ck, name, 7.0, ev)
-        cfg = json.loads((ck / name / "config.json").read_text())
+        cfg = json.loads((ck / name / CONFIG).read_text())
         cfg["data"]["max_vocab"], cfg["vocab_size"] = 20000, 10002
-        (ck / name / "config.json").write_text(json.dumps(cfg))
+        (ck / name / CONFIG).write_text(json.dumps(cfg))
 
     full_vocab_run("ptb-lstm-vae", 0.5, 100.0)  # collapsed: listed, but not the best non-collapsed run
     full_vocab_run("ptb-lstm-record", 7.1, 94.0)  # −ELBO 101.10 with KL > 5: the goal is met
-    ev = json.loads((ck / "ptb-lstm-record" / "eval.json").read_text())
+    ev = json.loads((ck / "ptb-lstm-record" / EVAL).read_text())
     ev["iw_nll"]["ppl"] = 97.3
-    (ck / "ptb-lstm-record" / "eval.json").write_text(json.dumps(ev))
+    (ck / "ptb-lstm-record" / EVAL).write_text(json.dumps(ev))
     text = report.build(ck)
     assert (
         "| ptb-lstm-record | emb 8 / hidden 16 / z 32, 1 epochs | 7.10 | 101.10 | 100.10 (10) | 4.613 | 2.0 | 97.3 |"
@@ -175,7 +210,7 @@ def test_record_section_lists_full_vocabulary_runs_and_judges_the_record(report:
     valid = [
         {"split": "valid", "epoch": e, "nll_bound": 110.0 - e / 2, "lr": 1e-3 if e < 3 else 5e-4} for e in range(7)
     ]
-    (ck / "ptb-lstm-record" / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in valid))
+    (ck / "ptb-lstm-record" / METRICS).write_text("".join(json.dumps(r) + "\n" for r in valid))
     row = claim_row(report.build(ck), "a likelihood-tuned LSTM VAE")
     assert "**does not hold**" in row and "IW-NLL 102.50 (k = 10)" in row
     assert "109.50 → 107.00 over the last 5 epochs, learning rate lowered 1 time: still falling 0.50" in row
@@ -183,13 +218,13 @@ def test_record_section_lists_full_vocabulary_runs_and_judges_the_record(report:
 
     # one noisy last epoch does not make a falling curve look flat; a decay at the last record is named
     valid[-1] |= {"nll_bound": 107.6, "lr": 2.5e-4}
-    (ck / "ptb-lstm-record" / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in valid))
+    (ck / "ptb-lstm-record" / METRICS).write_text("".join(json.dumps(r) + "\n" for r in valid))
     row = claim_row(report.build(ck), "a likelihood-tuned LSTM VAE")
     assert "lowered 2 times (the last at the final validation: no step trained at the lower rate)" in row
     assert "still falling 0.41 nats per epoch" in row
 
     flat = [{"split": "valid", "epoch": e, "nll_bound": 108.0 + (e == 6) * 0.1} for e in range(7)]  # stalled
-    (ck / "ptb-lstm-record" / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in flat))
+    (ck / "ptb-lstm-record" / METRICS).write_text("".join(json.dumps(r) + "\n" for r in flat))
     row = claim_row(report.build(ck), "a likelihood-tuned LSTM VAE")
     assert "no longer falling, so more epochs at this size would not close the 2.00 nats" in row
 

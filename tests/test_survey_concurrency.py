@@ -17,9 +17,9 @@ from sqlalchemy import func, select, text
 from explorer.survey import repo
 from explorer.survey.db import Answer, Assignment, Item, Judge, connect
 from tests.survey_support import fresh_or_sqlite_url, synthetic_survey
+from textvae_core.paths import ROOT
 
 pytest_plugins = ["tests.survey_fixtures"]
-ROOT = Path(__file__).resolve().parent.parent
 
 # One judge process: THREADS judges at once (threads, like sessions of one Streamlit server), each joining and
 # answering every item given to them, and submitting every answer twice (a double click).

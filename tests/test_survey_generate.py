@@ -12,6 +12,7 @@ from explorer.survey.design import SurveyDesign, generate, source_sentences
 from explorer.survey.errors import DesignError
 from tests.survey_support import SAMPLING, load
 from textvae_core.decoding import DecodeConfig
+from textvae_core.rundir import WEIGHTS
 
 pytest_plugins = ["tests.survey_fixtures"]
 
@@ -91,6 +92,6 @@ def test_designs_that_would_leak_or_cannot_work_are_refused(survey_runs, tmp_pat
 
 def test_a_run_whose_weights_cannot_be_read_is_reported_plainly(survey_runs, tmp_path: Path) -> None:
     broken = shutil.copytree(survey_runs[1], tmp_path / "half-written")
-    (broken / "model.safetensors").write_bytes(b"not safetensors")  # e.g. caught while training rewrites it
+    (broken / WEIGHTS).write_bytes(b"not safetensors")  # e.g. caught while training rewrites it
     with pytest.raises(DesignError, match="half-written: the model cannot be loaded"):
         generate(design([survey_runs[0], broken], n=3), load)

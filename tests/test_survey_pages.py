@@ -14,12 +14,11 @@ from streamlit.testing.v1 import AppTest
 from explorer.survey import repo, stats
 from explorer.survey.db import connect
 from tests.survey_support import answer_all, make_survey
+from textvae_core.paths import ROOT
 
 pytest_plugins = ["tests.survey_fixtures"]
-ROOT = Path(__file__).resolve().parent.parent
-APP, DESIGN, RESULTS, JUDGE = (
-    str(ROOT / p) for p in ("app.py", *(f"pages/surveys/survey_{n}.py" for n in ("design", "results", "judge")))
-)
+APP = str(ROOT / "app.py")
+DESIGN, RESULTS, JUDGE = (f"pages/survey_{n}.py" for n in ("design", "results", "judge"))
 ADMIN, VIEWER = "admin-pass-1234", "viewer-pass-5678"
 
 
@@ -121,7 +120,7 @@ def test_judge_comes_back_with_their_link(db_url: str, survey_runs: list[Path]) 
 
 def test_judge_page_without_a_link_asks_for_the_survey_code(db_url: str, survey_runs: list[Path]) -> None:
     survey = make_survey(connect(db_url), survey_runs, n=2)
-    at = AppTest.from_file(JUDGE, default_timeout=30).run()
+    at = open_page(JUDGE)
     assert at.text_input[0].label == "Survey code" and not at.exception
     at.text_input[0].set_value(survey.token)
     at.button[0].click().run()
@@ -165,8 +164,14 @@ def test_a_forged_item_id_in_the_request_stores_nothing(db_url: str, survey_runs
     assert repo.answers_frame(store, survey.id).empty
 
 
+def open_page(page: str, timeout: float = 60) -> AppTest:
+    """A page as a visitor opens it: the app's entry point first, then the page (its own URL)."""
+    at = AppTest.from_file(APP, default_timeout=timeout).run()
+    return at.switch_page(page).run()
+
+
 def login(page: str, secret: str) -> AppTest:
-    at = AppTest.from_file(page, default_timeout=60).run()
+    at = open_page(page)
     at.text_input[0].set_value(secret)
     at.button[0].click().run()
     return at
@@ -175,7 +180,7 @@ def login(page: str, secret: str) -> AppTest:
 def test_admin_pages_stay_locked_without_a_configured_secret(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TEXTVAE_SURVEY_ADMIN")
     for page in (DESIGN, RESULTS):
-        at = AppTest.from_file(page, default_timeout=30).run()
+        at = open_page(page)
         assert not at.exception and "TEXTVAE_SURVEY_ADMIN" in at.error[0].value
         assert not at.text_input and not at.button
 

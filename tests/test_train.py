@@ -10,18 +10,18 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import tiny_config
 
+from tests.helpers import tiny_config
 from textvae_core import objectives
 from textvae_core.checkpoint import load_run
 from textvae_core.config import ConfigError, RunConfig
+from textvae_core.paths import ROOT
+from textvae_core.rundir import CONFIG, METRICS, WEIGHTS
 from textvae_core.train import LOGGED, TrainingError, main, parse_cli, train
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def records(run: Path) -> list[dict]:
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return [json.loads(line) for line in (run / METRICS).read_text().splitlines()]
 
 
 def test_every_step_logs_the_objective_terms_and_validation(corpus_dir: Path, tmp_path: Path) -> None:
@@ -47,7 +47,7 @@ def test_resume_continues_exactly_where_an_uninterrupted_run_would_be(corpus_dir
     split = tiny_config(corpus_dir, tmp_path / "split", "beta-c", C=2.0)
     split.train.max_steps, split.model.decoder = 13, "gru"
     train(split)  # stops mid-epoch (19 batches per epoch)
-    resumed = RunConfig.load(tmp_path / "split" / "config.json")
+    resumed = RunConfig.load(tmp_path / "split" / CONFIG)
     resumed.train.max_steps = 30
     train(resumed, resume=True)
     a, b = load_run(tmp_path / "straight").model.state_dict(), load_run(tmp_path / "split").model.state_dict()
@@ -64,13 +64,13 @@ def test_nan_stops_training_and_keeps_the_last_good_checkpoint(
     cfg.train.max_steps, cfg.train.ckpt_every = 20, 5
     real = objectives.objective_terms
 
-    def poisoned(rec, kl, ocfg, step, *extra):
-        terms = real(rec, kl, ocfg, step, *extra)
+    def poisoned(rec, kl, ocfg, step, **extra):
+        terms = real(rec, kl, ocfg, step, **extra)
         if step == 7:
             terms["loss"] = terms["loss"] * float("nan")
         return terms
 
-    monkeypatch.setattr("textvae_core.train.objective_terms", poisoned)
+    monkeypatch.setattr("textvae_core.trainer.objective_terms", poisoned)
     with pytest.raises(TrainingError, match=r"non-finite.*step 7.*last good checkpoint"):
         train(cfg)
     run = load_run(tmp_path / "r")
@@ -135,10 +135,10 @@ def test_an_existing_run_is_never_overwritten(corpus_dir: Path, tmp_path: Path) 
     cfg = tiny_config(corpus_dir, tmp_path / "r", "vae")
     cfg.train.max_steps = 2
     train(cfg)
-    before = (tmp_path / "r" / "model.safetensors").read_bytes()
+    before = (tmp_path / "r" / WEIGHTS).read_bytes()
     with pytest.raises(ConfigError, match="already holds a run"):
         train(cfg)
-    assert (tmp_path / "r" / "model.safetensors").read_bytes() == before
+    assert (tmp_path / "r" / WEIGHTS).read_bytes() == before
 
 
 def test_cuda_request_without_cuda_is_a_clear_error(corpus_dir: Path, tmp_path: Path) -> None:
@@ -163,7 +163,7 @@ def test_module_entry_point_runs(corpus_dir: Path, tmp_path: Path) -> None:
 def test_a_run_extended_from_an_epoch_boundary_validates_once_per_step(corpus_dir: Path, tmp_path: Path) -> None:
     cfg = tiny_config(corpus_dir, tmp_path / "r", "vae")  # 600 sentences / 32 = 19 batches per epoch
     train(cfg)
-    again = RunConfig.load(tmp_path / "r" / "config.json")
+    again = RunConfig.load(tmp_path / "r" / CONFIG)
     again.train.epochs = 2
     train(again, resume=True)
     valid_steps = [r["step"] for r in records(tmp_path / "r") if r["split"] == "valid"]
@@ -179,7 +179,7 @@ def test_learning_rate_decays_after_validations_without_a_better_elbo(corpus_dir
     lrs = [r["lr"] for r in records(tmp_path / "r") if r["split"] == "valid"]
     assert lrs == pytest.approx([1e-12, 1e-12, 5e-13, 5e-13, 2.5e-13, 2.5e-13])
     # a resumed run starts from the decayed lr and its plateau count, not from train.lr
-    resumed = RunConfig.load(tmp_path / "r" / "config.json")
+    resumed = RunConfig.load(tmp_path / "r" / CONFIG)
     resumed.train.max_steps = 16
     train(resumed, resume=True)
     lrs = [r["lr"] for r in records(tmp_path / "r") if r["split"] == "valid"]
@@ -208,3 +208,41 @@ def test_decoder_input_dropout_changes_training_but_not_evaluation(corpus_dir: P
     b = model(batch, sample=False).rec
     torch.manual_seed(1)
     assert not torch.equal(b, model(batch, sample=False).rec)  # training: inputs dropped at random
+
+
+def test_capacity_ramp_and_bow_and_normalised_mu_train_and_log(corpus_dir: Path, tmp_path: Path) -> None:
+    """The recipe's knobs together: C(t) logged as it ramps, the BoW term logged, μ statistics refreshed."""
+    cfg = tiny_config(corpus_dir, tmp_path / "r", "beta-c", C=8.0, C_schedule="linear", C_warmup_steps=10, bow=1.0)
+    cfg.model.bow_head, cfg.model.mu_norm, cfg.train.bucket_chunk = True, "batchnorm", 1
+    cfg.train.max_steps = 20
+    train(cfg)
+    recs = [r for r in records(tmp_path / "r") if r["split"] == "train"]
+    assert [r["C"] for r in recs[:3]] == pytest.approx([0.0, 0.8, 1.6]) and recs[-1]["C"] == 8.0
+    assert all(r["bow"] > 0 for r in recs)
+    run = load_run(tmp_path / "r")
+    assert run.model.mu_bn.num_batches_tracked > 0  # population statistics stored with the weights
+    bad = tiny_config(corpus_dir, tmp_path / "bad", "beta-c", C=8.0)
+    bad.model.mu_norm = "batchnorm"  # with length-sorted batches: refused, with the reason
+    with pytest.raises(ConfigError, match="random batches"):
+        train(bad)
+    bad.model.mu_norm, bad.objective.bow = "none", 1.0
+    with pytest.raises(ConfigError, match="bow_head"):
+        train(bad)
+
+
+def test_init_from_copies_the_encoder_and_refuses_another_vocabulary(corpus_dir: Path, tmp_path: Path) -> None:
+    """Li et al. 2019: a run can start from another run's (autoencoder-trained) embedding and encoder."""
+    src = tiny_config(corpus_dir, tmp_path / "ae", "vae", beta=0.0)
+    src.train.max_steps = 5
+    train(src)
+    cfg = tiny_config(corpus_dir, tmp_path / "r", "beta-c", C=5.0)
+    cfg.train.init_from, cfg.train.max_steps, cfg.train.lr = str(tmp_path / "ae"), 1, 1e-12
+    train(cfg)
+    before, after = load_run(tmp_path / "ae").model.state_dict(), load_run(tmp_path / "r").model.state_dict()
+    assert torch.allclose(before["encoder.to_params.weight"], after["encoder.to_params.weight"], atol=1e-6)
+    assert not torch.allclose(before["out.weight"], after["out.weight"])  # the decoder starts afresh
+    other = tiny_config(corpus_dir, tmp_path / "o", "beta-c", C=5.0)
+    other.data.max_vocab = 20  # a vocabulary of another size: refused before training
+    other.train.init_from = str(tmp_path / "ae")
+    with pytest.raises(ConfigError, match="another vocabulary"):
+        train(other)

@@ -1,16 +1,24 @@
-"""scripts/train_grid.py: the grid's names and the lock that keeps two processes off one run."""
+"""The experiment grid (textvae_core/grid.toml) and scripts/train_grid.py's lock that keeps two processes off one run."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import pytest
+from filelock import Timeout
+
+from textvae_core.config import ConfigError
+from textvae_core.grid import load_grid, runs_of
+from textvae_core.paths import CHECKPOINTS, ROOT
+from textvae_core.rundir import CONFIG
 
 
-def _load():
+def _script():
     spec = importlib.util.spec_from_file_location("train_grid", ROOT / "scripts" / "train_grid.py")
     mod = importlib.util.module_from_spec(spec)
     sys.modules["train_grid"] = mod  # dataclasses look their module up there
@@ -18,30 +26,68 @@ def _load():
     return mod
 
 
-def test_run_lock_keeps_a_second_process_off_and_takes_over_a_dead_ones(tmp_path: Path) -> None:
-    grid = _load()
+def test_run_lock_keeps_a_second_holder_off_and_frees_a_dead_process_lock(tmp_path: Path) -> None:
+    grid = _script()
     run = tmp_path / "checkpoints" / "sweep-x"
-    with grid.RunLock(run) as first:
-        assert first.held
-        with grid.RunLock(run) as second:  # the same pid is alive: a live owner
-            assert not second.held and second.owner > 0
-        assert (tmp_path / "checkpoints" / ".sweep-x.lock").exists()
-    assert not (tmp_path / "checkpoints" / ".sweep-x.lock").exists()  # released
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    (tmp_path / "checkpoints" / ".sweep-x.lock").write_text(dead.stdout.strip())
-    with grid.RunLock(run) as third:  # left by a process that is gone
-        assert third.held
+    with grid.run_lock(run), pytest.raises(Timeout), grid.run_lock(run):  # a second holder may not take it
+        pass
+    with grid.run_lock(run):  # released: free again
+        pass
+    holder = textwrap.dedent(f"""
+        import os, sys, time
+        sys.path.insert(0, {str(ROOT)!r})
+        from filelock import FileLock
+        lock = FileLock({str(run.parent / ".sweep-x.lock")!r}, timeout=0)
+        lock.acquire()
+        print("held", flush=True)
+        time.sleep(60)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", holder], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        with pytest.raises(Timeout), grid.run_lock(run):
+            pass
+        proc.kill()  # dies holding the lock: no chance to release it
+        proc.wait(timeout=10)
+        with grid.run_lock(run):  # the system freed it with the process
+            pass
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 def test_grid_names_are_unique_and_groups_cover_the_issue() -> None:
-    grid = _load()
-    runs = grid.grid()
+    runs = load_grid()
     names = [r.name for r in runs]
-    assert len(names) == len(set(names))
+    assert len(names) == len(set(names)) == 41
     groups = {r.group for r in runs}
     assert {"autogen", "betac", "sweep-lstm", "sweep-gru", "sweep-cnn", "record"} <= groups
     record = next(r for r in runs if r.group == "record").config("cpu")
     assert record.model.emb_dropout > 0 and record.train.lr_decay < 1 and record.objective.C > 5
     for dec in ("lstm", "gru", "cnn"):
-        cs = sorted(r.knobs["C"] for r in runs if r.group == f"sweep-{dec}")
-        assert cs == [float(c) for c in range(10, 101, 10)]
+        cs = [r.knobs["C"] for r in runs if r.group == f"sweep-{dec}"]
+        assert cs == [float(c) for c in range(10, 101, 10)] and all(isinstance(c, float) for c in cs)
+        assert runs_of(f"sweep-{dec}") == [f"sweep-{dec}-c{c}" for c in range(10, 101, 10)]
+    assert runs_of("betac") == ["ptb-lstm-bc3", "ptb-lstm-bc15", "ptb-lstm-bc100"]
+
+
+def test_every_shipped_run_was_trained_with_its_grid_config() -> None:
+    """The grid file describes the shipped runs: model, objective, data and budget as in their config.json."""
+    for r in load_grid():
+        shipped = CHECKPOINTS / r.name / CONFIG
+        if not shipped.exists():
+            continue
+        saved, ours = json.loads(shipped.read_text()), r.config("cpu").to_dict()
+        for section in ("model", "objective", "data"):  # fields added since a run was trained take their defaults
+            assert saved[section] == {k: ours[section][k] for k in saved[section]}, (r.name, section)
+        assert saved["train"]["epochs"] == ours["train"]["epochs"], r.name
+
+
+def test_a_broken_grid_file_is_refused_with_its_reason(tmp_path: Path) -> None:
+    bad = tmp_path / "grid.toml"
+    bad.write_text('[groups.a]\nruns = [{ name = "x", objective = "vae", model = { hiden = 3 } }]\n')
+    with pytest.raises(ConfigError, match="unknown model keys"):
+        load_grid(bad)
+    bad.write_text('[groups.a]\nruns = [{ name = "x", objective = "vae" }, { name = "x", objective = "vae" }]\n')
+    with pytest.raises(ConfigError, match="unique"):
+        load_grid(bad)

@@ -36,6 +36,8 @@ _HOME = {  # public name → the module that defines it
     "objective_terms": "objectives",
     "preset": "objectives",
     "Vocab": "vocab",
+    "Trainer": "trainer",
+    "TrainState": "trainer",
 }
 
 __all__ = [  # the keys of _HOME, spelled out for linters and type checkers
@@ -55,6 +57,8 @@ __all__ = [  # the keys of _HOME, spelled out for linters and type checkers
     "RunConfig",
     "TextVAE",
     "TrainConfig",
+    "TrainState",
+    "Trainer",
     "Vocab",
     "beta_at",
     "load_run",
@@ -93,4 +97,5 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from .inference import Encoded, InputError, Reconstruction, TextVAE
     from .objectives import PRESETS, beta_at, objective_terms, preset
     from .rundir import CheckpointError, read_config
+    from .trainer import Trainer, TrainState
     from .vocab import Vocab

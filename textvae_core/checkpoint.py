@@ -1,13 +1,10 @@
-"""Run directories: safe, atomic, verifiable checkpoints that never execute code from a file.
+"""Checkpoints: the weights and resume state of a run folder (its names and JSON: ``rundir``), safe,
+atomic and verifiable, never executing code from a file.
 
-A run directory holds
-- ``config.json``: the RunConfig (format version, architecture, objective m/β/C, training, data, vocab size);
-- ``vocab.json``: the vocabulary;
-- ``model.safetensors``: the weights; its header metadata records the step and a SHA-256 of the
-  tensor bytes, so a truncated or edited file is refused instead of loaded half-right;
-- ``resume-<step>.pt``: optimizer state and RNG state of that step (tensors and plain containers,
-  read with ``weights_only=True``), kept until the next checkpoint is complete;
-- ``metrics.jsonl``: one JSON line per logged step (and per validation).
+- the weights file's header metadata records the step and a SHA-256 of the tensor bytes, so a
+  truncated or edited file is refused instead of loaded half-right;
+- ``resume-<step>.pt`` holds optimizer and RNG state (tensors and plain containers, read with
+  ``weights_only=True``), kept until the next checkpoint is complete.
 
 Every file is replaced by an atomic rename. The weights file is renamed into place only after the
 matching resume file exists, so a kill at any instant leaves a consistent, loadable checkpoint.
@@ -30,16 +27,31 @@ from safetensors.torch import save as st_save
 from .config import FORMAT_VERSION, ConfigError, RunConfig
 from .io import atomic_write, atomic_write_bytes
 from .models import SentenceVAE, build_model
+from .rundir import (
+    CONFIG,
+    EVAL,
+    METRICS,
+    RESUME_GLOB,
+    VOCAB,
+    WEIGHTS,
+    CheckpointError,
+    read_config,
+    read_vocab,
+    resume_file,
+)
+from .vocab import Vocab
 
-# the run directory's names and JSON live in rundir (no torch); re-exported for callers of this module
-from .rundir import CONFIG as CONFIG
-from .rundir import METRICS as METRICS
-from .rundir import VOCAB as VOCAB
-from .rundir import WEIGHTS as WEIGHTS
-from .rundir import CheckpointError as CheckpointError
-from .rundir import read_config as read_config
-from .rundir import weights_digest as weights_digest
-from .vocab import Vocab, VocabError
+__all__ = [
+    "CheckpointError",
+    "LoadedRun",
+    "export_run",
+    "load_resume",
+    "load_run",
+    "read_config",
+    "read_weights",
+    "save_checkpoint",
+    "weights_bytes",
+]
 
 
 def _tensor_digest(blob: bytes) -> str:
@@ -98,10 +110,7 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedR
     """Rebuild a run's model from its JSON config, then fill in the verified weights."""
     run_dir = Path(run_dir)
     cfg = read_config(run_dir)
-    try:
-        vocab = Vocab.load(run_dir / VOCAB)
-    except VocabError as err:
-        raise CheckpointError(str(err)) from None
+    vocab = read_vocab(run_dir)
     if len(vocab) != cfg.vocab_size:
         raise CheckpointError(
             f"{run_dir}: vocab.json has {len(vocab)} symbols but config.json says {cfg.vocab_size}: "
@@ -126,18 +135,25 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedR
     return LoadedRun(run_dir, cfg, vocab, model, int(meta.get("step", 0)), meta)
 
 
-def save_checkpoint(run_dir: Path, model: SentenceVAE, optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
-    """Write resume state, then weights, atomically; then drop resume files of older steps."""
+def save_checkpoint(
+    run_dir: Path,
+    model: SentenceVAE,
+    optimizer: torch.optim.Optimizer,
+    state: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Write resume state (with ``extra``, e.g. the lr scheduler's), then weights, atomically; then drop
+    resume files of older steps."""
     run_dir = Path(run_dir)
     step = int(state["step"])
-    resume = run_dir / f"resume-{step}.pt"
-    payload = {"optimizer": optimizer.state_dict(), "rng_cpu": torch.get_rng_state(), "state": state}
+    resume = resume_file(run_dir, step)
+    payload = {**(extra or {}), "optimizer": optimizer.state_dict(), "rng_cpu": torch.get_rng_state(), "state": state}
     if torch.cuda.is_available():
         payload["rng_cuda"] = torch.cuda.get_rng_state_all()
     atomic_write(resume, lambda p: torch.save(payload, p))
     meta = {k: json.dumps(v) if not isinstance(v, str) else v for k, v in state.items()}
     atomic_write_bytes(run_dir / WEIGHTS, weights_bytes(model, meta))
-    for old in run_dir.glob("resume-*.pt"):
+    for old in run_dir.glob(RESUME_GLOB):
         if old != resume:
             old.unlink(missing_ok=True)
 
@@ -148,7 +164,7 @@ def export_run(src: str | Path, dst: str | Path, half: bool = True) -> Path:
     src, dst = Path(src), Path(dst)
     run = load_run(src)
     dst.mkdir(parents=True, exist_ok=True)
-    for name in (CONFIG, VOCAB, METRICS, "eval.json"):
+    for name in (CONFIG, VOCAB, METRICS, EVAL):
         if (src / name).exists():
             atomic_write_bytes(dst / name, (src / name).read_bytes())
     if half:
@@ -160,7 +176,7 @@ def export_run(src: str | Path, dst: str | Path, half: bool = True) -> Path:
 
 def load_resume(run_dir: Path, step: int) -> dict[str, Any]:
     """Optimizer and RNG state saved with the weights of ``step`` (tensors only, no code)."""
-    path = Path(run_dir) / f"resume-{step}.pt"
+    path = resume_file(run_dir, step)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:

@@ -2,6 +2,8 @@
 
 A run directory's ``config.json`` is ``RunConfig.to_dict()``; the app reads m / β / C / α from it
 without touching the weights, so every field here is a JSON scalar, list or nested dataclass.
+Each field's one comment is its help on the command line (``textvae_core.cli`` reads it), so keep
+the unit and the meaning there. This module imports nothing else of the package but ``io``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class DataConfig:
     train: str = "data/ptb/ptb.train.txt"  # path of the training corpus, one sentence per line
     valid: str = "data/ptb/ptb.valid.txt"  # held-out corpus for periodic validation ("" to skip)
     test: str = "data/ptb/ptb.test.txt"  # test corpus, used by evaluation only ("" if none)
+    format: str = "text"  # text: one sentence per line; labelled: "label<TAB>sentence" per line (labels kept)
     level: str = "word"  # "word": whitespace tokens; "char": characters (spaces kept as tokens)
     lowercase: bool = False  # lowercase every line before tokenising
     min_len: int = 1  # drop sentences shorter than this many tokens (AutoGen keeps 5-30)
@@ -45,10 +48,14 @@ class ModelConfig:
     dec_layers: int = 1  # stacked decoder RNN layers (ignored by the CNN decoder)
     bidirectional: bool = False  # bidirectional encoder RNN
     z_mode: str = "concat"  # how z enters an RNN decoder: concat (every step) | init (h0) | both
+    mu_norm: str = "none"  # none | batchnorm: μ normalised over the batch to mean 0, std γ (Zhu et al. 2020)
+    mu_scale: float = 1.0  # batchnorm: γ, the std of each μ_d across a batch (KL ≥ ½·Σ_d γ_d²)
+    mu_scale_learn: bool = False  # batchnorm: learn γ per dimension from mu_scale (unused dimensions shrink)
+    bow_head: bool = False  # a linear head predicting the sentence's bag of words from z (Zhao et al. 2017)
     dropout: float = 0.0  # dropout on decoder outputs before the vocabulary projection
     emb_dropout: float = 0.0  # dropout on the decoder's input embeddings (weakens the decoder, regularises)
     cnn_kernel: int = 3  # CNN decoder: causal kernel width (tokens)
-    cnn_dilations: list[int] = field(default_factory=lambda: [1, 2, 4, 8])  # one gated block each
+    cnn_dilations: list[int] = field(default_factory=lambda: [1, 2, 4, 8])  # CNN decoder: one gated block per dilation
     cnn_inner: int = 128  # CNN decoder: bottleneck channels inside each block
     latent: str = "dense"  # dense (one z) | fmp (one z per feature-map position, KL summed) | ladder (L layers)
     seq_len: int = 64  # cnn encoder, deconv/hybrid decoders: fixed width in tokens, <eos> included
@@ -81,6 +88,9 @@ class ObjectiveConfig:
     cycles: int = 4  # cyclical: number of cycles over warmup_steps·cycles steps, then constant
     cycle_ramp: float = 0.5  # cyclical: fraction of each cycle spent ramping up
     C: float | None = None  # capacity in nats: None → K = KL; a number → K = |KL − C| (β_C-VAE)
+    C_schedule: str = "constant"  # C(t): constant | linear (0 → C over C_warmup_steps, the β_C paper's code)
+    C_warmup_steps: int = 0  # optimizer steps of the linear capacity ramp
+    bow: float = 0.0  # weight of the bag-of-words loss −Σ log p(w|z) (needs model.bow_head); not in D or the ELBO
     alpha: float = 0.0  # Hybrid VAE: weight α of the deconvolution's reconstruction D_aux (Semeniuta: 0.2)
 
 
@@ -89,6 +99,7 @@ class TrainConfig:
     out: str = "runs/default"  # run directory (created; resumable)
     epochs: float = 1.0  # passes over the training data (fractions allowed)
     max_steps: int = 0  # stop after this many optimizer steps; 0 = use epochs only
+    max_minutes: float = 0.0  # wall-clock limit: checkpoint and stop (resumable) after this long; 0 = none
     batch_size: int = 64  # sentences per batch
     lr: float = 1e-3  # Adam learning rate
     grad_clip: float = 5.0  # max global gradient norm; 0 = off
@@ -97,12 +108,13 @@ class TrainConfig:
     word_dropout: float = 0.0  # Bowman: probability of replacing a decoder input token by <unk>
     seed: int = 0  # seeds torch, numpy and Python's RNG
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
-    amp: bool = True  # bfloat16 autocast on CUDA (ignored on CPU)
+    amp: bool = True  # bfloat16 autocast on CUDA and on CPUs with native bf16
     log_every: int = 1  # optimizer steps between metrics.jsonl lines (values averaged between)
     val_every: int = 0  # steps between validations; 0 = once per epoch
     ckpt_every: int = 500  # steps between checkpoints (also at every validation and at the end)
     bucket_chunk: int = 50  # batches per length-sorted chunk: larger = less padding, less shuffling
     num_threads: int = 0  # torch CPU threads; 0 = torch's default
+    init_from: str = ""  # run folder whose embedding and encoder start this run (Li et al. 2019: AE pre-training)
     progress: bool = True  # tqdm progress bar on stderr
 
 
@@ -134,7 +146,7 @@ class RunConfig:
             if f.name not in raw:
                 continue
             value = raw[f.name]
-            sub = _SECTIONS.get(f.name)
+            sub = SECTIONS.get(f.name)
             kwargs[f.name] = _section_from_dict(sub, value, f.name) if sub else value
         unknown = set(raw) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
@@ -157,7 +169,7 @@ class RunConfig:
         return cls.from_dict(raw)
 
 
-_SECTIONS: dict[str, type] = {
+SECTIONS: dict[str, type] = {
     "data": DataConfig,
     "model": ModelConfig,
     "objective": ObjectiveConfig,
@@ -188,59 +200,3 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         return json.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as err:
         raise ConfigError(f"{path}: cannot parse config ({err})") from None
-
-
-def _coerce(text: str, current: Any, key: str) -> Any:
-    """Turn a command-line string into the type of the field it overrides."""
-    if isinstance(current, bool):
-        low = text.lower()
-        if low in {"1", "true", "yes", "on"}:
-            return True
-        if low in {"0", "false", "no", "off"}:
-            return False
-        raise ConfigError(f"--{key}: expected true/false, got {text!r}")
-    if text.lower() in {"none", "null"} and key.endswith(".C"):
-        return None
-    try:
-        if isinstance(current, int):
-            return int(text)
-        if isinstance(current, float) or current is None:
-            return float(text)
-        if isinstance(current, list):
-            return [int(v) for v in text.split(",") if v]
-    except ValueError:
-        raise ConfigError(f"--{key}: cannot read {text!r} as {type(current).__name__}") from None
-    return text
-
-
-def apply_overrides(cfg: RunConfig, overrides: dict[str, str]) -> RunConfig:
-    """Apply ``section.key=value`` strings; ``objective=NAME`` and ``size=NAME`` load presets first."""
-    from .objectives import preset
-
-    overrides = dict(overrides)
-    if "objective" in overrides or "objective.name" in overrides:
-        name = overrides.pop("objective", None) or overrides.pop("objective.name")
-        cfg.objective = preset(name)
-    if "size" in overrides:
-        size = overrides.pop("size")
-        if size not in SIZES:
-            raise ConfigError(f"--size: unknown size {size!r}; choose from {sorted(SIZES)}")
-        for k, v in SIZES[size].items():
-            setattr(cfg.model, k, v)
-    for key, text in overrides.items():
-        section_name, _, name = key.partition(".")
-        if not name:
-            # bare keys are looked up in every section, so --lr=3e-4 works like --train.lr=3e-4
-            owners = [s for s in _SECTIONS if name_in(getattr(cfg, s), section_name)]
-            if len(owners) != 1:
-                raise ConfigError(f"--{key}: unknown or ambiguous option; write section.{key}")
-            section_name, name = owners[0], section_name
-        section = getattr(cfg, section_name, None)
-        if section_name not in _SECTIONS or not name_in(section, name):
-            raise ConfigError(f"--{key}: unknown option")
-        setattr(section, name, _coerce(text, getattr(section, name), key))
-    return cfg
-
-
-def name_in(section: Any, name: str) -> bool:
-    return name in {f.name for f in dataclasses.fields(section)}

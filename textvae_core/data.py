@@ -72,6 +72,13 @@ class Corpus:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def subset(self, idx: Sequence[int]) -> Corpus:
+        """The sentences at ``idx`` as a corpus of their own (same vocabulary, no re-encoding)."""
+        sub = Corpus([], self.vocab, self.name)
+        sub.ids = [self.ids[i] for i in idx]
+        sub.lengths = [self.lengths[i] for i in idx]
+        return sub
+
     @property
     def n_tokens(self) -> int:
         return sum(self.lengths)
@@ -105,7 +112,3 @@ class Corpus:
     def iter_batches(self, batch_size: int, shuffle: bool = False, seed: int = 0, chunk: int = 50) -> Iterator[Batch]:
         for idx in self.batches(batch_size, shuffle, seed, chunk):
             yield self.batch(idx)
-
-
-def load_split(path: str, vocab: Vocab, level: str, lowercase: bool, min_len: int, max_len: int, name: str) -> Corpus:
-    return Corpus(read_corpus(path, level, lowercase, min_len, max_len), vocab, name=name)

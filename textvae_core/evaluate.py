@@ -1,4 +1,4 @@
-"""Evaluate a run: ``python -m textvae_core.evaluate RUN [--profile grid] [--k 100] …`` writes RUN/eval.json.
+"""Evaluate runs: ``python -m textvae_core.evaluate RUN … [--profile grid] [--k 100] …`` writes RUN/eval.json.
 
 Everything is per sentence unless its key says per token; ``eval.json`` records how each figure was
 obtained (profile, split, k, decoding, number of samples, FCE vocabulary) next to the figure, and
@@ -7,8 +7,6 @@ how long each stage took (``timings_s``).
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import sys
 import time
@@ -20,11 +18,11 @@ from typing import Any, TypeVar
 import torch
 
 from .checkpoint import CheckpointError, LoadedRun, load_run
+from .cli import CLIError, OptionParser
 from .data import Corpus, CorpusError, read_corpus
 from .decoding import DecodeConfig
 from .device import pick_device
 from .inference import TextVAE
-from .io import atomic_write_text
 from .lm import LMConfig
 from .metrics import (
     active_units,
@@ -41,11 +39,11 @@ from .metrics import (
     vocab_fingerprint,
 )
 from .models import LatentPart, family_name
+from .paths import repo_path
+from .rundir import EVAL, read_eval, write_eval
 
 T = TypeVar("T")
 
-EVAL = "eval.json"
-ROOT = Path(__file__).resolve().parent.parent  # repository root: default data paths are relative to it
 
 # Prior-sample decoding schemes of Prokhorov et al. §3.3.
 GENERATION_SCHEMES: dict[str, DecodeConfig] = {
@@ -77,8 +75,8 @@ class EvalConfig:
     syntax_dir: str = "data/marvin_linzen_2018/emnlp2018"  # Marvin & Linzen TSV folder (repo-relative); "" = skip
     syntax_pairs: int = 1000  # pairs per category, evenly spaced through its file (0 = all 163k: hours on a CPU)
     max_len: int = 0  # tokens decoded at most per sentence; 0 = 50 words, or 150 characters for a char-level run
-    seed: int = 0
-    device: str = "auto"
+    seed: int = 0  # seeds every draw: importance samples, prior samples, sentences, the FCE language model
+    device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
     threads: int = 0  # torch CPU threads (0 = torch's default); 1 each is best when runs are evaluated side by side
 
     @classmethod
@@ -118,6 +116,16 @@ PROFILES: dict[str, dict[str, Any]] = {
         "fce_lm_emb": 64,
         "fce_lm_hidden": 128,
         "syntax_pairs": 50,
+    },
+    # what an ablation row needs: R, D, the latent statistics and reconstructions on the whole test set;
+    # one z per sentence, few prior samples, no FCE and no syntactic test
+    "probe": {
+        "k": 1,
+        "prior_samples": 100,
+        "self_bleu_n": 100,
+        "homotopy_pairs": 5,
+        "fce_schemes": "",
+        "syntax_dir": "",
     },
 }
 
@@ -207,7 +215,7 @@ def _evaluate(run_dir: Path, cfg: EvalConfig, progress: bool) -> dict[str, Any]:
     result["timings_s"] = timings
     result["cpu_s"] = cpu
     result["torch_threads"] = torch.get_num_threads()
-    atomic_write_text(run_dir / EVAL, json.dumps(result, indent=2, default=_json_default) + "\n")
+    write_eval(run_dir, result, default=_json_default)
     return result
 
 
@@ -217,7 +225,8 @@ def _split_sentences(run: LoadedRun, cfg: EvalConfig) -> list[list[str]]:
     path = getattr(run.config.data, cfg.split, "")
     if not path:
         raise CorpusError(f"the run's data config has no {cfg.split!r} split")
-    sentences = read_corpus(path, run.config.data.level, run.config.data.lowercase, max_len=run.model.max_tokens or 0)
+    d = run.config.data
+    sentences = read_corpus(path, d.level, d.lowercase, max_len=run.model.max_tokens or 0, fmt=d.format)
     return sentences[: cfg.max_sentences] if cfg.max_sentences else sentences
 
 
@@ -247,10 +256,9 @@ def refresh(run_dir: str | Path, sections: list[str], fce_schemes: str | None = 
         raise ValueError(f"cannot refresh {unknown}; refreshable sections: {', '.join(REFRESHABLE)}")
     if fce_schemes is not None and "fce" not in sections:
         raise ValueError("--fce-schemes with --only needs the fce section: --only fce")
-    try:
-        result = json.loads((run_dir / EVAL).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CorpusError(f"{run_dir}: no {EVAL} to refresh; evaluate the run first") from None
+    result = read_eval(run_dir)
+    if result is None:
+        raise CorpusError(f"{run_dir}: no readable {EVAL} to refresh; evaluate the run first")
     known = {f.name for f in fields(EvalConfig)}
     cfg = EvalConfig(**{k: v for k, v in result.get("config", {}).items() if k in known})
     if fce_schemes is not None:
@@ -275,7 +283,7 @@ def refresh(run_dir: str | Path, sections: list[str], fce_schemes: str | None = 
             result.pop("fce", None)  # no scheme left to measure
         result.setdefault("timings_s", {})[name] = round(time.perf_counter() - t0, 2)
         result.setdefault("refreshed", {})[name] = time.strftime("%Y-%m-%d")
-    atomic_write_text(run_dir / EVAL, json.dumps(result, indent=2, default=_json_default) + "\n")
+    write_eval(run_dir, result, default=_json_default)
     return result
 
 
@@ -367,9 +375,7 @@ def fce(
 
 def syntax(run: LoadedRun, cfg: EvalConfig, device: torch.device) -> dict[str, Any]:
     """The Marvin & Linzen test on the configured folder, or why it was skipped."""
-    folder = Path(cfg.syntax_dir)
-    if not folder.is_absolute() and not folder.is_dir():
-        folder = ROOT / folder  # data paths are repository-relative; evaluate may run elsewhere
+    folder = repo_path(cfg.syntax_dir)  # data paths are repository-relative; evaluate may run elsewhere
     if not folder.is_dir() or not any(folder.glob("*.tsv")):
         return {"skipped": f"no Marvin & Linzen TSV files in {cfg.syntax_dir}"}
     res = syntactic_test(run.model, run.vocab, folder, device, max_pairs=cfg.syntax_pairs)
@@ -403,21 +409,30 @@ def _json_default(value: Any) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m textvae_core.evaluate", description=__doc__)
-    ap.add_argument("runs", nargs="+", help="run directories")
-    ap.add_argument("--profile", default="full", choices=sorted(PROFILES), help="named defaults (see PROFILES)")
-    for f in fields(EvalConfig):
-        if f.name != "profile":  # every other field: None unless given, so the profile's value stands
-            ap.add_argument(f"--{f.name.replace('_', '-')}", type=type(getattr(EvalConfig(), f.name)), default=None)
-    ap.add_argument(
-        "--only",
-        default="",
-        help=f"recompute only these sections of an existing eval.json (comma-separated: {', '.join(REFRESHABLE)})",
+    parser = OptionParser("python -m textvae_core.evaluate", __doc__)
+    parser.add_positional("runs", "run directories", nargs="+")
+    parser.add(
+        "profile",
+        "profile",
+        "named defaults the other settings start from: full (the papers' sample counts where the CPU allows) "
+        "or grid (fewer samples; what every shipped eval.json uses) (default: full)",
+        choices=sorted(PROFILES),
     )
-    args = ap.parse_args(argv)
-    overrides = {k: v for k, v in vars(args).items() if k not in {"runs", "profile", "only"} and v is not None}
-    if args.only:
-        ignored = sorted(set(overrides) - {"fce_schemes"})
+    parser.add(
+        "only",
+        "only",
+        f"recompute only these sections of an existing eval.json, with the settings it records "
+        f"(comma-separated: {', '.join(REFRESHABLE)}; --fce-schemes may add FCE schemes)",
+    )
+    parser.add_dataclass(EvalConfig, title="settings (defaults: the full profile)", dashes=True, skip=("profile",))
+    try:
+        given = parser.parse(argv)
+    except CLIError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    runs, profile, only = given.pop("runs"), given.pop("profile", "full"), given.pop("only", "")
+    if only:
+        ignored = sorted(set(given) - {"fce_schemes"})
         if ignored:  # a refresh uses the settings eval.json recorded; say so rather than drop the flags
             flags = ", ".join("--" + k.replace("_", "-") for k in ignored)
             print(
@@ -425,21 +440,21 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 2
         try:
-            for run_dir in args.runs:
-                refresh(run_dir, [s.strip() for s in args.only.split(",") if s.strip()], args.fce_schemes)
-                print(f"{run_dir}: refreshed {args.only}")
+            for run_dir in runs:
+                refresh(run_dir, [s.strip() for s in only.split(",") if s.strip()], given.get("fce_schemes"))
+                print(f"{run_dir}: refreshed {only}")
         except (ValueError, CorpusError, CheckpointError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
         return 0
     try:
-        cfg = EvalConfig.for_profile(args.profile, **overrides)
+        cfg = EvalConfig.for_profile(profile, **given)
         cfg.validate()
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     status = 0
-    for run_dir in args.runs:
+    for run_dir in runs:
         try:
             t0 = time.perf_counter()
             res = evaluate(run_dir, cfg)

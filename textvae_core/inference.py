@@ -1,6 +1,6 @@
 """A trained VAE as a text tool: encode sentences, decode latents, reconstruct, sample, interpolate.
 
-vae = TextVAE.load("checkpoints/ptb-beta-c15")
+vae = TextVAE.load("checkpoints/ptb-lstm-bc15")
 enc = vae.encode(["the market fell sharply"])      # μ, log σ², unknown words per sentence
 vae.reconstruct(["the market fell sharply"], decoding=DecodeConfig(method="beam"))
 vae.sample(5, decoding=DecodeConfig(method="sample", top_p=0.9), seed=0)

@@ -112,6 +112,11 @@ def validate_model(cfg: ModelConfig) -> None:
                 f"set fmp_positions = {conv_positions(cfg)}"
             )
     if cfg.latent == "ladder":
+        if cfg.mu_norm != "none":
+            raise ConfigError(
+                f"mu_norm = {cfg.mu_norm!r} normalises μ against the prior N(0, I); a ladder's layers below the top "
+                "have conditional priors p(z_i | z_i+1), so it has no such μ: use mu_norm = none"
+            )
         if not 2 <= len(cfg.ladder_z) <= 8 or any(n < 1 for n in cfg.ladder_z):
             raise ConfigError("ladder_z needs 2 to 8 positive layer sizes (bottom first)")
         if cfg.encoder in CONV_ENCODERS and len(cfg.conv_channels) != len(cfg.ladder_z):

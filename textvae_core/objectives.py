@@ -70,6 +70,39 @@ def beta_at(step: int, cfg: ObjectiveConfig) -> float:
         raise ConfigError(f"unknown β schedule {cfg.schedule!r}; choose from {sorted(SCHEDULES)}") from None
 
 
+# C(t) schedules: (step, cfg) -> capacity in nats. The β_C paper's code ramps C linearly from 0 over
+# its first two epochs of steps; holding C from step 0 lets the encoder meet it before the decoder
+# reads z (docs/ABLATION.md measures what each does).
+
+
+def _capacity_constant(step: int, cfg: ObjectiveConfig) -> float:
+    return float(cfg.C or 0.0)
+
+
+def _capacity_linear(step: int, cfg: ObjectiveConfig) -> float:
+    if cfg.C_warmup_steps <= 0:
+        return float(cfg.C or 0.0)
+    return float(cfg.C or 0.0) * min(1.0, step / cfg.C_warmup_steps)
+
+
+CAPACITY_SCHEDULES: dict[str, Callable[[int, ObjectiveConfig], float]] = {
+    "constant": _capacity_constant,
+    "linear": _capacity_linear,
+}
+
+
+def capacity_at(step: int, cfg: ObjectiveConfig) -> float | None:
+    """C(t) at optimizer step ``step``; None when the objective has no capacity (K = KL)."""
+    if cfg.C is None:
+        return None
+    try:
+        return CAPACITY_SCHEDULES[cfg.C_schedule](step, cfg)
+    except KeyError:
+        raise ConfigError(
+            f"unknown capacity schedule {cfg.C_schedule!r}; choose from {sorted(CAPACITY_SCHEDULES)}"
+        ) from None
+
+
 # Presets: the papers' objectives as knob values (any knob can still be overridden).
 PRESETS: dict[str, dict[str, object]] = {
     "vae": {"m": 0.0, "beta": 1.0, "schedule": "constant", "C": None},
@@ -103,6 +136,12 @@ def validate(cfg: ObjectiveConfig) -> None:
         raise ConfigError(f"C = {cfg.C}: the capacity is a KL value, it must be ≥ 0")
     if cfg.schedule != "constant" and cfg.warmup_steps <= 0:
         raise ConfigError(f"schedule {cfg.schedule!r} needs warmup_steps > 0")
+    if cfg.C_schedule not in CAPACITY_SCHEDULES:
+        raise ConfigError(f"unknown capacity schedule {cfg.C_schedule!r}; choose from {sorted(CAPACITY_SCHEDULES)}")
+    if cfg.bow < 0:
+        raise ConfigError(f"bow = {cfg.bow}: the weight of the bag-of-words loss must be ≥ 0")
+    if cfg.C_schedule != "constant" and (cfg.C is None or cfg.C_warmup_steps <= 0):
+        raise ConfigError(f"capacity schedule {cfg.C_schedule!r} needs a capacity C and C_warmup_steps > 0")
     if cfg.alpha < 0:
         raise ConfigError(f"α = {cfg.alpha}: the auxiliary reconstruction weight must be ≥ 0")
 
@@ -127,6 +166,8 @@ def objective_terms(
     kl: torch.Tensor,
     cfg: ObjectiveConfig,
     step: int,
+    *,
+    bow: torch.Tensor | None = None,
     aux_rec: torch.Tensor | None = None,
     kl_terms: dict[str, torch.Tensor] | None = None,
 ) -> dict[str, torch.Tensor]:
@@ -134,23 +175,30 @@ def objective_terms(
 
     ``elbo`` is −(D + KL) whatever the training objective, so runs trained differently compare;
     ``kl_share`` is the weighted regulariser's fraction of the training objective (AutoGen Fig. 2).
+    The capacity in the loss is C(t) (``capacity_at``); the trainer logs it beside β(t). ``bow`` (per
+    sentence, from a model with a bag-of-words head) adds ``cfg.bow``·mean to the loss only.
     A Hybrid VAE's ``aux_rec`` adds α·D_aux to the loss (not to the ELBO: it is not part of the model's
     likelihood) and is logged as ``aux_rec``; ``kl_terms`` (per ladder layer or FMP position, summing to
     ``kl``) are logged as ``kl_<name>``. β and C act on the summed KL only.
     """
     beta = beta_at(step, cfg)
-    loss = family_loss(rec, kl, cfg.m, beta, cfg.C)
+    C = capacity_at(step, cfg)
+    loss = family_loss(rec, kl, cfg.m, beta, C)
+    reg = beta * regulariser(kl, C)
+    terms: dict[str, torch.Tensor] = {}
+    if bow is not None and cfg.bow > 0:
+        loss = loss + cfg.bow * bow.mean()
+        terms["bow"] = bow.mean().detach()
     if aux_rec is not None and cfg.alpha:
         loss = loss + cfg.alpha * aux_rec.mean()
-    reg = beta * regulariser(kl, cfg.C)
-    terms = {
-        "loss": loss,
-        "rec": rec.mean().detach(),
-        "kl": kl.mean().detach(),
-        "elbo": -(rec.mean() + kl.mean()).detach(),
-        "kl_share": (reg / loss.clamp_min(1e-12)).detach(),
-        "beta": torch.tensor(beta),
-    }
+    terms.update(
+        loss=loss,
+        rec=rec.mean().detach(),
+        kl=kl.mean().detach(),
+        elbo=-(rec.mean() + kl.mean()).detach(),
+        kl_share=(reg / loss.clamp_min(1e-12)).detach(),
+        beta=torch.tensor(beta),
+    )
     if aux_rec is not None:
         terms["aux_rec"] = aux_rec.mean().detach()
     for name, value in (kl_terms or {}).items():

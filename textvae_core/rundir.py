@@ -1,6 +1,18 @@
-"""A run directory's files and what can be read from them without torch: the names, the config
-(JSON) and the weights' recorded digest (the safetensors header). The app lists runs and keys its
-caches with these alone, so its first page draws before torch is imported.
+"""A run folder: the one place that knows its file names and reads (or appends to) its JSON files.
+
+    config.json             the RunConfig (format version, architecture, objective m / β / C, training, data)
+    vocab.json              the vocabulary
+    model.safetensors       the weights; the header records the step and a SHA-256 of the tensors
+    resume-<step>.pt        optimizer and RNG state of that step (written by checkpoint.save_checkpoint)
+    metrics.jsonl           one JSON line per logged training step and per validation
+    eval.json               every held-out figure (written by ``python -m textvae_core.evaluate``)
+    latent_map.safetensors  the app's 2-D map of the aggregated posterior (explorer.latent_map)
+    .train.lock             held by the training process while it writes the folder (textvae_core.trainer)
+    job.json, job.log       a job started from the app: its state, pid and command; its output (explorer.jobs)
+    .job.lock               held by the job's supervisor for the job's life (.job.json.lock: one edit at a time)
+
+Nothing here imports torch: the app lists runs, draws curves and keys its caches with these alone, so
+its first page draws before torch is imported. Loading the weights into a model is checkpoint's job.
 """
 
 from __future__ import annotations
@@ -8,32 +20,45 @@ from __future__ import annotations
 import json
 import struct
 from pathlib import Path
+from typing import Any
 
 from .config import ConfigError, RunConfig
-from .io import atomic_write_bytes
+from .io import atomic_write_bytes, atomic_write_text
+from .vocab import Vocab, VocabError
 
-WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 VOCAB = "vocab.json"
+WEIGHTS = "model.safetensors"
 METRICS = "metrics.jsonl"
+EVAL = "eval.json"
+LATENT_MAP = "latent_map.safetensors"
+RESUME_GLOB = "resume-*.pt"
+TRAIN_LOCK = ".train.lock"
+JOB = "job.json"
+JOB_LOG = "job.log"
+JOB_LOCK = ".job.lock"
+JOB_EDIT_LOCK = ".job.json.lock"
 
 
 class CheckpointError(ValueError):
     """A run directory or checkpoint file that cannot be loaded; the message says why."""
 
 
-def weights_digest(run_dir: str | Path) -> str:
-    """The recorded SHA-256 of a run's tensors, from the file header alone (cheap: tells two weight sets apart)."""
-    path = Path(run_dir) / WEIGHTS
-    try:
-        with open(path, "rb") as f:
-            (header_len,) = struct.unpack("<Q", f.read(8))
-            header = json.loads(f.read(min(header_len, 1 << 24)))
-    except (OSError, struct.error, ValueError, UnicodeDecodeError):
-        return ""
-    return str((header.get("__metadata__") or {}).get("tensor_sha256", ""))
+def resume_file(run_dir: str | Path, step: int) -> Path:
+    """The optimizer and RNG state saved with the weights of ``step``."""
+    return Path(run_dir) / f"resume-{step}.pt"
 
 
+def is_run(run_dir: str | Path) -> bool:
+    """A folder holding a config.json is a run (weights may not be written yet)."""
+    return (Path(run_dir) / CONFIG).is_file()
+
+
+def has_weights(run_dir: str | Path) -> bool:
+    return (Path(run_dir) / WEIGHTS).exists()
+
+
+# -- config and vocabulary ---------------------------------------------------------------------------
 def read_config(run_dir: str | Path) -> RunConfig:
     """The run's config from JSON alone (no weights read) — what the app lists runs with."""
     run_dir = Path(run_dir)
@@ -45,19 +70,134 @@ def read_config(run_dir: str | Path) -> RunConfig:
         raise CheckpointError(f"{run_dir}: {err}") from None
 
 
-def coarsen_metrics(lines: list[str], every: int, digits: int = 6) -> list[dict]:
+def write_config(run_dir: str | Path, cfg: RunConfig) -> None:
+    cfg.save(Path(run_dir) / CONFIG)
+
+
+def read_vocab(run_dir: str | Path) -> Vocab:
+    try:
+        return Vocab.load(Path(run_dir) / VOCAB)
+    except VocabError as err:
+        raise CheckpointError(str(err)) from None
+
+
+def write_vocab(run_dir: str | Path, vocab: Vocab) -> None:
+    vocab.save(Path(run_dir) / VOCAB)
+
+
+# -- the weights' header (no tensors read) -----------------------------------------------------------
+def weights_meta(run_dir: str | Path) -> dict[str, str]:
+    """The metadata of the weights file's header ({} when it is missing or unreadable): step, digest, dtype."""
+    try:
+        with open(Path(run_dir) / WEIGHTS, "rb") as f:
+            (header_len,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(min(header_len, 1 << 24)))
+    except (OSError, struct.error, ValueError, UnicodeDecodeError):
+        return {}
+    return dict(header.get("__metadata__") or {})
+
+
+def weights_digest(run_dir: str | Path) -> str:
+    """The recorded SHA-256 of a run's tensors, from the file header alone (cheap: tells two weight sets apart)."""
+    return str(weights_meta(run_dir).get("tensor_sha256", ""))
+
+
+def weights_step(run_dir: str | Path) -> int | None:
+    """The optimizer step the weights were saved at, or None when the run has no readable weights."""
+    meta = weights_meta(run_dir)
+    return int(json.loads(meta.get("step", "0"))) if meta else None
+
+
+# -- metrics.jsonl: the one reader and the one writer ------------------------------------------------
+def parse_metrics(lines: list[str]) -> list[dict[str, Any]]:
+    """The records of metrics.jsonl lines, in order; a line cut short by a killed run is skipped."""
+    records = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+def read_metrics(run_dir: str | Path, split: str | None = None) -> list[dict[str, Any]]:
+    """Every readable record of the run's metrics.jsonl (train and valid, or only ``split``); [] without one."""
+    try:
+        text = (Path(run_dir) / METRICS).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    records = parse_metrics(text.splitlines())
+    return records if split is None else [r for r in records if r.get("split") == split]
+
+
+def read_metrics_since(run_dir: str | Path, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """Records of metrics.jsonl from byte ``offset`` on, and the offset after the last complete line.
+
+    For live views, called every second or two: it parses only what was appended since (a line still
+    being written waits for the next call). A file shorter than ``offset`` was rewritten (a resume drops
+    replayed steps): the returned offset is -1 then, and the caller reads it again from offset 0."""
+    path = Path(run_dir) / METRICS
+    try:
+        if path.stat().st_size < offset:
+            return [], -1
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+    except OSError:
+        return [], offset
+    end = data.rfind(b"\n") + 1
+    lines = data[:end].decode("utf-8", errors="replace").splitlines()
+    return [r for r in parse_metrics(lines) if "step" in r], offset + end
+
+
+def last_validation(run_dir: str | Path) -> dict[str, Any] | None:
+    """The newest validation record, or None before the first validation."""
+    valid = read_metrics(run_dir, "valid")
+    return valid[-1] if valid else None
+
+
+class MetricsLog:
+    """Append-only metrics.jsonl, one flushed JSON line per record."""
+
+    def __init__(self, path: str | Path, keep_until_step: int | None = None) -> None:
+        self.path = Path(path)  # RUN/metrics.jsonl
+        if keep_until_step is not None and self.path.exists():
+            # a resumed run replays the steps after its checkpoint: drop their old lines (and any cut-off one)
+            lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
+            kept = [r for r in parse_metrics(lines) if _step(r) <= keep_until_step]
+            self.path.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+        self.fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.fh.write(json.dumps(record) + "\n")
+        self.fh.flush()
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def _step(record: dict[str, Any]) -> int:
+    try:
+        return int(record.get("step", 0))
+    except (TypeError, ValueError):
+        return 1 << 62
+
+
+def coarsen_metrics(records: list[dict[str, Any]], every: int, digits: int = 6) -> list[dict[str, Any]]:
     """Training records averaged over windows of ``every`` steps; validation and event records kept.
 
     Shipped runs keep their curves at a tenth of the size: each window's figures are weighted by
     the steps each record already covers (a record at step s after one at step p stands for s − p
     steps), so a mean over any span of whole windows equals the per-step mean, and the result is
     what training with ``log_every = every`` would have written. Numbers keep ``digits``
-    significant digits; unreadable lines are dropped.
+    significant digits.
     """
     if every < 1:
         raise ValueError(f"every must be ≥ 1, not {every}")
-    out: list[dict] = []
-    window: list[tuple[int, dict]] = []  # (steps covered, record)
+    out: list[dict[str, Any]] = []
+    window: list[tuple[int, dict[str, Any]]] = []  # (steps covered, record)
     prev_step = 0
 
     def flush() -> None:
@@ -65,7 +205,7 @@ def coarsen_metrics(lines: list[str], every: int, digits: int = 6) -> list[dict]
             return
         total = sum(w for w, _ in window)
         last = window[-1][1]
-        merged: dict = {"step": last["step"], "epoch": last.get("epoch"), "split": "train"}
+        merged: dict[str, Any] = {"step": last["step"], "epoch": last.get("epoch"), "split": "train"}
         for key in last:
             if key in merged or not all(isinstance(r.get(key), (int, float)) for _, r in window):
                 continue
@@ -75,12 +215,8 @@ def coarsen_metrics(lines: list[str], every: int, digits: int = 6) -> list[dict]
         out.append(merged)
         window.clear()
 
-    for line in lines:
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if not isinstance(rec, dict) or not isinstance(rec.get("step"), int):
+    for rec in records:
+        if not isinstance(rec.get("step"), int):
             continue
         if rec.get("split") != "train" or "event" in rec:
             flush()
@@ -105,8 +241,36 @@ def thin_metrics(run_dir: str | Path, every: int = 10) -> tuple[int, int]:
     """Rewrite a finished run's metrics.jsonl with :func:`coarsen_metrics` (atomically); returns the
     sizes in bytes before and after. Shipping does this: per-step curves are most of a small run's size."""
     path = Path(run_dir) / METRICS
-    before = path.read_bytes()
-    records = coarsen_metrics(before.decode("utf-8", errors="replace").splitlines(), every)
+    before = path.stat().st_size
+    records = coarsen_metrics(read_metrics(run_dir), every)
     after = "".join(json.dumps(r) + "\n" for r in records).encode("utf-8")
     atomic_write_bytes(path, after)
-    return len(before), len(after)
+    return before, len(after)
+
+
+# -- eval.json -----------------------------------------------------------------------------------------
+def read_eval(run_dir: str | Path) -> dict[str, Any] | None:
+    """The run's eval.json, or None if absent or unreadable."""
+    try:
+        data = json.loads((Path(run_dir) / EVAL).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def write_eval(run_dir: str | Path, result: dict[str, Any], default: Any = None) -> None:
+    """Replace eval.json atomically (``default`` serialises what json cannot, as in json.dumps)."""
+    atomic_write_text(Path(run_dir) / EVAL, json.dumps(result, indent=2, default=default) + "\n")
+
+
+def run_status(run_dir: str | Path) -> str:
+    """What exists of a run on disk, in words (the reproduction report's run list)."""
+    run_dir = Path(run_dir)
+    ev = read_eval(run_dir)
+    if ev is not None:
+        return f"evaluated ({ev.get('profile', 'full')} profile, k = {ev.get('iw_nll', {}).get('k', '?')})"
+    if has_weights(run_dir):
+        return "trained or training, not evaluated"
+    if run_dir.is_dir():
+        return "training started, no weights yet"
+    return "not started"

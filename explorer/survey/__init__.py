@@ -2,5 +2,5 @@
 
 db (tables, engine) · design (what a survey asks, item generation) · assign (which items a judge gets) ·
 repo (what the pages do) · stats (results) · access (admin secret, judge links). No Streamlit here: the
-pages in pages/surveys/ are thin layers over these modules.
+survey pages (pages/survey_*.py) are thin layers over these modules.
 """

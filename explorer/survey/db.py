@@ -34,7 +34,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
-ROOT = Path(__file__).resolve().parents[2]
+from textvae_core.paths import ROOT
+
 DATA_DIR = ROOT / "var"  # gitignored; the default SQLite file lives here
 DEFAULT_DB = DATA_DIR / "surveys.sqlite3"
 DB_ENV = "TEXTVAE_SURVEY_DB"  # any SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db

@@ -136,14 +136,14 @@ def source_sentences(design: SurveyDesign) -> tuple[list[str], dict[str, Any]]:
                 cfg = read_config(resolve(run))
             except CheckpointError as err:
                 raise DesignError(str(err)) from None
-            tests.add((cfg.data.test, cfg.data.level, cfg.data.lowercase))
+            tests.add((cfg.data.test, cfg.data.level, cfg.data.lowercase, cfg.data.format))
         if len(tests) != 1:
             raise DesignError("the runs were evaluated on different test sets; paste the source sentences instead")
-        test, level, lowercase = tests.pop()
+        test, level, lowercase, fmt = tests.pop()
         if not test:
             raise DesignError("the runs name no test set; paste the source sentences instead")
         try:
-            tokens = read_corpus(resolve(test), level=level, lowercase=lowercase)
+            tokens = read_corpus(resolve(test), level=level, lowercase=lowercase, fmt=fmt)
         except CorpusError as err:
             raise DesignError(str(err)) from None
         pool = [("" if level == "char" else " ").join(t) for t in tokens]

@@ -47,6 +47,10 @@ def build_model(cfg: ModelConfig, vocab_size: int) -> SentenceVAE:
         raise ConfigError(f"unknown decoder {cfg.decoder!r}; choose from {sorted(DECODERS)}")
     if cfg.latent not in LATENTS:
         raise ConfigError(f"unknown latent {cfg.latent!r}; choose from {sorted(LATENTS)}")
+    if cfg.mu_norm not in {"none", "batchnorm"}:
+        raise ConfigError(f"model.mu_norm must be none or batchnorm, not {cfg.mu_norm!r}")
+    if cfg.mu_norm == "batchnorm" and cfg.mu_scale <= 0:
+        raise ConfigError(f"model.mu_scale = {cfg.mu_scale}: the scale of a batch-normalised μ must be > 0")
     if vocab_size <= 4:
         raise ConfigError(f"vocabulary of {vocab_size} symbols is too small")
     validate_model(cfg)

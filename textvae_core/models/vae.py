@@ -9,9 +9,11 @@ posterior, the prior and what the decoder reads.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..config import ModelConfig
@@ -31,6 +33,7 @@ class VAEOutput:
     logvar: torch.Tensor  # [B, latent_dim]
     kl_terms: dict[str, torch.Tensor] | None = None  # [B] per latent part (ladder layer, FMP position); sums to kl
     aux_rec: torch.Tensor | None = None  # [B] Hybrid: −log p_aux(x|z) of the deconvolutional output alone
+    bow: torch.Tensor | None = None  # [B] −Σ_w log p_bow(w|z) over the sentence's tokens (models with a BoW head)
 
 
 @dataclass
@@ -110,6 +113,17 @@ class SentenceVAE(nn.Module):
         self.out = nn.Linear(self.decoder.out_dim, vocab_size)
         aux_dim = getattr(self.decoder, "aux_dim", None)
         self.aux_out = nn.Linear(aux_dim, vocab_size) if aux_dim else None  # Hybrid: the deconvolution's own words
+        # Zhu et al. 2020: μ batch-normalised with a fixed scale. The batch mean of μ is 0 and its spread
+        # γ, so the capacity cannot be spent by shifting every code away from the prior: it must come
+        # from sharper posteriors, i.e. from information about the sentence. It acts on the flat μ (every
+        # FMP position alike); a ladder refuses it (layout.validate_model: its priors are conditional).
+        self.mu_bn = nn.BatchNorm1d(self.latent_dim, affine=False) if cfg.mu_norm == "batchnorm" else None
+        # a learned γ (no learned shift): dimensions the decoder reads grow towards γ ≈ 1, the rest shrink,
+        # so active units keep their meaning; a fixed γ makes every dimension active by construction
+        learn = self.mu_bn is not None and cfg.mu_scale_learn
+        self.mu_gamma = nn.Parameter(torch.full((self.latent_dim,), float(cfg.mu_scale))) if learn else None
+        # Zhao et al. 2017's bag-of-words head reads the whole flat z (a ladder: every layer)
+        self.bow_head = nn.Linear(self.latent_dim, vocab_size) if cfg.bow_head else None
 
     @property
     def max_decode_len(self) -> int | None:
@@ -128,7 +142,35 @@ class SentenceVAE(nn.Module):
     def encode(self, src: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Flat μ and log σ² [B, latent_dim] (a ladder: its mean path)."""
         self.check_width(src)
-        return self.encoder(self.embedding(src), lengths)
+        mu, logvar = self.encoder(self.embedding(src), lengths)
+        if self.mu_bn is not None:
+            bn = self.mu_bn
+            batch_stats = self.training and mu.size(0) > 1  # a batch of one has no spread to normalise by
+            mu = F.batch_norm(
+                mu, bn.running_mean, bn.running_var, training=batch_stats, momentum=bn.momentum, eps=bn.eps
+            )
+            mu = mu * (self.mu_gamma if self.mu_gamma is not None else self.cfg.mu_scale)
+        return mu, logvar
+
+    @torch.no_grad()
+    def refresh_mu_stats(self, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> None:
+        """Population statistics of the batch-normalised μ from (src, lengths) batches of the training
+        data, replacing the running averages (which trail weights that keep moving) before evaluation."""
+        if self.mu_bn is None:
+            return
+        bn, momentum, was_training = self.mu_bn, self.mu_bn.momentum, self.training
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative average over the batches given
+        self.train()
+        try:
+            for src, lengths in batches:
+                self.check_width(src)
+                mu, _ = self.encoder(self.embedding(src), lengths)
+                if mu.size(0) > 1:
+                    bn(mu.float())
+        finally:
+            bn.momentum = momentum
+            self.train(was_training)
 
     def posterior(self, src: torch.Tensor, lengths: torch.Tensor, sample: bool) -> Posterior:
         """q(z|x) of a batch; z is a reparameterised sample when ``sample``, else μ."""
@@ -228,6 +270,7 @@ class SentenceVAE(nn.Module):
             drop &= batch.target != 0
             dec_in = dec_in.masked_fill(drop, unk_id)
         rec, aux = self._nlls(post.z, dec_in, batch.target, batch.lengths, aux=True)
+        bow = self.bow_nll(post.z, batch.src, self.embedding.padding_idx) if self.bow_head is not None else None
         return VAEOutput(
             rec=rec,
             kl=post.kl_dims.sum(-1),
@@ -235,4 +278,12 @@ class SentenceVAE(nn.Module):
             logvar=post.logvar,
             kl_terms=self.kl_terms(post.kl_dims),
             aux_rec=aux,
+            bow=bow,
         )
+
+    def bow_nll(self, z: torch.Tensor, src: torch.Tensor, pad_id: int | None = 0) -> torch.Tensor:
+        """Zhao et al. 2017: −Σ_t log softmax(W z)[x_t] per sentence: one prediction of every word of the
+        sentence from z alone, so z must say which words are there (order-free)."""
+        logp = F.log_softmax(self.bow_head(z).float(), dim=-1)  # [B, V]
+        picked = logp.gather(1, src)  # [B, L]
+        return -(picked * (src != pad_id)).sum(1)

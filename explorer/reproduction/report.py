@@ -1,0 +1,228 @@
+"""docs/REPRODUCTION.md from the runs on disk: tables of our figures beside the papers', and every claim of
+claims.py judged. The words are in report.md.j2; this module gathers what the template shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from textvae_core.grid import load_grid
+from textvae_core.rundir import EVAL, CheckpointError, read_config, read_eval, read_metrics, run_status
+
+from ..references import published, table1
+from . import claims as C
+from .engine import Claim, Row, RunData, Tally, arrow, capacity, cell, fmt, judge
+from .why import dist, informative, kl
+
+TEMPLATE = "report.md.j2"
+
+
+def load_run(run_dir: Path) -> RunData:
+    ev = read_eval(run_dir)
+    try:
+        cfg = read_config(run_dir) if run_dir.is_dir() else None
+    except CheckpointError:
+        cfg = None
+    curve = read_metrics(run_dir) if ev is not None else []
+    return RunData(run_dir.name, ev, cfg, curve, run_status(run_dir))
+
+
+def load(checkpoints: Path) -> dict[str, RunData]:
+    """Every run of the grid (evaluated or not: missing ones are listed, never left out), then any other
+    evaluated run found in the folder."""
+    names = [r.name for r in load_grid()]
+    extra = sorted(p.parent.name for p in checkpoints.glob(f"*/{EVAL}") if p.parent.name not in names)
+    return {n: load_run(checkpoints / n) for n in names + extra}
+
+
+@dataclass
+class Report:
+    runs: dict[str, RunData]
+    tally: Tally = field(default_factory=Tally)
+
+    def eval(self, name: str) -> dict[str, Any] | None:
+        run = self.runs.get(name)
+        return run.eval if run else None
+
+    def judged(self, claims: list[Claim]) -> list[Row]:
+        return [self.tally.add(judge(c, self.runs)) for c in claims]
+
+    def describe(self, names: tuple[str, ...] | list[str]) -> str:
+        """Model size and budget of the first of these runs that has a config (they share one)."""
+        for n in names:
+            run = self.runs.get(n)
+            cfg = run.config if run else None
+            if cfg:
+                m, t = cfg.model, cfg.train
+                return (
+                    f"{m.encoder.upper()} encoder, {m.decoder.upper()} decoder, emb {m.emb_dim}, hidden {m.hidden}, "
+                    f"z {m.z_dim}, vocabulary {cfg.vocab_size or cfg.data.max_vocab}, {t.epochs:g} epochs "
+                    f"(from {n}'s config)"
+                )
+        return "sizes not known yet (no run started)"
+
+    def budgets(self, names: tuple[str, ...]) -> str:
+        """Epochs per run, from the configs: runs trained longer are not steps of the same comparison."""
+        parts = []
+        for n in names:
+            run = self.runs.get(n)
+            cfg = run.config if run else None
+            parts.append(f"C = {capacity(run):g}: {cfg.train.epochs:g} epochs" if cfg else f"{n}: not started")
+        return "; ".join(parts)
+
+    def status(self, name: str) -> str:
+        return self.runs[name].status if name in self.runs else "not started"
+
+    # -- the tables ------------------------------------------------------------------------------------
+    def table1(self) -> list[dict[str, Any]]:
+        paper = table1("CBT")
+        return [
+            {"C": c, "paper": paper[c], "run": n, "ev": self.eval(n)}
+            for c, n in zip(PUBLISHED_C, C.TABLE1, strict=True)
+        ]
+
+    def budget_caveat(self) -> str | None:
+        """Table 1's C = 100 run trained longer than C = 3 and 15: what that does to the D claim."""
+        evs = [self.runs.get(n) for n in C.TABLE1]
+        lo, hi = (self.runs.get(n) for n in C.LONG)
+        if any(r is None or r.eval is None for r in [*evs, lo, hi]):
+            return None
+        return (
+            f"Budget caveat ({self.budgets(C.TABLE1)}): the fall of D to {dist(evs[-1]):.2f} at the largest C is "
+            "partly the longer budget's. At one budget the sweep answers: its 10-epoch ends give D "
+            f"{dist(lo):.2f} at C = {capacity(lo):g} and {dist(hi):.2f} at C = {capacity(hi):g} "
+            f"({'higher' if dist(hi) > dist(lo) else 'lower'} at the larger C; see 'A longer budget' below)."
+        )
+
+    def sweep_rows(self) -> list[dict[str, Any]]:
+        by_dec = {dec: C.sweep(dec) for dec in C.DECODERS}
+        return [
+            {"C": c, "cells": {dec: self.runs.get(names[i]) for dec, names in by_dec.items()}}
+            for i, c in enumerate(SWEEP_C)
+        ]
+
+    def longer_budget_rows(self) -> list[dict[str, Any]]:
+        short = {capacity(self.runs[n]): self.runs.get(n) for n in C.sweep("lstm") if n in self.runs}
+        return [
+            {"C": capacity(self.runs[n]), "short": short.get(capacity(self.runs[n])), "long": self.runs.get(n)}
+            for n in C.LONG
+        ]
+
+    def fce_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        table3 = published()["beta_c"]["table3"]
+        for scheme in ("nucleus0.9", "greedy"):
+            for i, (c, n) in enumerate(zip(PUBLISHED_C, C.TABLE1, strict=True)):
+                ev = self.eval(n)
+                f = ((ev or {}).get("fce") or {}).get("schemes", {}).get(scheme)
+                rows.append({"scheme": scheme, "C": c, "paper": table3[scheme]["CBT"][i], "ev": ev, "f": f})
+        return rows
+
+    def syntax(self) -> dict[str, Any]:
+        lo, hi = self.runs.get(C.TABLE1[0]), self.runs.get(C.TABLE1[-1])
+        coverage = []
+        for run in (lo, hi):
+            s = (run.eval or {}).get("syntax") if run else None
+            if s and "coverage" in s:
+                told = all("n_distinct" in c for c in s["categories"].values())
+                coverage.append(
+                    f"{run.name}: {100 * s['coverage']:.1f}% of tokens in the vocabulary, "
+                    f"{100 * s['pairs_fully_known']:.1f}% of pairs without an unknown word, "
+                    + (
+                        f"{sum(c['n_distinct'] for c in s['categories'].values())} pairs told apart by their ids, "
+                        if told
+                        else ""
+                    )
+                    + f"{s['n_pairs']} pairs ({s['max_pairs_per_category'] or 'all'} per file at most)"
+                )
+        rows = []
+        for i, paper in enumerate(published()["beta_c"]["table4"]["rows"]):
+            cells = []
+            for run, width in ((lo, 2), (hi, 4)):
+                try:
+                    vals = C.syntax_rows(run)[i][:width] if run and run.eval else None
+                except KeyError:
+                    vals = None
+                cells.append(" / ".join(fmt(v) for v in vals) if vals else "—")
+            rows.append({"paper": paper, "ours": cells})
+        distinct = None
+        try:
+            if lo and hi and lo.eval and hi.eval:
+                d_lo, d_hi = C.distinct_rows(lo), C.distinct_rows(hi)
+                distinct = {
+                    "told": sum(r[4] for r in d_hi),
+                    "total": sum(r[4] for r in C.syntax_rows(hi)),
+                    "rows": list(zip(published()["beta_c"]["table4"]["rows"], d_lo, d_hi, strict=True)),
+                }
+        except KeyError:
+            distinct = None
+        return {"coverage": coverage, "rows": rows, "distinct": distinct}
+
+    def autogen_rows(self) -> list[dict[str, Any]]:
+        return [{"name": n, "run": self.runs.get(n)} for n in C.AUTOGEN.values()]
+
+    def record(self) -> dict[str, Any]:
+        """Every full-vocabulary run by test −ELBO, and the best one not collapsed."""
+        full_vocab = []
+        for name, run in self.runs.items():
+            cfg = run.config
+            if run.eval is None or cfg is None or cfg.data.max_vocab < 10002 or cfg.vocab_size != 10002:
+                continue
+            full_vocab.append((run.eval["bounds"]["nll_bound"], name, run))
+        full_vocab.sort(key=lambda t: (t[0], t[1]))
+        best = min(((n, nm) for n, nm, r in full_vocab if r.eval["bounds"]["kl"] > 5), default=None)
+        return {"runs": full_vocab, "best": best, "goal": C.GOAL, "published": published()["ptb_record"]["published"]}
+
+    def groups(self) -> dict[str, str]:
+        return {r.name: r.group for r in load_grid()}
+
+
+PUBLISHED_C = tuple(published()["beta_c"]["table3"]["C"])  # the paper's Table 1 and 3 capacities: 3, 15, 100
+SWEEP_C = tuple(range(10, 101, 10))
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # Markdown, not HTML
+    )
+    env.filters |= {"fmt": fmt, "cell": cell, "arrow": arrow}
+    env.globals |= {"kl": kl, "dist": dist, "informative": informative, "capacity": capacity}
+    return env
+
+
+def build(checkpoints: Path) -> str:
+    """The report's Markdown for the runs under ``checkpoints``."""
+    rep = Report(load(checkpoints))
+    sections = {  # judged in the report's order, so the tally in its header counts every row below
+        "beta_c": rep.judged(C.BETA_C),
+        "sweep": rep.judged(C.SWEEP),
+        "longer_budget": rep.judged(C.LONGER_BUDGET),
+        "fce": rep.judged(C.FCE),
+        "syntax": rep.judged(C.SYNTAX_CLAIMS),
+    }
+    syntax = rep.syntax()
+    sections["syntax_distinct"] = rep.judged(C.SYNTAX_DISTINCT) if syntax["distinct"] else []
+    sections["autogen"] = rep.judged(C.AUTOGEN_CLAIMS)
+    sections["record"] = rep.judged(C.RECORD_CLAIMS)
+    return (
+        environment()
+        .get_template(TEMPLATE)
+        .render(
+            rep=rep,
+            claims=sections,
+            syntax=syntax,
+            pub=published(),
+            C=C,
+            runs=rep.runs,
+            evaluated=[n for n, r in rep.runs.items() if r.eval is not None],
+            missing=[n for n, r in rep.runs.items() if r.eval is None],
+        )
+    )

@@ -1,0 +1,154 @@
+"""The Training page's widget groups: the new-run form (corpus, objective, model, optimisation), the launch
+and C-sweep buttons, the queue's cap, and one watched job (progress, state, stop / resume, curves, log).
+
+What the choices mean (access, corpora, the CLI options a form becomes) is decided in explorer.training,
+the jobs themselves in explorer.jobs; this module only draws and wires the controls.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from textvae_core.config import SIZES
+from textvae_core.corpus import CorpusError
+from textvae_core.objectives import PRESETS, SCHEDULES
+
+from .. import jobs, plots, training
+from ..markup import md_escape
+from . import caches, keys
+
+SOURCES = ("Penn Treebank (shipped)", "A folder on this server", "Upload a file")
+
+
+def corpus(root: Path, form: training.RunForm) -> None:
+    """The corpus: the shipped PTB, a folder on the server, or an upload checked at once with the CLI's messages."""
+    source = st.radio("Corpus", SOURCES, horizontal=True)
+    try:
+        if source == SOURCES[1]:
+            folder = st.text_input("Folder holding train / valid / test files (e.g. train.txt, ptb.valid.txt)")
+            form.corpus, form.fmt = training.folder_corpus(folder) if folder else ({}, "text")
+        elif source == SOURCES[2]:
+            up = st.file_uploader("UTF-8 text, one sentence per line, or label<TAB>sentence per line")
+            form.corpus = {}
+            if up is not None:
+                upload = training.check_upload(up.getvalue(), up.name)
+                labels = f", {len(upload.labels)} labels ({', '.join(upload.labels[:8])})" if upload.labels else ""
+                st.success(
+                    f"{upload.name}: {upload.n_sentences:,} sentences{labels}; 5 % held out for validation, 5 % for test"
+                )
+                form.corpus, form.fmt = training.save_upload(root, upload)
+        if form.corpus and source != SOURCES[0]:
+            st.caption(" · ".join(f"{k}: `{v}`" for k, v in form.corpus.items() if v) + f" · format: {form.fmt}")
+    except (CorpusError, OSError) as err:
+        st.error(str(err))
+        form.corpus = {}
+
+
+def objective(form: training.RunForm) -> None:
+    """The objective preset and its knobs m, β schedule, β_max, warm-up and C (each preset's values to start)."""
+    c = st.columns(6)
+    form.objective = c[0].selectbox("Objective", list(PRESETS), index=list(PRESETS).index("beta-c"))
+    p = PRESETS[form.objective]
+    k = form.objective  # knob widgets restart from each preset's values
+    form.knobs = {
+        "m": c[1].number_input("m (extra reconstructions)", 0.0, 100.0, float(p.get("m", 0.0)), key=f"m-{k}"),
+        "schedule": c[2].selectbox("β schedule", list(SCHEDULES), list(SCHEDULES).index(p.get("schedule", "constant")), key=f"s-{k}"),
+        "beta": c[3].number_input("β_max", 0.0, 100.0, float(p.get("beta", 1.0)), key=f"b-{k}"),
+        "warmup_steps": c[4].number_input("Warm-up steps", 0, 10**7, int(p.get("warmup_steps", 0)), key=f"w-{k}"),
+        "C": c[5].number_input("C (nats; empty: none)", 0.0, 1e4, p.get("C"), key=f"c-{k}"),
+    }  # fmt: skip
+
+
+def model_and_optimiser(root: Path, form: training.RunForm) -> str:
+    """Architecture, size, epochs, word dropout, device, batch, learning rate, threads; returns the run name."""
+    from textvae_core.models import DECODERS, ENCODERS  # imports torch: only this page, only when drawn
+
+    a = st.columns(6)
+    form.encoder, form.decoder = a[0].selectbox("Encoder", list(ENCODERS)), a[1].selectbox("Decoder", list(DECODERS))
+    form.size = a[2].selectbox("Size", list(SIZES), help=", ".join(f"{n}: {v}" for n, v in SIZES.items()))
+    form.epochs = a[3].number_input("Epochs", 0.01, 1000.0, 1.0)
+    form.word_dropout = a[4].slider("Word dropout", 0.0, 1.0, 0.0, 0.05)
+    form.device = a[5].selectbox("Device", training.devices())
+    b = st.columns([1, 1, 1, 3])
+    form.batch_size = b[0].number_input("Batch size", 1, 4096, 64)
+    form.lr = b[1].number_input("Learning rate", 1e-6, 1.0, 1e-3, format="%.0e")
+    threads = training.default_threads(jobs.max_jobs(root))
+    form.threads = b[2].number_input("CPU threads", 1, 256, threads, help=training.THREADS_HELP)
+    proposed = st.session_state.setdefault(keys.TRAIN_RUN_NAME, f"run-{time.strftime('%Y%m%d-%H%M%S')}")
+    return b[3].text_input("Run name", proposed)
+
+
+def launch(root: Path, form: training.RunForm, name: str) -> None:
+    """Launch one run, or queue a C sweep (one job per C, everything else the same); then the queue's cap."""
+    go, ev, sw, go_sweep = st.columns([1, 2, 2, 1], vertical_alignment="bottom")
+    evaluate = ev.checkbox(
+        "Evaluate when done", True, help="The grid evaluation profile (eval.json), then the latent map."
+    )
+    sweep = sw.text_input("C sweep: C values", placeholder="5, 10, 20, 40")
+    try:
+        if go.button("Launch", type="primary", disabled=not form.corpus):
+            jobs.submit(root, name, form.args(), evaluate=evaluate)
+            st.session_state[keys.TRAIN_WATCH] = name
+            st.session_state.pop(keys.TRAIN_RUN_NAME)
+        if go_sweep.button("Queue the C sweep", disabled=not (form.corpus and sweep)):
+            for cap in training.parse_sweep(sweep):
+                jobs.submit(root, training.sweep_name(name, cap), form.args(C=cap), evaluate=evaluate)
+            st.session_state.pop(keys.TRAIN_RUN_NAME)
+    except (jobs.JobError, ValueError) as err:
+        st.error(str(err))
+    with st.expander("Queue"):
+        cap = st.number_input("Jobs at once (the rest wait in the queue)", 1, 64, jobs.max_jobs(root))
+        if cap != jobs.max_jobs(root):
+            jobs.set_max_jobs(root, int(cap))
+
+
+def jobs_table(root: Path) -> list[jobs.JobStatus]:
+    """Every job of the training folder in a table (queued ones started when the cap allows)."""
+    statuses = jobs.list_jobs(root)
+    if any(s.state == "queued" for s in statuses) and jobs.pump(root):  # e.g. queued before a reboot
+        statuses = jobs.list_jobs(root)
+    if not statuses:
+        st.info(f"No jobs yet: runs launched here are trained in `{root}`.")
+    else:
+        st.dataframe([training.job_row(s) for s in statuses], hide_index=True, width="stretch")
+    return statuses
+
+
+def watched(statuses: list[jobs.JobStatus]) -> jobs.JobStatus:
+    """The job chosen to watch (the one just launched, else the newest)."""
+    names = [s.name for s in statuses]
+    if st.session_state.get(keys.TRAIN_WATCH) not in names:
+        st.session_state[keys.TRAIN_WATCH] = names[0]
+    picked = st.selectbox("Watch", names, key=keys.TRAIN_WATCH)
+    return next(s for s in statuses if s.name == picked)
+
+
+def job_view(root: Path, status: jobs.JobStatus) -> None:
+    """One job: progress (steps, tokens/s, ETA), its state, stop / resume / evaluate-when-done, curves, log."""
+    records = caches.metrics_tail(status.run_dir)
+    if shown := jobs.progress(records):
+        st.progress(shown.fraction, text=shown.text())
+    {"failed": st.error, "stopped": st.warning, "finished": st.success}.get(status.state, st.info)(
+        f"**{md_escape(status.name)}** — {md_escape(status.summary())}"
+    )
+    left, mid, _ = st.columns([1, 1, 3])
+    name, evaluate = status.name, bool(status.job.get("evaluate"))
+    try:
+        if status.state in (*jobs.ACTIVE, "queued") and left.button("Stop", key=f"stop-{name}"):
+            st.toast(jobs.stop(status.run_dir))
+        resumable = status.state in ("stopped", "failed") and status.checkpoint_step
+        if resumable and left.button("Resume", key=f"resume-{name}"):
+            jobs.submit(root, name, [], resume=True, evaluate=evaluate)
+    except jobs.JobError as err:
+        st.error(str(err))
+    if status.state in ("queued", "starting", "running"):
+        on = mid.toggle("Evaluate when done", evaluate, key=f"eval-{name}")
+        if on != evaluate:
+            jobs.set_evaluate(status.run_dir, on)
+    if records:
+        st.plotly_chart(plots.training_curves(records, training.capacity(status.run_dir)), key=f"curves-{name}")
+    with st.expander("Log (last lines)"):
+        st.code(training.log_tail(status.run_dir), language=None)

@@ -1,0 +1,103 @@
+"""Controls more than one page draws: choosing runs, decoding settings, choosing a survey."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from ..runs import RunSummary, default_choice
+from . import keys
+from .caches import all_runs, run_folders
+
+if TYPE_CHECKING:
+    from textvae_core.decoding import DecodeConfig
+
+    from ..survey.db import Store
+    from ..survey.repo import SurveyRow
+
+
+def chosen_runs(runs: list[RunSummary]) -> list[RunSummary]:
+    """The runs chosen on the Runs page (or by clicking a point); by default the three whose
+    reconstructions score best (explorer.runs.default_choice)."""
+    by_path = {str(r.path): r for r in runs if r.has_weights}
+    chosen = [p for p in st.session_state.get(keys.CHOSEN_RUNS, []) if p in by_path]
+    return [by_path[p] for p in chosen] if chosen else default_choice(runs)
+
+
+def set_chosen(paths: list[str]) -> None:
+    st.session_state[keys.CHOSEN_RUNS] = list(paths)
+
+
+def require_runs() -> tuple[list[RunSummary], list[RunSummary]]:
+    """All runs and the chosen ones; shows why when there are none and stops the page there."""
+    runs, warnings = all_runs()
+    if warnings:
+        with st.expander(f"{len(warnings)} run folder(s) skipped or incomplete", expanded=not runs):
+            for w in warnings:
+                st.warning(w)
+    if not any(r.has_weights for r in runs):
+        st.info(
+            f"No trained runs found under {', '.join(f'`{f}`' for f in run_folders())}. Train one with\n\n"
+            "`python -m textvae_core.train --objective=beta-c --objective.C=15 --out=checkpoints/my-run`\n\n"
+            "or add a folder holding runs on the **Runs** page."
+        )
+        st.stop()
+    return runs, chosen_runs(runs)
+
+
+def pick_runs(
+    runs: list[RunSummary], chosen: list[RunSummary], label: str = "Runs", key: str = "pick"
+) -> list[RunSummary]:
+    """A multiselect over loadable runs, starting from the chosen ones; keeps the choice across pages."""
+    names = {r.name: r for r in runs if r.has_weights}
+    picked = st.multiselect(label, list(names), default=[r.name for r in chosen if r.name in names], key=key)
+    set_chosen([str(names[n].path) for n in picked])
+    if not picked:
+        st.info("Choose at least one run above (or on the Runs page).")
+        st.stop()
+    return [names[n] for n in picked]
+
+
+def decoding_widgets(
+    key: str,
+    methods: tuple[str, ...] = ("greedy", "beam", "sample"),
+    method: str | None = None,
+    top_k: int = 15,
+    top_p: float = 0.9,
+    max_len: int | None = None,
+) -> DecodeConfig:
+    """Decoding controls in one row: the method, then its own settings (beam size; top-k, nucleus p and
+    temperature); ``method``, ``top_k`` and ``top_p`` are the defaults; ``max_len`` adds a length limit."""
+    from ..textlab import decode_config
+
+    cols = st.columns(5 if max_len else 4)
+    index = methods.index(method) if method in methods else 0
+    chosen = cols[0].selectbox("Decoding", methods, index=index, key=f"{key}_method")
+    beam, k, p, temperature = 1, 0, 1.0, 1.0
+    if chosen == "beam":
+        beam = cols[1].slider("Beam size", 1, 10, 5, key=f"{key}_beam")
+    elif chosen == "sample":
+        k = cols[1].number_input("Top-k (0 = all)", 0, 1000, top_k, key=f"{key}_k")
+        p = cols[2].slider("Nucleus p", 0.05, 1.0, top_p, 0.05, key=f"{key}_p")
+        temperature = cols[3].slider("Temperature", 0.1, 2.0, 1.0, 0.05, key=f"{key}_t")
+    cfg = decode_config(chosen, beam=max(1, beam), top_k=int(k), top_p=p, temperature=temperature)
+    if max_len:
+        limit = cols[-1].number_input("Max tokens", 1, 200, max_len, key=f"{key}_len")
+        cfg = dataclasses.replace(cfg, max_len=int(limit))
+    return cfg
+
+
+def pick_survey(db: Store, empty: str) -> SurveyRow:
+    """A survey chosen in a select box (the last one chosen on any page first); stops the page with
+    ``empty`` when there is none."""
+    from ..survey import repo
+    from ..survey.view import survey_label
+
+    if not (surveys := {s.id: s for s in repo.list_surveys(db)}):
+        st.info(empty)
+        st.stop()
+    ids, selected = list(surveys), st.session_state.get(keys.SURVEY_SELECTED)
+    index = ids.index(selected) if selected in ids else 0
+    return surveys[st.selectbox("Survey", ids, index, lambda i: survey_label(surveys[i]))]

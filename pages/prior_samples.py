@@ -1,0 +1,25 @@
+"""Prior samples: sentences decoded from z ~ N(0, I), the same z for every run of the same z size."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.textlab import prior_samples
+from explorer.ui import caches, nav, widgets
+
+nav.page("Prior samples")
+runs, chosen = widgets.require_runs()
+picked = widgets.pick_runs(runs, chosen, key="prior_runs")
+a, b = st.columns(2)
+n = a.slider("Samples", 1, 100, 10)
+seed = b.number_input("Seed", 0, 10**6, 0)
+decoding = widgets.decoding_widgets("prior", ("greedy", "sample", "beam"))
+for col, run in zip(st.columns(max(1, min(3, len(picked)))), picked, strict=False):
+    with col:
+        st.markdown(f"**{run.name}**")
+        texts, stats = prior_samples(caches.load_model(run), n, decoding, int(seed))
+        m1, m2, m3 = st.columns(3)
+        m1.metric("mean length", f"{stats['mean_length']:.1f}")
+        m2.metric("% unk", f"{stats['pct_unk']:.1f}")
+        m3.metric("distinct", f"{stats['distinct']}/{stats['n']}")
+        st.dataframe({"sentence": texts}, hide_index=True, width="stretch")

@@ -1,0 +1,49 @@
+"""Rate–distortion: D against R per decoder (β_C paper Fig. 1), KL against C, and training curves."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from explorer import plots
+from explorer.references import SOURCE, beta_c_table
+from explorer.runs import headline
+from explorer.ui import nav, widgets
+from textvae_core.rundir import read_metrics
+
+nav.page("Rate–distortion")
+runs, chosen = widgets.require_runs()
+table = pd.DataFrame([headline(r) for r in runs if r.has_weights])
+only_bc = st.toggle("β_C runs only", value=True, help="Runs trained with a capacity C (the paper's sweep).")
+shown = table[table["C"].notna()] if only_bc and table["C"].notna().any() else table
+
+left, right = st.columns([3, 2])
+with left:
+    st.caption("Click a point to choose that run for the other pages (shift-click adds).")
+    event = st.plotly_chart(plots.rate_distortion(shown), on_select="rerun", key="rd", width="stretch")
+with right:
+    if shown["C"].notna().any():
+        st.plotly_chart(plots.kl_against_target(shown), key="klc", width="stretch")
+points = (event or {}).get("selection", {}).get("points", []) if event else []
+if points:
+    widgets.set_chosen([p["customdata"][0] for p in points if p.get("customdata")])
+    st.success("Chosen: " + ", ".join(f"**{r.name}**" for r in widgets.chosen_runs(runs)))
+
+cols = ["run", "model", "C", "m", "β", "R", "D", "−ELBO", "AU", "log det Cov", "‖μ‖²", "BLEU-2", "source"]
+st.dataframe(shown[[c for c in cols if c in shown]].sort_values(["model", "R"]), hide_index=True, width="stretch")
+with st.expander(f"The paper's figures — {SOURCE}"):
+    st.dataframe(beta_c_table(), hide_index=True)
+    st.caption("The paper's D is normalised differently (below 1); compare its trend with C, not its value.")
+
+st.subheader("Over training (AutoGen paper Fig. 2)")
+picked = widgets.pick_runs(runs, chosen, "Runs to plot", key="rd_hist")
+records = [rec | {"run": r.name} for r in picked for rec in read_metrics(r.path, "train")]
+if records:
+    hist = pd.DataFrame(records)
+    every = max(1, len(hist) // 4000)  # thin long logs so the chart stays light
+    hist = hist[hist.groupby("run").cumcount() % every == 0]
+    a, b = st.columns(2)
+    a.plotly_chart(plots.history(hist, "kl_share", "KL share of the objective"), width="stretch")
+    b.plotly_chart(plots.history(hist, "elbo", "ELBO per sentence (train batch)"), width="stretch")
+else:
+    st.info("No training log (metrics.jsonl) for the chosen runs.")

@@ -1,0 +1,55 @@
+"""Reconstructions side by side per run, with sliders over C / m / β that swap a column's run in place."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer.runs import knob_family
+from explorer.textlab import clean_lines, short_examples
+from explorer.ui import caches, nav, widgets
+
+nav.page("Reconstructions")
+runs, chosen = widgets.require_runs()
+picked = widgets.pick_runs(runs, chosen, key="rec_runs")
+pool = caches.sentences_of(str(picked[0].path), caches.digest(picked[0])) if picked else []
+text = st.text_area("Sentences, one per line", "\n".join(short_examples(pool, 3)), height=100)
+sentences = clean_lines(text)
+decoding = widgets.decoding_widgets("rec")
+a, b, c = st.columns(3)
+use_mean = a.radio("Latent", ["mean μ", "z ~ q(z|x)"], horizontal=True) == "mean μ"
+n = b.slider("Samples per sentence", 1, 5, 1, disabled=use_mean and decoding.method != "sample")
+knob = c.radio("Slider over", ["C", "m", "β"], horizontal=True)
+if not sentences:
+    st.info("Type at least one sentence.")
+    st.stop()
+st.table({"#": list(range(1, len(sentences) + 1)), "input": sentences}, hide_index=True, border="horizontal")
+
+columns, seen = [], set()
+for run in picked:
+    family = knob_family(runs, run, knob)
+    ident = tuple(str(r.path) for _, r in family) if len(family) > 1 else (str(run.path),)
+    if ident not in seen:
+        seen.add(ident)
+        columns.append((run, family if len(family) > 1 else []))
+for col, (run, family) in zip(st.columns(len(columns) or 1), columns, strict=False):
+    with col:
+        if family:
+            values = [v for v, _ in family]
+            now = next(v for v, r in family if r.path == run.path)
+            value = st.select_slider(
+                f"{knob} ({run.config.model.decoder})", values, value=now, key=f"slide_{knob}_{run.name}"
+            )
+            run = dict(family)[value]
+        st.markdown(f"**{run.name}**")
+        try:
+            table, unknown = caches.reconstruct(
+                str(run.path), caches.digest(run), tuple(sentences), decoding, use_mean, n, 0
+            )
+        except ValueError as err:
+            st.error(str(err))
+            continue
+        for sent, words in unknown.items():
+            st.warning(f"Not in {run.name}'s vocabulary (read as <unk>): {', '.join(words)} — in “{sent}”")
+        st.caption(f"mean BLEU-4 against the input: **{table['BLEU'].mean():.1f}**")
+        shown = table.drop(columns=["input"] + (["sample"] if n == 1 else [])).round({"BLEU": 1})
+        st.table(shown, hide_index=True, border="horizontal")

@@ -1,0 +1,124 @@
+"""The Trainer: callbacks that stop it, SIGTERM and SIGINT, and a resume that goes on bit for bit."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import tiny_config
+
+from textvae_core.checkpoint import load_resume, load_run
+from textvae_core.config import RunConfig
+from textvae_core.paths import ROOT
+from textvae_core.rundir import CONFIG, METRICS
+from textvae_core.trainer import Trainer, TrainState
+
+
+def records(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / METRICS).read_text().splitlines()]
+
+
+def weights(run: Path) -> dict[str, torch.Tensor]:
+    return load_run(run).model.state_dict()
+
+
+def plateau_config(corpus_dir: Path, out: Path, steps: int) -> RunConfig:
+    """GRU β_C validated every 3 steps with a plateau lr decay (it halves at steps 15 and 30): a resume must
+    restore Adam, the random numbers and the schedule's state."""
+    cfg = tiny_config(corpus_dir, out, "beta-c", decoder="gru", C=2.0)
+    cfg.train.max_steps, cfg.train.val_every, cfg.train.word_dropout = steps, 3, 0.3
+    cfg.train.lr_decay, cfg.train.lr_patience, cfg.train.lr = 0.5, 1, 3e-2
+    return cfg
+
+
+def test_a_callback_stops_training_and_resume_goes_on_bit_for_bit(corpus_dir: Path, tmp_path: Path) -> None:
+    Trainer(plateau_config(corpus_dir, tmp_path / "straight", 30)).fit()
+    trainer = Trainer(plateau_config(corpus_dir, tmp_path / "split", 30))
+    seen: list[str] = []
+    trainer.add_callback("on_log", lambda tr, rec: rec["step"] == 11 and tr.stop("enough for now"))
+    trainer.add_callback("on_validate", lambda tr, rec: seen.append(f"valid {rec['step']}"))
+    trainer.add_callback("on_checkpoint", lambda tr, info: seen.append(f"ckpt {info['step']}"))
+    result = trainer.fit()
+    assert (result.step, result.stopped, result.total_steps) == (11, "enough for now", 30)
+    assert seen == ["valid 3", "ckpt 3", "valid 6", "ckpt 6", "valid 9", "ckpt 9", "ckpt 11"]  # none at the stop
+    saved = load_resume(tmp_path / "split", 11)
+    assert saved["state"]["step"] == 11 and "num_bad_epochs" in saved["scheduler"]
+    assert [r["event"] for r in records(tmp_path / "split") if r["split"] == "event"] == ["start", "stopped"]
+    Trainer(RunConfig.load(tmp_path / "split" / CONFIG), resume=True).fit()
+    a, b = weights(tmp_path / "straight"), weights(tmp_path / "split")
+    assert all(torch.equal(a[k], b[k]) for k in a), "resume after a stop must equal the straight run exactly"
+    lr = lambda run: [r["lr"] for r in records(run) if r["split"] == "valid"]  # noqa: E731
+    assert lr(tmp_path / "split") == lr(tmp_path / "straight") and len(set(lr(tmp_path / "straight"))) > 1
+
+
+def test_sigterm_checkpoints_the_current_step_and_exits_cleanly(corpus_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = [sys.executable, "-m", "textvae_core.train", f"--data.train={corpus_dir / 'train.txt'}",
+            f"--data.valid={corpus_dir / 'valid.txt'}", "--size=tiny", "--batch_size=8", "--max_steps=100000",
+            "--ckpt_every=0", "--progress=false", "--seed=3", f"--out={out}"]  # fmt: skip
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 90
+        while not (out / METRICS).exists() or len((out / METRICS).read_text().splitlines()) < 5:
+            assert time.time() < deadline and proc.poll() is None, "training did not start"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    summary = json.loads(stdout)
+    assert summary["stopped"] == "SIGTERM" and f"resume with --resume {out}" in stderr
+    step = summary["step"]
+    assert load_run(out).step == step and records(out)[-1] == {**records(out)[-1], "event": "stopped", "step": step}
+    # going on from the stop equals training straight to the same step
+    resumed = RunConfig.load(out / CONFIG)
+    resumed.train.max_steps = step + 4
+    Trainer(resumed, resume=True).fit()
+    straight = RunConfig.load(out / CONFIG)
+    straight.train.out, straight.train.max_steps = str(tmp_path / "straight"), step + 4
+    Trainer(straight).fit()
+    a, b = weights(out), weights(tmp_path / "straight")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_two_trainers_never_share_a_run_directory(corpus_dir: Path, tmp_path: Path) -> None:
+    cfg = tiny_config(corpus_dir, tmp_path / "r", "vae")
+    cfg.train.max_steps = 2
+    Trainer(cfg).fit()
+    first = Trainer(RunConfig.load(tmp_path / "r" / CONFIG), resume=True)
+    with pytest.raises(Exception, match="being trained by another process"):
+        Trainer(RunConfig.load(tmp_path / "r" / CONFIG), resume=True)
+    first.fit()  # releases the lock
+    Trainer(RunConfig.load(tmp_path / "r" / CONFIG), resume=True).fit()
+
+
+def test_train_state_reads_resume_files_written_before_the_trainer() -> None:
+    old = {"step": 40, "epoch": 2, "batch": 2, "lr": 5e-4, "best_valid_nll": 101.5, "bad_validations": 1}
+    assert TrainState.from_dict(old, lr=1e-3) == TrainState(40, 2, 2, 5e-4, 101.5)
+    assert TrainState.from_dict({"step": 3, "epoch": 0, "batch": 3}, lr=1e-3).lr == 1e-3
+
+
+def test_reduce_lr_on_plateau_decays_like_the_hand_written_rule_it_replaced(corpus_dir: Path, tmp_path: Path) -> None:
+    """Before the Trainer the lr fell by lr_decay after lr_patience validations without a strictly lower −ELBO
+    (the count reset at each decay). Replayed on the −ELBOs the Trainer logged, that rule gives the lrs it logged."""
+    Trainer(plateau_config(corpus_dir, tmp_path / "r", 30)).fit()
+    valid = [r for r in records(tmp_path / "r") if r["split"] == "valid"]
+    lr, best, bad, expected = 3e-2, None, 0, []
+    for r in valid:
+        if best is None or r["nll_bound"] < best:
+            best, bad = r["nll_bound"], 0
+        else:
+            bad += 1
+            if bad >= 1:  # lr_patience
+                lr, bad = lr * 0.5, 0  # lr_decay
+        expected.append(lr)
+    assert [r["lr"] for r in valid] == pytest.approx(expected, rel=1e-12)
+    assert min(expected) < 3e-2  # the schedule did decay in this run

@@ -1,0 +1,167 @@
+"""The Training page in AppTest: who may train, launching a tiny run, its live curves, stop and resume,
+and uploads refused with the CLI's messages."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit import config
+from streamlit.testing.v1 import AppTest
+
+from explorer import jobs
+from textvae_core.rundir import read_metrics_since
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGE = "pages/training.py"
+
+
+@pytest.fixture
+def address() -> Iterator[callable]:
+    """Set Streamlit's server.address for the page (AppTest runs in this process), restored afterwards."""
+    before = config.get_option("server.address")
+    yield lambda value: config.set_option("server.address", value)
+    config.set_option("server.address", before)
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("TEXTVAE_RUNS", str(tmp_path / "runs"))
+    monkeypatch.delenv("TEXTVAE_SURVEY_ADMIN", raising=False)
+    yield tmp_path / "runs"
+    for st in jobs.list_jobs(tmp_path / "runs"):  # stop whatever a failed test left running
+        if st.state in jobs.ACTIVE:
+            jobs.stop(st.run_dir)
+    deadline = time.monotonic() + 60
+    while any(jobs.is_active(s.run_dir) for s in jobs.list_jobs(tmp_path / "runs")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+def open_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def until(at: AppTest, check, timeout: float = 120) -> AppTest:
+    """Rerun the page (as its fragment does every 1.5 s) until ``check(at)`` holds."""
+    deadline = time.monotonic() + timeout
+    while not check(at):
+        assert time.monotonic() < deadline, "the page never showed what was expected"
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def text(at: AppTest) -> str:
+    return "\n".join(e.value for kind in ("error", "warning", "success", "info", "caption") for e in getattr(at, kind))
+
+
+def test_without_a_secret_training_is_locked_unless_the_server_is_local(root: Path, address) -> None:
+    address("")
+    at = open_page()
+    assert "Training is locked" in at.error[0].value and "every network interface" in at.error[0].value
+    assert "TEXTVAE_SURVEY_ADMIN" in at.error[0].value and not at.button
+    address("0.0.0.0")
+    assert "Training is locked" in open_page().error[0].value
+    address("127.0.0.1")
+    at = open_page()
+    assert "listens on 127.0.0.1 only" in at.caption[0].value
+    assert [b.label for b in at.button][:2] == ["Launch", "Queue the C sweep"]
+
+
+def test_with_a_secret_only_its_holders_train(root: Path, address, monkeypatch: pytest.MonkeyPatch) -> None:
+    address("127.0.0.1")  # the secret gates even a local server once it is set
+    monkeypatch.setenv("TEXTVAE_SURVEY_ADMIN", "s3cret")
+    at = open_page()
+    assert not any(b.label == "Launch" for b in at.button)
+    at.text_input[0].set_value("wrong")
+    at.button[0].click().run()
+    assert any("not the admin secret" in e.value for e in at.error)
+    at = open_page()
+    at.text_input[0].set_value("s3cret")
+    at.button[0].click().run()
+    assert any(b.label == "Launch" for b in at.button)
+
+
+def test_an_upload_of_the_wrong_kind_is_refused_with_the_cli_message(root: Path, address) -> None:
+    address("127.0.0.1")
+    at = open_page()
+    at.radio[0].set_value("Upload a file").run()
+    at.file_uploader[0].set_value(("weights.bin", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "application/octet-stream"))
+    at.run()
+    assert any("weights.bin: looks like a binary file" in e.value for e in at.error)
+    assert next(b for b in at.button if b.label == "Launch").disabled
+    at.file_uploader[0].set_value(("short.txt", b"one line\nanother line\n", "text/plain")).run()
+    assert any("short.txt: only 2 sentence(s)" in e.value for e in at.error)
+    labelled = "".join(f"{i % 3}\tthe cat sees sentence number {i}\n" for i in range(80)).encode()
+    at.file_uploader[0].set_value(("reviews.tsv", labelled, "text/tab-separated-values")).run()
+    assert any("80 sentences, 3 labels" in s.value for s in at.success), text(at)
+    assert any("format: labelled" in c.value for c in at.caption)
+
+
+def test_launch_watch_stop_and_resume_a_tiny_run(corpus_dir: Path, root: Path, address) -> None:
+    address("127.0.0.1")
+    at = open_page()
+    at.radio[0].set_value("A folder on this server").run()
+    at.text_input[0].input(str(corpus_dir)).run()
+    assert any("format: text" in c.value for c in at.caption), text(at)
+    dict((s.label, s) for s in at.selectbox)["Size"].set_value("tiny")
+    dict((n.label, n) for n in at.number_input)["Epochs"].set_value(1000.0)  # long enough to stop it midway
+    dict((n.label, n) for n in at.number_input)["C (nats; empty: none)"].set_value(2.0)
+    dict((n.label, n) for n in at.number_input)["CPU threads"].set_value(1)  # the suite shares two cores
+    dict((t.label, t) for t in at.text_input)["Run name"].input("tiny-page")
+    dict((c.label, c) for c in at.checkbox)["Evaluate when done"].uncheck()
+    next(b for b in at.button if b.label == "Launch").click().run()
+    assert not at.error, text(at)
+    run = root / "tiny-page"
+    assert jobs.read_job(run)["command"][1:3] == ["-m", "textvae_core.train"]
+    # the live view: progress with steps, tokens/s and ETA, then the curves with the C line on the KL panel
+    until(at, lambda at: any("tokens/s" in (p.proto.text or "") for p in at.get("progress")))
+    until(at, lambda at: at.get("plotly_chart"))
+    figure = at.get("plotly_chart")[0].proto.spec
+    assert "KL (rate" in figure and "C = 2" in figure
+    assert jobs.status(run).state == "running"
+    next(b for b in at.button if b.label == "Stop").click().run()
+    until(at, lambda at: any("stopped" in w.value for w in at.warning), 60)
+    stopped_at = jobs.status(run).checkpoint_step
+    assert stopped_at and f"last good checkpoint: step {stopped_at}" in at.warning[0].value
+    next(b for b in at.button if b.label == "Resume").click().run()
+    starts = lambda: [r["resumed"] for r in read_metrics_since(run)[0] if r.get("event") == "start"]  # noqa: E731
+    until(at, lambda at: starts() == [False, True], 60)
+    assert jobs.status(run).state == "running"
+    until(at, lambda at: max(r["step"] for r in read_metrics_since(run)[0]) > stopped_at, 60)
+    jobs.stop(run)
+
+
+def test_a_labelled_run_colours_its_posterior_map_by_label(corpus_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    """A label<TAB>sentence corpus trains on the sentences; the map offers its labels as colours."""
+    from conftest import tiny_config
+
+    from explorer.latent_map import MapConfig, labels_for, precompute
+    from textvae_core.checkpoint import load_run
+    from textvae_core.train import train
+
+    for split in ("train", "valid", "test"):
+        lines = (corpus_dir / f"{split}.txt").read_text().splitlines()
+        labelled = [f"{'ANIMAL' if ln.split()[1] in {'cat', 'dog', 'bird'} else 'OTHER'}\t{ln}" for ln in lines]
+        (tmp_path / f"{split}.tsv").write_text("\n".join(labelled) + "\n")
+    cfg = tiny_config(tmp_path, tmp_path / "runs" / "labelled", "vae")
+    cfg.data.train, cfg.data.valid, cfg.data.test = (str(tmp_path / f"{s}.tsv") for s in ("train", "valid", "test"))
+    cfg.data.format, cfg.train.max_steps = "labelled", 5
+    train(cfg)
+    run = tmp_path / "runs" / "labelled"
+    assert "ANIMAL" not in load_run(run).vocab.itos and set(labels_for(run)) == {"ANIMAL", "OTHER"}
+    precompute(run, MapConfig(n_posterior=40, n_prior=5), methods=("pca",))
+    monkeypatch.setenv("TEXTVAE_RUNS", str(tmp_path / "runs"))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page("pages/posterior.py").run()
+    colour = next(r for r in at.radio if r.label == "Colour by")
+    colour.set_value("label").run()
+    assert not at.exception
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert '"label ANIMAL"' in spec and '"label OTHER"' in spec

@@ -1,0 +1,161 @@
+"""The experiment grid (``grid.toml`` beside this file): the runs shipped in checkpoints/, by group.
+
+``scripts/train_grid.py`` trains, ships and evaluates them; the reproduction report asks it which runs
+a claim needs (``runs_of("sweep-lstm")``). Reading the grid needs no torch; a run's RunConfig does
+(its objective comes from a preset).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from .config import SECTIONS, ConfigError, RunConfig
+from .corpus import read_corpus
+from .paths import repo_path
+
+GRID_FILE = Path(__file__).with_name("grid.toml")
+SECTION_KEYS = ("model", "train", "data")
+
+
+@dataclass(frozen=True)
+class GridRun:
+    name: str
+    group: str
+    objective: str  # preset name
+    knobs: dict[str, Any] = field(default_factory=dict)  # ObjectiveConfig fields on top of the preset
+    model: dict[str, Any] = field(default_factory=dict)
+    train: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    evaluation: dict[str, Any] = field(default_factory=dict)  # EvalConfig fields on top of the profile
+
+    def config(self, device: str = "auto", threads: int = 0) -> RunConfig:
+        """The run's RunConfig, with its output folder checkpoints/NAME (relative to the repository root)."""
+        from .objectives import preset
+
+        cfg = RunConfig(objective=preset(self.objective, **self.knobs))
+        for section in SECTION_KEYS:
+            for k, v in getattr(self, section).items():
+                setattr(getattr(cfg, section), k, v)
+        cfg.train.out = f"checkpoints/{self.name}"
+        cfg.train.progress, cfg.train.device, cfg.train.num_threads = True, device, threads
+        return cfg
+
+    def value(self, knob: str) -> Any:
+        return self.knobs.get(knob)
+
+
+def _merge(*tables: dict[str, Any]) -> dict[str, Any]:
+    """Later tables win, key by key; the section tables (model, train, data, knobs, evaluation) merge inside."""
+    out: dict[str, Any] = {}
+    for table in tables:
+        for key, value in table.items():
+            out[key] = {**out.get(key, {}), **value} if isinstance(value, dict) and key != "sweep" else value
+    return out
+
+
+def _typed(section: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Whole numbers given to float fields become floats (config.json records ``10.0``, not ``10``)."""
+    cls = SECTIONS[section]
+    hints = typing.get_type_hints(cls)
+    unknown = set(values) - set(hints)
+    if unknown:
+        raise ConfigError(f"{GRID_FILE.name}: unknown {section} keys {sorted(unknown)}")
+    out = {}
+    for k, v in values.items():
+        wants_float = hints[k] is float or hints[k] == (float | None)
+        out[k] = float(v) if wants_float and isinstance(v, int) and not isinstance(v, bool) else v
+    return out
+
+
+@functools.cache
+def load_grid(path: Path = GRID_FILE) -> tuple[GridRun, ...]:
+    """Every run of the grid, in file order (groups in order, runs in order within each)."""
+    raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    defaults = raw.get("defaults", {})
+    runs: list[GridRun] = []
+    for group, spec in raw.get("groups", {}).items():
+        base = _merge(defaults, {k: v for k, v in spec.items() if k not in {"runs", "sweep"}})
+        entries = list(spec.get("runs", []))
+        if "sweep" in spec:
+            sweep = spec["sweep"]
+            entries += [{"name": sweep["name"].format(value=v), "knobs": {sweep["knob"]: v}} for v in sweep["values"]]
+        for entry in entries:
+            r = _merge(base, entry)
+            runs.append(
+                GridRun(
+                    name=r["name"],
+                    group=group,
+                    objective=r["objective"],
+                    knobs=_typed("objective", r.get("knobs", {})),
+                    model=_typed("model", r.get("model", {})),
+                    train=_typed("train", r.get("train", {})),
+                    data=_typed("data", r.get("data", {})),
+                    evaluation=dict(r.get("evaluation", {})),
+                )
+            )
+    names = [r.name for r in runs]
+    if len(names) != len(set(names)):
+        raise ConfigError(f"{path}: run names must be unique")
+    return tuple(runs)
+
+
+def groups() -> dict[str, list[GridRun]]:
+    out: dict[str, list[GridRun]] = {}
+    for r in load_grid():
+        out.setdefault(r.group, []).append(r)
+    return out
+
+
+def runs_of(group: str) -> list[str]:
+    """The run names of one group, in grid order (a sweep's: by its knob's value)."""
+    return [r.name for r in groups()[group]]
+
+
+def find(name: str) -> GridRun:
+    for r in load_grid():
+        if r.name == name:
+            return r
+    raise KeyError(name)
+
+
+def target_steps(cfg: RunConfig) -> int:
+    """Optimizer steps a run's config trains for (its max_steps, or its epochs over its training corpus)."""
+    d = cfg.data
+    n = len(read_corpus(repo_path(d.train), d.level, d.lowercase, d.min_len, d.max_len))
+    return cfg.train.max_steps or math.ceil(cfg.train.epochs * math.ceil(n / cfg.train.batch_size))
+
+
+SHIP_LOG_EVERY = 10  # steps per shipped training-log record (averaged); validation records all kept
+
+
+def shipped(run_dir: Path) -> bool:
+    """Weights already in float16 and no resume state left: shipping again would change nothing."""
+    from .rundir import RESUME_GLOB, weights_meta
+
+    return weights_meta(run_dir).get("dtype") == "float16" and not any(Path(run_dir).glob(RESUME_GLOB))
+
+
+def ship(run_dir: Path, log_every: int = SHIP_LOG_EVERY) -> tuple[int, int]:
+    """Make a finished run small enough to ship, in place: float16 weights (half the size; loading casts
+    them back to float32), the training log averaged over ``log_every``-step windows (same curves, a tenth
+    of the size), no resume files. Returns the training log's size in bytes before and after."""
+    import os
+    import tempfile
+
+    from .checkpoint import export_run
+    from .rundir import RESUME_GLOB, WEIGHTS, thin_metrics
+
+    run_dir = Path(run_dir)
+    with tempfile.TemporaryDirectory(dir=run_dir.parent) as tmp:
+        export_run(run_dir, Path(tmp) / "run")
+        os.replace(Path(tmp) / "run" / WEIGHTS, run_dir / WEIGHTS)  # atomic
+    for resume in run_dir.glob(RESUME_GLOB):
+        resume.unlink()
+    return thin_metrics(run_dir, log_every)

@@ -1,0 +1,530 @@
+"""The Trainer the CLI, the app's jobs and torchrun share: one run directory, one optimizer, callbacks.
+
+    trainer = Trainer(cfg)                      # or Trainer(cfg, resume=True) to go on from the last checkpoint
+    trainer.add_callback("on_validate", lambda tr, rec: rec["nll_bound"] < 100 and tr.stop("good enough"))
+    result = trainer.fit()
+
+``fit`` loops over length-bucketed batches, calling :meth:`Trainer.train_step` per batch and
+:meth:`Trainer.validate` / :meth:`Trainer.checkpoint` on schedule. Callbacks receive the trainer and the
+record just written to metrics.jsonl (``on_log``: a training line, ``on_validate``: a validation line,
+``on_checkpoint``: ``{"step", "path"}``) and may call :meth:`Trainer.stop`. A stop — from a callback,
+SIGTERM, SIGINT or ``train.max_minutes`` — checkpoints at the current step and returns; ``--resume``
+then goes on exactly as if there had been no stop (same batches, same random numbers, same Adam and
+learning-rate-schedule state). The run directory is locked while a Trainer holds it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from filelock import FileLock, Timeout
+from tqdm import tqdm
+
+from . import distributed
+from .checkpoint import load_resume, read_weights, save_checkpoint
+from .config import ConfigError, RunConfig, TrainConfig
+from .data import Corpus, read_corpus
+from .device import autocast, pick_device
+from .layout import max_tokens
+from .metrics import heldout_bounds
+from .models import build_model
+from .objectives import capacity_at, objective_terms, validate
+from .rundir import CONFIG, METRICS, TRAIN_LOCK, WEIGHTS, MetricsLog, read_vocab, write_vocab
+from .vocab import Vocab
+
+# per training step: the objective's terms, the gradient norm, and where the batch's codes sit: mu_shift =
+# ‖mean of μ‖² (rate spent moving every code off the prior alike), mu_spread = Σ_d Var(μ_d) (codes that differ)
+LOGGED = ("loss", "rec", "kl", "elbo", "kl_share", "beta", "grad_norm", "mu_shift", "mu_spread")
+LOCK = TRAIN_LOCK  # held by the training process (rank 0) for as long as it writes the run directory
+EVENTS = ("on_log", "on_validate", "on_checkpoint")
+Callback = Callable[["Trainer", dict[str, Any]], Any]
+
+
+class TrainingError(RuntimeError):
+    """Training stopped; the message says why and what was kept."""
+
+
+@dataclass
+class TrainState:
+    """Where training stands; saved with every checkpoint (and in the weights' header)."""
+
+    step: int = 0  # optimizer updates done
+    epoch: int = 0  # passes over the training data completed
+    batch: int = 0  # batches of the current epoch done (the epoch's order is replayed from its seed)
+    lr: float = 0.0  # learning rate of the next update
+    best: float | None = None  # lowest validation −ELBO per sentence so far (None before any validation)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], lr: float) -> TrainState:
+        """From a resume file; files written before the Trainer named the best figure best_valid_nll."""
+        known = {f.name for f in fields(cls)}
+        state = cls(**{"lr": lr, **{k: v for k, v in raw.items() if k in known}})
+        if state.best is None and raw.get("best_valid_nll") is not None:
+            state.best = float(raw["best_valid_nll"])
+        return state
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    valid: dict[str, float] | None
+    stopped: str | None = None  # why training stopped before its last step (None: it ran to the end)
+    total_steps: int = 0
+
+
+class _LogWindow:
+    """The logged values summed over the steps since the last training line, with their tokens and time."""
+
+    def __init__(self, keys: tuple[str, ...] = LOGGED) -> None:
+        self.keys = keys
+        self.sums, self.n, self.tokens, self.since = torch.zeros(len(keys)), 0, 0, time.perf_counter()
+
+    def add(self, values: torch.Tensor, tokens: int) -> None:
+        self.sums += values
+        self.n += 1
+        self.tokens += tokens
+
+    def flush(self) -> dict[str, float]:
+        """Means per step and target tokens per second since the last flush; starts a new window."""
+        out = {k: float(v) / self.n for k, v in zip(self.keys, self.sums, strict=True)}
+        out["tok_per_s"] = self.tokens / max(time.perf_counter() - self.since, 1e-9)
+        self.__init__(self.keys)
+        return out
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def autocast_context(device: torch.device, t: TrainConfig) -> contextlib.AbstractContextManager:
+    """The mixed-precision context of the forward pass: bfloat16 autocast on CUDA and on CPUs with native
+    bf16 when train.amp (textvae_core.device.autocast), else none."""
+    return autocast(device, t.amp)
+
+
+MU_STATS_SENTENCES = 10000  # training sentences whose codes give a batch-normalised μ its population statistics
+
+
+def refresh_mu_stats(model: torch.nn.Module, train_set: Corpus, t: TrainConfig, device: torch.device) -> None:
+    """Recompute a batch-normalised μ's statistics from training batches drawn as training draws them
+    (seeded, so neither the run's RNG nor a resumed run's course changes); nothing for other models."""
+    if getattr(model, "mu_bn", None) is None:
+        return
+    rng = random.Random(t.seed)
+    sub = train_set.subset(rng.sample(range(len(train_set)), min(len(train_set), MU_STATS_SENTENCES)))
+    order = sub.batches(t.batch_size, shuffle=True, seed=t.seed, chunk=t.bucket_chunk)
+    model.refresh_mu_stats((b.src.to(device), b.lengths) for b in map(sub.batch, order))
+
+
+def check_recipe(cfg: RunConfig) -> None:
+    """Settings that only make sense together, refused before any data is read."""
+    if cfg.objective.bow > 0 and not cfg.model.bow_head:
+        raise ConfigError("objective.bow > 0 needs a bag-of-words head: set --model.bow_head=true")
+    if cfg.model.mu_norm == "batchnorm" and cfg.train.bucket_chunk != 1:
+        raise ConfigError(
+            "model.mu_norm=batchnorm needs random batches (--train.bucket_chunk=1): statistics of length-sorted "
+            "batches differ from batch to batch, so no single set of them describes the data at evaluation"
+        )
+
+
+def logged_terms(model: torch.nn.Module, cfg: RunConfig) -> tuple[str, ...]:
+    """What a step logs beyond LOGGED: the bag-of-words loss, a Hybrid's D_aux, and the KL of every latent
+    part (kl_z1 … of a ladder's layers, kl_pos1 … of a feature map's positions) when there are several."""
+    parts = getattr(model, "parts", [])
+    return (
+        (("bow",) if cfg.objective.bow > 0 else ())
+        + (("aux_rec",) if getattr(model, "aux_out", None) is not None else ())
+        + (tuple(f"kl_{p.name}" for p in parts) if len(parts) > 1 else ())
+    )
+
+
+ENCODER_PARTS = ("embedding.", "encoder.")  # what init_from copies: the decoder and output layer start afresh
+
+
+def load_encoder(model: torch.nn.Module, source: Path, vocab: Vocab, device: torch.device) -> None:
+    """Start from another run's embedding and encoder (Li et al. 2019 pre-train them as an
+    autoencoder); refused with a message when the vocabularies or the shapes differ."""
+    if read_vocab(source).itos != vocab.itos:
+        raise ConfigError(f"train.init_from={source}: that run has another vocabulary; its embedding would not fit")
+    tensors, _ = read_weights(source / WEIGHTS)
+    own = model.state_dict()
+    parts = {k: v for k, v in tensors.items() if k.startswith(ENCODER_PARTS)}
+    wrong = [k for k, v in parts.items() if k not in own or own[k].shape != v.shape]
+    if not parts or wrong:
+        raise ConfigError(
+            f"train.init_from={source}: its encoder does not fit this model "
+            f"({', '.join(wrong[:3]) or 'no encoder weights'}); same vocabulary and encoder size needed"
+        )
+    model.load_state_dict({k: v.float().to(device) for k, v in parts.items()}, strict=False)
+
+
+def check_data_fits(cfg: RunConfig) -> None:
+    """A fixed-width model (CNN encoder, deconvolutional decoder) needs data.max_len within its width."""
+    limit = max_tokens(cfg.model)
+    if limit is not None and not 0 < cfg.data.max_len <= limit:
+        raise ConfigError(
+            f"this model reads and writes at most {limit} tokens (model.seq_len = {cfg.model.seq_len} counts <eos>): "
+            f"set data.max_len to at most {limit} (now {cfg.data.max_len or 'unlimited'}), or raise model.seq_len"
+        )
+
+
+def prepare_data(cfg: RunConfig, vocab: Vocab | None = None) -> tuple[Vocab, Corpus, Corpus | None]:
+    """Read the training and validation splits; build the vocabulary from training data if needed."""
+    d = cfg.data
+    if d.level not in {"word", "char"}:
+        raise ConfigError(f"data.level must be word or char, not {d.level!r}")
+    check_data_fits(cfg)
+    read = lambda path: read_corpus(path, d.level, d.lowercase, d.min_len, d.max_len, d.format)  # noqa: E731
+    train_sents = read(d.train)
+    if vocab is None:
+        vocab = Vocab.build(train_sents, d.max_vocab, d.min_count, d.level)
+    train = Corpus(train_sents, vocab, "train")
+    valid = Corpus(read(d.valid), vocab, "valid") if d.valid else None
+    return vocab, train, valid
+
+
+def lock_run(run_dir: Path) -> FileLock:
+    """Take the run directory's lock, or say who holds it: two processes must never train one run."""
+    lock = FileLock(str(run_dir / LOCK))
+    try:
+        lock.acquire(timeout=2)  # a status check may hold it for a moment
+    except Timeout:
+        raise ConfigError(
+            f"{run_dir} is being trained by another process (it holds {run_dir / LOCK}); "
+            "wait for it to finish, or stop it first"
+        ) from None
+    return lock
+
+
+class Trainer:
+    """Trains (or resumes) the run ``cfg.train.out``. Construction reads the data, builds the model and
+    optimizer and restores a checkpoint when resuming; :meth:`fit` trains."""
+
+    def __init__(self, cfg: RunConfig, resume: bool = False, world: distributed.World | None = None) -> None:
+        t = cfg.train
+        validate(cfg.objective)
+        check_recipe(cfg)
+        self.cfg, self.resume = cfg, resume
+        self.logged = LOGGED  # and the model's own terms, once it is built (logged_terms)
+        self.world = world or distributed.world_from_env()
+        self.run_dir = Path(t.out)
+        self.callbacks: dict[str, list[Callback]] = {e: [] for e in EVENTS}
+        self.stop_reason: str | None = None
+        self._lock: FileLock | None = None
+        self._log: MetricsLog | None = None
+        self._marks = {"val": -1, "ckpt": -1}  # the last steps validated and checkpointed
+        if t.num_threads > 0:
+            torch.set_num_threads(t.num_threads)
+        self.device = pick_device(distributed.device_name(self.world, t.device))
+        try:
+            self._setup()
+        except BaseException:
+            self._release()
+            raise
+
+    def _setup(self) -> None:
+        cfg, t, main = self.cfg, self.cfg.train, self.world.is_main
+        if self.resume:
+            if main:
+                self._lock = lock_run(self.run_dir)
+            vocab = read_vocab(self.run_dir)
+            tensors, meta = read_weights(self.run_dir / WEIGHTS)
+            saved = load_resume(self.run_dir, json.loads(meta.get("step", "0")))
+        else:
+            if (self.run_dir / CONFIG).exists():
+                raise ConfigError(
+                    f"{self.run_dir} already holds a run: resume it with --resume {self.run_dir}, or pick another --out"
+                )
+            vocab, tensors, saved = None, None, None
+        self.vocab, self.train_set, self.valid_set = prepare_data(cfg, vocab)
+        cfg.vocab_size = len(self.vocab)
+        distributed.init(self.world, self.device)
+        seed_everything(t.seed)
+        self.model = build_model(cfg.model, len(self.vocab)).to(self.device)
+        self.logged = LOGGED + logged_terms(self.model, cfg)
+        if saved is None and t.init_from:
+            load_encoder(self.model, Path(t.init_from), self.vocab, self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=t.lr, fused=True)  # one kernel for all tensors
+        # the lr falls by train.lr_decay after train.lr_patience validations without a lower −ELBO
+        self.scheduler = (
+            torch.optim.lr_scheduler.ReduceLROnPlateau(
+                self.optimizer,
+                mode="min",
+                factor=t.lr_decay,
+                patience=max(1, t.lr_patience) - 1,  # torch counts validations *beyond* its patience
+                threshold=0.0,
+                threshold_mode="abs",  # any strictly lower −ELBO is an improvement
+                eps=0.0,  # decay however small the lr already is
+            )
+            if t.lr_decay < 1.0
+            else None
+        )
+        self.state = TrainState(lr=t.lr)
+        if saved is not None:
+            self._restore(tensors, saved)
+        elif main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self._lock = lock_run(self.run_dir)
+            if (self.run_dir / CONFIG).exists():  # another process created it between the check and the lock
+                raise ConfigError(f"{self.run_dir} already holds a run: pick another --out")
+            write_vocab(self.run_dir, self.vocab)
+        if self.world.rank > 0:  # other ranks draw other noise for their shards; rank 0 keeps the CLI's stream
+            torch.manual_seed(t.seed + 1_000_003 * self.world.rank + 7919 * self.state.step)
+        self.net = self.model
+        if self.world.parallel:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.net = DistributedDataParallel(self.model, device_ids=ids)  # broadcasts rank 0's weights
+        self.n_batches = math.ceil(len(self.train_set) / t.batch_size)
+        self.total_steps = t.max_steps or math.ceil(t.epochs * self.n_batches)
+        if main:
+            cfg.save(self.run_dir / CONFIG)  # on resume, records changed training lengths
+        distributed.barrier(self.world)
+
+    def _restore(self, tensors: dict[str, torch.Tensor], saved: dict[str, Any]) -> None:
+        t = self.cfg.train
+        self.model.load_state_dict({k: v.to(self.device) for k, v in tensors.items()})
+        self.optimizer.load_state_dict(saved["optimizer"])
+        self.state = TrainState.from_dict(saved["state"], lr=t.lr)
+        if self.scheduler is None:
+            self.state.lr = t.lr  # a constant lr may be changed on resume (--lr=…)
+        elif "scheduler" in saved:
+            self.scheduler.load_state_dict(saved["scheduler"])
+        else:  # a resume file from before the Trainer: its plateau count lived in the state
+            self.scheduler.best = self.state.best if self.state.best is not None else math.inf
+            self.scheduler.num_bad_epochs = int(saved["state"].get("bad_validations", 0))
+        for group in self.optimizer.param_groups:  # the configured lr, or where the plateau decay had brought it
+            group["lr"] = self.state.lr
+        torch.set_rng_state(saved["rng_cpu"])
+        if "rng_cuda" in saved and self.device.type == "cuda":
+            torch.cuda.set_rng_state_all(saved["rng_cuda"])
+
+    # ----------------------------------------------------------------- callbacks and stopping
+
+    def add_callback(self, event: str, fn: Callback) -> None:
+        """Call ``fn(trainer, record)`` on ``event`` (on_log, on_validate, on_checkpoint); it may call stop()."""
+        if event not in self.callbacks:
+            raise ValueError(f"unknown event {event!r}; choose from {EVENTS}")
+        self.callbacks[event].append(fn)
+
+    def stop(self, reason: str = "requested") -> None:
+        """Ask training to stop after the current step; it checkpoints there and fit() returns."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+
+    def _emit(self, event: str, record: dict[str, Any]) -> None:
+        for fn in self.callbacks[event]:
+            fn(self, record)
+
+    @contextlib.contextmanager
+    def _signals(self) -> Iterator[None]:
+        """SIGTERM and SIGINT stop training cleanly; a second one acts as usual (e.g. Ctrl-C twice aborts)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+
+        def handler(signum: int, frame: object) -> None:
+            self.stop(signal.Signals(signum).name)
+            for s, h in previous.items():
+                signal.signal(s, h)
+
+        for s in previous:
+            signal.signal(s, handler)
+        try:
+            yield
+        finally:
+            for s, h in previous.items():
+                signal.signal(s, h)
+
+    # ----------------------------------------------------------------- one step, validation, checkpoint
+
+    def train_step(self, indices: list[int]) -> torch.Tensor:
+        """One optimizer update on the global batch ``indices`` (this rank's shard of it under torchrun);
+        returns the LOGGED values of the whole batch. A non-finite value stops before the update."""
+        t, state = self.cfg.train, self.state
+        shard = self.world.shard(indices) or indices[:1]  # a rank without sentences computes on one, counted 0 times
+        batch = self.train_set.batch(shard).to(self.device)
+        with autocast_context(self.device, t):
+            out = self.net(batch, word_dropout=t.word_dropout, unk_id=self.vocab.unk_id)
+        sizes = self.world.shard_sizes(len(indices))
+        rec = distributed.gather(out.rec.float(), self.world, sizes)
+        kl = distributed.gather(out.kl.float(), self.world, sizes)
+
+        def gather(v: torch.Tensor | None) -> torch.Tensor | None:
+            return distributed.gather(v.float(), self.world, sizes) if v is not None else None
+
+        kl_terms = {name: gather(v) for name, v in (out.kl_terms or {}).items()}
+        terms = objective_terms(
+            rec, kl, self.cfg.objective, state.step, bow=gather(out.bow), aux_rec=gather(out.aux_rec), kl_terms=kl_terms
+        )
+        mu = out.mu.detach().float()
+        terms["mu_shift"] = mu.mean(0).pow(2).sum()
+        terms["mu_spread"] = mu.var(0, unbiased=False).sum() if mu.size(0) > 1 else mu.new_zeros(())
+        self.optimizer.zero_grad(set_to_none=True)
+        terms["loss"].backward()
+        params = [p for p in self.model.parameters() if p.grad is not None]
+        gnorm = torch.nn.utils.clip_grad_norm_(params, t.grad_clip if t.grad_clip > 0 else float("inf"))
+        values = torch.stack([(gnorm if k == "grad_norm" else terms[k]).detach().float().cpu() for k in self.logged])
+        if not torch.isfinite(values).all():
+            bad = {k: float(v) for k, v in zip(self.logged, values, strict=True) if not math.isfinite(float(v))}
+            self._write(
+                {"step": state.step, "split": "train", "event": "non_finite", **{k: str(v) for k, v in bad.items()}}
+            )
+            raise TrainingError(
+                f"non-finite values at step {state.step} ({', '.join(f'{k}={v}' for k, v in bad.items())}); "
+                f"training stopped without applying this update. The last good checkpoint in {self.run_dir} is kept: "
+                "lower train.lr or set train.grad_clip, then --resume."
+            )
+        self.optimizer.step()
+        state.step += 1
+        state.batch += 1
+        return values
+
+    def validate(self, scheduled: bool = True) -> dict[str, float] | None:
+        """Held-out R, D and −ELBO on the validation split (rank 0), logged; a ``scheduled`` validation
+        (every val_every steps, or at an epoch's end) also steps the plateau lr schedule on every rank."""
+        self._marks["val"] = self.state.step
+        figures = None
+        if self.world.is_main:  # a batch-normalised μ gets its population statistics before every evaluation
+            refresh_mu_stats(self.model, self.train_set, self.cfg.train, self.device)
+        if self.world.is_main and self.valid_set is not None:
+            batch_size = max(self.cfg.train.batch_size, 128)
+            figures = heldout_bounds(self.model, self.valid_set, self.device, batch_size=batch_size)
+        nll = distributed.from_main(figures["nll_bound"] if figures else None, self.world, self.device)
+        if nll is None:
+            return None
+        self.state.best = nll if self.state.best is None else min(self.state.best, nll)
+        if scheduled and self.scheduler is not None:
+            self.scheduler.step(nll)
+            self.state.lr = float(self.optimizer.param_groups[0]["lr"])
+        if figures is None:
+            return None
+        record = {"step": self.state.step, "epoch": self.state.epoch, "split": "valid", **figures}
+        if self.scheduler is not None:
+            record["lr"] = self.state.lr
+        self._write(record)
+        self._emit("on_validate", record)
+        return figures
+
+    def checkpoint(self) -> None:
+        """Weights, optimizer, RNG and schedule state at the current step (rank 0 writes)."""
+        self._marks["ckpt"] = self.state.step
+        if not self.world.is_main:
+            return
+        extra = {"scheduler": self.scheduler.state_dict()} if self.scheduler is not None else {}
+        save_checkpoint(self.run_dir, self.model, self.optimizer, self.state.to_dict(), extra)
+        self._emit("on_checkpoint", {"step": self.state.step, "path": str(self.run_dir)})
+
+    # ----------------------------------------------------------------- the loop
+
+    def _write(self, record: dict[str, Any]) -> None:
+        if self._log is not None:
+            self._log.write({**record, "time": round(time.time(), 3)})
+
+    def _should_stop(self, started: float) -> bool:
+        limit = self.cfg.train.max_minutes
+        if limit > 0 and time.monotonic() - started > 60 * limit:
+            self.stop(f"time limit ({limit:g} min)")
+        return distributed.any_rank(self.stop_reason is not None, self.world, self.device)
+
+    def fit(self) -> TrainResult:
+        """Train to ``total_steps`` or until stopped; always leaves a checkpoint of the last step."""
+        t, state, main = self.cfg.train, self.state, self.world.is_main
+        self._log = (
+            MetricsLog(self.run_dir / METRICS, keep_until_step=state.step if self.resume else None) if main else None
+        )
+        self._marks = {"val": -1, "ckpt": -1}
+        bar = tqdm(total=self.total_steps, initial=state.step, disable=not (t.progress and main), unit="step")
+        window, started, valid, stopping = _LogWindow(self.logged), time.monotonic(), None, False
+        self._event("start", total_steps=self.total_steps, world_size=self.world.size, resumed=self.resume,
+                    pid=os.getpid(), device=str(self.device))  # fmt: skip
+        self.model.train()
+        try:
+            with self._signals():
+                while state.step < self.total_steps:
+                    order = self.train_set.batches(
+                        t.batch_size, shuffle=True, seed=t.seed * 100003 + state.epoch, chunk=t.bucket_chunk
+                    )
+                    for idx in order[state.batch :]:
+                        window.add(self.train_step(idx), sum(self.train_set.lengths[i] for i in idx) + len(idx))
+                        bar.update(1)
+                        if state.step % max(1, t.log_every) == 0 or state.step == self.total_steps:
+                            self._log_train(window, bar)
+                        if t.val_every and state.step % t.val_every == 0:
+                            valid = self.validate() or valid
+                            self.checkpoint()
+                        elif t.ckpt_every and state.step % t.ckpt_every == 0:
+                            self.checkpoint()
+                        stopping = self._should_stop(started)
+                        if state.step >= self.total_steps or stopping:
+                            break
+                    else:  # the epoch is complete
+                        state.epoch, state.batch = state.epoch + 1, 0
+                        if not t.val_every:
+                            valid = self.validate() or valid
+                        self.checkpoint()
+                        continue
+                    break
+                valid = self._last_step(stopping) or valid
+            reason = (self.stop_reason or "stopped on another rank") if stopping else None
+            self._event("stopped" if stopping else "finished", **({"reason": reason} if reason else {}))
+            return TrainResult(self.run_dir, state.step, valid, reason, self.total_steps)
+        finally:
+            bar.close()
+            if self._log is not None:
+                self._log.close()
+            self._release()
+
+    def _log_train(self, window: _LogWindow, bar: tqdm) -> None:
+        """One training line of metrics.jsonl: the means since the last one, and tokens per second."""
+        record = {"step": self.state.step, "epoch": self.state.epoch, "split": "train", **window.flush()}
+        capacity = capacity_at(self.state.step - 1, self.cfg.objective)
+        if capacity is not None:
+            record["C"] = capacity  # C(t) of the last step logged (the app draws it on the KL plot)
+        self._write(record)
+        if self.world.is_main:
+            self._emit("on_log", record)
+        bar.set_postfix(rec=f"{record['rec']:.1f}", kl=f"{record['kl']:.2f}", beta=f"{record['beta']:.2f}")
+
+    def _last_step(self, stopping: bool) -> dict[str, float] | None:
+        """Validate (unless stopped mid-epoch: that would not change what a resume does) and checkpoint the
+        step training ended on; a stop exactly at an epoch's end is recorded as that epoch's end."""
+        state, valid = self.state, None
+        at_epoch_end = state.batch >= self.n_batches
+        if at_epoch_end:
+            state.epoch, state.batch = state.epoch + 1, 0
+        if self._marks["val"] != state.step and (not stopping or at_epoch_end):
+            valid = self.validate(scheduled=at_epoch_end and not self.cfg.train.val_every)
+        if self._marks["ckpt"] != state.step:
+            self.checkpoint()
+        return valid
+
+    def _event(self, name: str, **fields: Any) -> None:
+        self._write({"step": self.state.step, "epoch": self.state.epoch, "split": "event", "event": name, **fields})
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+        distributed.shutdown(self.world)
