@@ -184,3 +184,22 @@ def test_family_names_follow_the_report() -> None:
     }
     for (enc, dec, latent), want in names.items():
         assert family_name(tiny(enc, dec, latent=latent)) == want
+
+
+def test_main_recipe_knobs_train_with_a_family_through_the_trainer(corpus_dir: Path, tmp_path: Path) -> None:
+    """A Hybrid with a feature-map latent under BN-μ and the bag-of-words loss: every term of the objective
+    (α·D_aux, bow, the KL of each position) is logged, and the ladder refuses BN-μ before reading data."""
+    cfg = tiny_config(corpus_dir, tmp_path / "h", "beta-c", C=3.0, alpha=0.5, bow=0.3)
+    m = cfg.model
+    m.encoder, m.decoder, m.latent, m.seq_len, m.conv_channels = "cnn", "hybrid", "fmp", 16, [8, 8]
+    m.mu_norm, m.bow_head = "batchnorm", True
+    cfg.data.max_len, cfg.train.bucket_chunk, cfg.train.max_steps = 15, 1, 6
+    result = train(cfg)
+    last = read_metrics(tmp_path / "h", "train")[-1]
+    assert {"aux_rec", "bow", "kl_pos1", "kl_pos4"} <= set(last)
+    assert sum(last[f"kl_pos{k}"] for k in range(1, 5)) == pytest.approx(last["kl"], rel=1e-4)
+    assert {"kl_pos1", "aux_rec"} <= set(result.valid)
+    ladder = tiny_config(corpus_dir, tmp_path / "l")
+    ladder.model.latent, ladder.model.mu_norm, ladder.train.bucket_chunk = "ladder", "batchnorm", 1
+    with pytest.raises(ConfigError, match="conditional priors"):
+        train(ladder)

@@ -38,7 +38,7 @@ from .checkpoint import load_resume, read_weights, save_checkpoint
 from .config import ConfigError, RunConfig, TrainConfig
 from .data import Corpus, read_corpus
 from .device import autocast, pick_device
-from .layout import max_tokens
+from .layout import max_tokens, validate_model
 from .metrics import heldout_bounds
 from .models import build_model
 from .objectives import capacity_at, objective_terms, validate
@@ -137,6 +137,8 @@ def refresh_mu_stats(model: torch.nn.Module, train_set: Corpus, t: TrainConfig, 
 
 def check_recipe(cfg: RunConfig) -> None:
     """Settings that only make sense together, refused before any data is read."""
+    validate_model(cfg.model)  # a family's impossible shapes (layout.validate_model) say what to change
+    check_data_fits(cfg)
     if cfg.objective.bow > 0 and not cfg.model.bow_head:
         raise ConfigError("objective.bow > 0 needs a bag-of-words head: set --model.bow_head=true")
     if cfg.model.mu_norm == "batchnorm" and cfg.train.bucket_chunk != 1:
