@@ -166,6 +166,17 @@ class TextVAE:
         eps = torch.randn((n_samples, *enc.mu.shape), generator=gen, device=self.device)
         return enc.mu + eps * (0.5 * enc.logvar).exp()
 
+    @torch.no_grad()
+    def infer_below(self, sentence: str, z: torch.Tensor, part: int) -> torch.Tensor:
+        """A ladder's flat latent [D] for ``sentence`` with its layers from ``part`` (0-based) up held at ``z``'s
+        values and the layers under them inferred from the sentence given those, q(z_i | x, z_i+1) at its mean:
+        an edit to an upper layer reaches the decoder, which reads z₁ only. Other models: ``z`` itself."""
+        if not self.model.hierarchical or part == 0:
+            return z
+        ids, _, _ = self.tokenize([sentence])
+        batch = make_batch(ids, self.vocab).to(self.device)
+        return self.model.infer_below(batch.src, batch.lengths, z.float().to(self.device).unsqueeze(0), part)[0]
+
     def reconstruct(
         self,
         sentences: list[str],

@@ -127,9 +127,13 @@ class LadderVAE(SentenceVAE):
         samples: int,
         sample: bool,
         generator: torch.Generator | None = None,
+        held: torch.Tensor | None = None,
+        held_from: int | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Walk down from z_L with ``samples`` draws per sentence (or the mean path when not ``sample``).
 
+        With ``held`` (flat latents [B, D]) the layers from ``held_from`` (0-based) up take its values instead
+        of drawing them, and the layers below are inferred given them (the app edits one layer this way).
         Returns flat z, μ_q, log σ_q², KL per coordinate (each [S, B, D]) and log p(z) − log q(z|x) [S, B].
         """
         n_layers = len(bu)
@@ -150,6 +154,9 @@ class LadderVAE(SentenceVAE):
                 z = mu_q + eps * (0.5 * lv_q).exp()
             else:
                 z = mu_q
+            if held is not None and held_from is not None and i >= held_from:
+                part = self.parts[i]
+                z = held[:, part.start : part.stop].to(mu_q).unsqueeze(0).expand_as(mu_q)
             log_ratio = log_ratio + gaussian_log_density(z, mu_p, lv_p) - gaussian_log_density(z, mu_q, lv_q)
             out[i] = (z, mu_q, lv_q, gaussian_kl_dims(mu_q, lv_q, mu_p, lv_p))
             z_above = z
@@ -189,6 +196,12 @@ class LadderVAE(SentenceVAE):
             z = mu_p + standard_normal(tuple(mu_p.shape), generator, here) * (0.5 * lv_p).exp()
             layers.insert(0, z)
         return torch.cat(layers, dim=-1).to(device or here)
+
+    def infer_below(self, src: torch.Tensor, lengths: torch.Tensor, z: torch.Tensor, layer: int) -> torch.Tensor:
+        """Flat latents [B, D] whose layers ≥ ``layer`` (0-based) are ``z``'s and whose layers below are the
+        mean path of q(z_i | x, z_i+1) given them: what the sentence says under an edited upper layer."""
+        flat, _, _, _, _ = self.top_down(self.bottom_up(src, lengths), 1, False, held=z, held_from=layer)
+        return flat[0]
 
     def decoder_z(self, z: torch.Tensor) -> torch.Tensor:
         return z[..., : self.cfg.ladder_z[0]]
