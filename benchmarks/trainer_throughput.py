@@ -1,7 +1,8 @@
 """Does the Trainer cost anything? Training tokens/s of the Trainer against train.train as it was before it.
 
-The baseline is the training loop of the commit before the Trainer, read from git history and run
-unmodified (``git show BASELINE:textvae_core/train.py``, imported as a module of this package). Both
+The baseline is the training loop of the commit before the Trainer, run unmodified with the package as
+it was then (``git archive BASELINE textvae_core`` into a scratch folder); each run is its own Python
+process with its own package on the path, fp32 on both sides (the baseline had no CPU bf16). Both
 train the default small model on Penn Treebank with the same seed, so they see the same batches; runs
 alternate within each round, in ABBA order (before, Trainer | Trainer, before | …), so that a drift in
 machine load hits both alike; the figure is the median over rounds of the round's ratio.
@@ -12,13 +13,12 @@ Tokens/s counts target tokens of the steps after a warm-up, timed from the on_lo
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: t
 from textvae_core.cli import parse_dataclass, run_main
 from textvae_core.config import RunConfig
 from textvae_core.paths import ROOT
-from textvae_core.train import prepare_data, train
+from textvae_core.train import prepare_data
 
 
 @dataclass
@@ -39,29 +39,38 @@ class Options:
     threads: int = 0  # torch threads (0: torch's default; 1 on a busy machine)
 
 
-def baseline_train(commit: str):
-    """``train`` from textvae_core/train.py at ``commit``, imported beside today's modules."""
-    source = subprocess.run(
-        ["git", "show", f"{commit}:textvae_core/train.py"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout
-    spec = importlib.util.spec_from_loader("textvae_core._train_before_trainer", loader=None)
-    module = importlib.util.module_from_spec(spec)
-    module.__package__ = "textvae_core"
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    exec(compile(source, f"{commit}:textvae_core/train.py", "exec"), module.__dict__)
-    return module.train
+DRIVER = """
+import json, sys, time
+from textvae_core.config import RunConfig
+from textvae_core.train import train
+steps, threads, out, data = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+cfg = RunConfig()
+cfg.data.train, cfg.data.valid = data, ""
+cfg.train.num_threads, cfg.train.amp = threads, False
+cfg.train.out, cfg.train.max_steps, cfg.train.ckpt_every, cfg.train.progress = out, steps, 0, False
+marks = {}
+train(cfg, on_log=lambda r: marks.setdefault(r["step"], time.perf_counter()) if r.get("split") == "train" else None)
+print(json.dumps(marks))
+"""
 
 
-def measure(fn, steps: int, warmup: int, out: Path, tokens: list[int], threads: int) -> float:
-    cfg = RunConfig()
-    cfg.data.train, cfg.data.valid = str(ROOT / cfg.data.train), ""
-    cfg.train.num_threads = threads
-    cfg.train.out, cfg.train.max_steps, cfg.train.ckpt_every, cfg.train.progress = str(out), steps, 0, False
-    marks: dict[int, float] = {}
-    fn(
-        cfg,
-        on_log=lambda rec: marks.setdefault(rec["step"], time.perf_counter()) if rec.get("split") == "train" else None,
-    )
+def package_at(commit: str, into: Path) -> Path:
+    """The textvae_core package as it was at ``commit``, extracted under ``into`` (a folder for PYTHONPATH)."""
+    archive = subprocess.run(["git", "archive", commit, "textvae_core"], cwd=ROOT, capture_output=True, check=True)
+    into.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into
+
+
+def measure(package_root: Path, steps: int, warmup: int, out: Path, tokens: list[int], threads: int) -> float:
+    """Target tokens/s of steps warmup+1 … steps, trained in a fresh process importing ``package_root``."""
+    env = {**os.environ, "PYTHONPATH": str(package_root)}
+    data = str(ROOT / RunConfig().data.train)
+    proc = subprocess.run(
+        [sys.executable, "-c", DRIVER, str(steps), str(threads), str(out), data],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    marks = {int(k): v for k, v in json.loads(proc.stdout.strip().splitlines()[-1]).items()}
     return sum(tokens[warmup:steps]) / (marks[steps] - marks[warmup])
 
 
@@ -74,15 +83,16 @@ def main(argv: list[str] | None = None) -> int:
         cfg.train.batch_size, shuffle=True, seed=cfg.train.seed * 100003, chunk=cfg.train.bucket_chunk
     )
     tokens = [sum(train_set.lengths[i] for i in idx) + len(idx) for idx in order]  # target tokens of step s + 1
-    variants = {"train.train before the Trainer": baseline_train(args.baseline), "Trainer (train.train today)": train}
-    rates: dict[str, list[float]] = {name: [] for name in variants}
+    rates: dict[str, list[float]] = {"train.train before the Trainer": [], "Trainer (train.train today)": []}
     ratios = []
     with tempfile.TemporaryDirectory() as tmp:
+        before = package_at(args.baseline, Path(tmp) / "before")
+        variants = {"train.train before the Trainer": before, "Trainer (train.train today)": ROOT}
         for r in range(args.rounds):
             order = list(variants.items()) if r % 2 == 0 else list(variants.items())[::-1]  # ABBA: drift cancels
-            for name, fn in order:
+            for name, package in order:
                 rate = measure(
-                    fn, args.steps, args.warmup, Path(tmp) / f"{r}-{len(rates[name])}-{name[:5]}", tokens, args.threads
+                    package, args.steps, args.warmup, Path(tmp) / f"{r}-{len(rates[name])}-{name[:5]}", tokens, args.threads
                 )
                 rates[name].append(rate)
                 print(f"round {r + 1}  {name:<32} {rate:>8,.0f} target tokens/s", flush=True)

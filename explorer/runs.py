@@ -40,6 +40,7 @@ class RunSummary:
             "C": o.C,
             "C(t)": capacity_label(o),
             "α": o.alpha,
+            "rate recipe": recipe_label(self.config),
             "emb/hidden/z": f"{m.emb_dim}/{m.hidden}/{m.z_dim}",
             "vocab": self.config.vocab_size,
             "valid KL": v.get("kl"),
@@ -60,13 +61,13 @@ def latent_label(m: ModelConfig) -> str:
 
 
 def structure(m: ModelConfig) -> tuple:
-    """Everything of a model's shape a slider must not change: family, latent parts, widths and layers."""
+    """Everything of a model's shape a slider must not change: family, latent parts, widths and layers (the
+    rate recipe is compared beside it: ``recipe_label``)."""
     conv = tuple(m.conv_channels) if fixed_width(m) else ()
     ladder = tuple(m.ladder_hidden) if m.latent == "ladder" and not conv else ()
     return (
         m.encoder, m.decoder, m.emb_dim, m.hidden, m.z_mode, m.latent,
         tuple(p.size for p in latent_parts(m)), m.seq_len if fixed_width(m) else 0, conv, ladder,
-        m.mu_norm, m.bow_head,
     )  # fmt: skip
 
 
@@ -77,6 +78,19 @@ def capacity_label(o: ObjectiveConfig) -> str | None:
     if o.C_schedule == "constant":
         return "constant"
     return f"{o.C_schedule} over {o.C_warmup_steps} steps"
+
+
+def recipe_label(cfg: RunConfig) -> str:
+    """The knobs that make z describe the sentence (docs/ABLATION.md), in words; "—" for none."""
+    m, o = cfg.model, cfg.objective
+    parts = []
+    if m.mu_norm == "batchnorm":
+        parts.append("batch-normalised μ" + (" (learned γ)" if m.mu_scale_learn else ""))
+    elif m.mu_scale != 1.0:
+        parts.append(f"μ × {m.mu_scale:g}")
+    if o.bow > 0:
+        parts.append(f"bag-of-words × {o.bow:g}")
+    return ", ".join(parts) or "—"
 
 
 def run_dirs(root: Path) -> list[Path]:
@@ -172,9 +186,9 @@ def knob_family(runs: list[RunSummary], anchor: RunSummary, knob: str) -> list[t
     def key(r: RunSummary) -> tuple:
         m, d = r.config.model, r.config.data
         others = {k: v for k, v in knobs(r).items() if k != knob}
-        arch = (structure(m), m.z_dim)
+        arch = (structure(m), m.z_dim, recipe_label(r.config))
         t = r.config.train
-        budget = (t.epochs, t.max_steps, t.batch_size, t.lr, t.word_dropout)
+        budget = (t.epochs, t.max_steps, t.batch_size, t.lr, t.word_dropout, t.bucket_chunk)
         o = r.config.objective
         schedules = (o.schedule, o.warmup_steps, o.C_schedule, o.C_warmup_steps)
         return (arch, r.config.vocab_size, d.train, budget, schedules, tuple(others.items()))

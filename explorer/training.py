@@ -131,6 +131,7 @@ class RunForm:
     device: str = "auto"
     threads: int = 0
     log_every: int = 10
+    recipe: bool = False  # the rate recipe (docs/ABLATION.md): batch-normalised μ, bag-of-words loss, C ramp
 
     def args(self, **knob_overrides: object) -> list[str]:
         """``--key=value`` options for ``python -m textvae_core.train`` (the run folder is added by jobs)."""
@@ -143,7 +144,27 @@ class RunForm:
         out += [f"--word_dropout={self.word_dropout:g}", f"--device={self.device}", f"--log_every={self.log_every}"]
         if self.threads:
             out.append(f"--num_threads={self.threads}")
+        if self.recipe:
+            out += recipe_args(self.corpus.get("train", ""), self.batch_size, {**self.knobs, **knob_overrides})
         return out
+
+
+def recipe_args(train_file: str, batch_size: int, knobs: dict[str, object]) -> list[str]:
+    """The options of the rate recipe: a batch-normalised μ with a learned scale (random batches, so batch
+    statistics describe the data), a bag-of-words loss on z, and, when the objective has a C, C ramped from
+    0 over the first two epochs as the β_C paper's code does."""
+    out = ["--model.mu_norm=batchnorm", "--model.mu_scale_learn=true", "--model.bow_head=true"]
+    out += ["--objective.bow=1", "--train.bucket_chunk=1"]
+    if knobs.get("C") is not None:
+        try:
+            with open(train_file, "rb") as f:
+                lines = sum(1 for line in f if line.strip())
+        except OSError:
+            lines = 0
+        if lines:
+            steps = 2 * -(-lines // max(1, batch_size))
+            out += ["--objective.C_schedule=linear", f"--objective.C_warmup_steps={steps}"]
+    return out
 
 
 THREADS_HELP = (

@@ -59,7 +59,7 @@ MIB = 1 << 20
 @dataclass
 class Options:
     args: list[str] = positional()  # train | pack | unpack, then run or group names (train) or a folder (unpack)
-    grid: str = str(GRID_FILE)  # the grid file whose runs are trained
+    grid: str = str(GRID_FILE)  # grid file whose runs are trained (grid_next.toml: with the rate recipe)
     work: str = "runs/gpu"  # where runs train, with report.json and the pack record
     device: str = "cuda"  # cuda (the GPU machine) | cpu (tests) | cuda:N
     parallel: int = 0  # runs trained at once; 0 = as many as there are runs, at most the CPU cores and 16
@@ -219,7 +219,9 @@ def pack(opts: Options) -> int:
     record_file = work / "packed.json"
     packed_before = set(json.loads(record_file.read_text())) if record_file.exists() else set()
     ready = sorted(
-        p.name for p in work.iterdir() if p.is_dir() and (p / EVAL).exists() and shipped(p) and p.name not in packed_before
+        p.name
+        for p in work.iterdir()
+        if p.is_dir() and (p / EVAL).exists() and shipped(p) and p.name not in packed_before
     )
     report = work / "report.json"
     room = min(opts.max_total_mb * MIB, (opts.max_files - 1 - report.exists()) * opts.part_mb * MIB)
@@ -250,7 +252,9 @@ def pack(opts: Options) -> int:
     if report.exists():
         shutil.copy(report, out / "report.json")
     record_file.write_text(json.dumps(sorted(packed_before | set(chosen))))
-    print(f"packed {len(chosen)} run(s) in {len(parts)} part(s), {len(blob) / MIB:.1f} MiB; left for the next pack: {left}")
+    print(
+        f"packed {len(chosen)} run(s) in {len(parts)} part(s), {len(blob) / MIB:.1f} MiB; left for the next pack: {left}"
+    )
     return 0
 
 

@@ -48,6 +48,8 @@ def test_knob_family_changes_one_thing_at_a_time(tmp_path: Path) -> None:
     _fake_run(tmp_path, "c10-big", objective__C=10.0, model__hidden=999)
     _fake_run(tmp_path, "c10-b2", objective__C=10.0, objective__beta=2.0)
     _fake_run(tmp_path, "c10-longer", objective__C=10.0, train__epochs=10.0)  # another budget: not a C step
+    _fake_run(tmp_path, "c10-bn", objective__C=10.0, model__mu_norm="batchnorm")  # another rate recipe
+    _fake_run(tmp_path, "c10-bow", objective__C=10.0, objective__bow=1.0, model__bow_head=True)
     runs, _ = find_runs(tmp_path)
     anchor = next(r for r in runs if r.name == "c5")
     family = knob_family(runs, anchor, "C")
@@ -57,6 +59,9 @@ def test_knob_family_changes_one_thing_at_a_time(tmp_path: Path) -> None:
     assert knob_family(runs, next(r for r in runs if r.name == "vae"), "C") == []  # no C: no slider
     beta = knob_family(runs, next(r for r in runs if r.name == "c10"), "β")
     assert [r.name for _, r in beta] == ["c10", "c10-b2"]
+    labels = {r.name: r.row()["rate recipe"] for r in runs}
+    assert labels["c10"] == "—" and labels["c10-bn"] == "batch-normalised μ"
+    assert labels["c10-bow"] == "bag-of-words × 1"
 
 
 def test_pages_open_on_the_runs_that_reconstruct_best(tmp_path: Path) -> None:

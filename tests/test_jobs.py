@@ -171,3 +171,20 @@ def test_corpus_folders_and_sweeps_are_read_as_the_page_needs(corpus_dir: Path, 
     assert training.sweep_name("bc", 7.5) == "bc-c7.5"
     form = training.RunForm(corpus=splits, knobs={"C": 3.0}, threads=1)
     assert "--objective.C=12" in form.args(C=12) and "--num_threads=1" in form.args()
+
+
+def test_the_rate_recipe_option_trains_with_its_knobs(corpus_dir: Path) -> None:
+    """The Training page's recipe checkbox becomes CLI options the trainer accepts: batch-normalised μ with
+    a learned scale, the bag-of-words loss, random batches, and C ramped over two epochs of this corpus."""
+    from explorer import training
+    from textvae_core.train import parse_cli
+
+    splits, _ = training.folder_corpus(str(corpus_dir))
+    form = training.RunForm(corpus=splits, knobs={"C": 3.0}, batch_size=64, recipe=True)
+    cfg, _ = parse_cli([*form.args(), "--out=runs/x"])
+    assert (cfg.model.mu_norm, cfg.model.mu_scale_learn, cfg.model.bow_head) == ("batchnorm", True, True)
+    assert (cfg.objective.bow, cfg.train.bucket_chunk, cfg.objective.C_schedule) == (1.0, 1, "linear")
+    assert cfg.objective.C_warmup_steps == 2 * -(-600 // 64)  # the tiny corpus: 600 training sentences
+    plain = training.RunForm(corpus=splits, knobs={"C": None}, recipe=True)
+    cfg, _ = parse_cli([*plain.args(), "--out=runs/y"])
+    assert cfg.objective.C_schedule == "constant" and cfg.model.mu_norm == "batchnorm"  # no C: no ramp

@@ -193,6 +193,26 @@ BETA_C: list[Claim] = [
     ),
 ]
 
+# targets of the rate recipe (issue: informative latents), on the C = 100 run
+BETA_C += [
+    Claim(
+        "C = 100: reconstructions a reader recognises, BLEU-4 (greedy from μ, all lengths) ≥ 15",
+        "CBT 16.09",
+        TABLE1[-1:],
+        (Metric("reconstruction/scores/all/bleu4"),),
+        Thresholds(((0, ">=", 15.0),)),
+        why.reconstruction_target,
+    ),
+    Claim(
+        "C = 100: ‖E z‖² of q(z) ≤ 5 (the rate tells sentences apart instead of moving every code alike)",
+        "CBT 1.27",
+        TABLE1[-1:],
+        (Metric("latent/mean_sq_norm"),),
+        Thresholds(((0, "<=", 5.0),)),
+        why.reconstruction_target,
+    ),
+]
+
 SWEEP: list[Claim] = [
     claim
     for dec in DECODERS

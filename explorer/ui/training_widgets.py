@@ -60,6 +60,13 @@ def objective(form: training.RunForm) -> None:
         "warmup_steps": c[4].number_input("Warm-up steps", 0, 10**7, int(p.get("warmup_steps", 0)), key=f"w-{k}"),
         "C": c[5].number_input("C (nats; empty: none)", 0.0, 1e4, p.get("C"), key=f"c-{k}"),
     }  # fmt: skip
+    form.recipe = st.checkbox(
+        "Make z describe the sentence (rate recipe)",
+        value=False,
+        help="Batch-normalised μ with a learned scale, a bag-of-words loss on z, random batches, and C ramped over "
+        "the first two epochs. Without it a large C is met by moving every code off the prior alike "
+        "(docs/ABLATION.md: at C = 100, D 102.7 → 87.7 and BLEU-4 0.8 → 6.8 with it).",
+    )
 
 
 def model_and_optimiser(root: Path, form: training.RunForm) -> str:
