@@ -94,10 +94,14 @@ def sample_points(vae: TextVAE, sentences: list[str], cfg: MapConfig) -> LatentM
     parts, lengths = [], []
     if n:
         enc = vae.encode([sentences[i] for i in index])
-        eps = torch.randn(enc.mu.shape, generator=gen)
-        parts.append(enc.mu.cpu() + eps * (0.5 * enc.logvar.cpu()).exp())
+        if vae.model.hierarchical:  # a ladder's q(z|x) is drawn top-down through its layers
+            parts.append(vae.posterior_z(enc, use_mean=False, n_samples=1, seed=cfg.seed)[0].cpu())
+        else:
+            eps = torch.randn(enc.mu.shape, generator=gen)
+            parts.append(enc.mu.cpu() + eps * (0.5 * enc.logvar.cpu()).exp())
         lengths += [len(t) for t in enc.tokens]
-    parts.append(torch.randn(cfg.n_prior, vae.z_dim, generator=gen))
+    with torch.no_grad():  # the model's prior: N(0, I), or a ladder's ancestral draws
+        parts.append(vae.model.prior_z(cfg.n_prior, gen, "cpu"))
     lengths += [0] * cfg.n_prior
     return LatentMap(
         z=torch.cat(parts).numpy().astype(np.float32),

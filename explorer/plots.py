@@ -136,11 +136,22 @@ def latent_scatter(
     return fig
 
 
-def lens_bars(mu: np.ndarray, sigma: np.ndarray, kl: np.ndarray, active: np.ndarray | None) -> go.Figure:
-    """Per-dimension μ (with ±σ bars) and KL; inactive units drawn faded."""
+def lens_bars(
+    mu: np.ndarray,
+    sigma: np.ndarray,
+    kl: np.ndarray,
+    active: np.ndarray | None,
+    parts: list[tuple[str, int, int]] | None = None,
+) -> go.Figure:
+    """Per-dimension μ (with ±σ bars) and KL; inactive units drawn faded. ``parts`` (name, start, stop) of a
+    ladder's layers or a feature map's positions are marked by dotted lines and named above the bars."""
     dims = np.arange(len(mu))
     colour = ["#1f77b4" if active is None or a else "#c7c7c7" for a in (active if active is not None else dims)]
     fig = go.Figure()
+    for name, start, stop in parts if parts and len(parts) > 1 else []:
+        if start > 0:
+            fig.add_vline(x=start - 0.5, line_dash="dot", line_color="#7f7f7f")
+        fig.add_annotation(x=(start + stop - 1) / 2, y=1.0, yref="paper", text=name, showarrow=False, yshift=8)
     fig.add_trace(go.Bar(x=dims, y=mu, error_y={"array": sigma}, name="μ ± σ", marker_color=colour))
     fig.add_trace(go.Scatter(x=dims, y=kl, mode="markers+lines", name="KL (nats)", yaxis="y2", marker_color="#d62728"))
     fig.update_layout(
@@ -165,6 +176,15 @@ CURVES = (  # (column of metrics.jsonl, panel title); validation points share th
     ("mu_spread", "Σ Var μ in a batch (codes that differ)"),
     ("grad_norm", "gradient norm"),
 )
+
+
+def part_kl_bars(part_kl: dict[str, float], what: str) -> go.Figure:
+    """KL per latent part (nats): per ladder layer (z1 decoded … zL top) or per feature-map position."""
+    fig = go.Figure(go.Bar(x=list(part_kl), y=list(part_kl.values()), marker_color="#d62728"))
+    fig.update_layout(
+        xaxis={"title": what}, yaxis={"title": "KL (nats)", "rangemode": "tozero"}, margin={"t": 30}, height=260
+    )
+    return fig
 
 
 def training_curves(records: list[dict], capacity: float | None = None, max_points: int = 1500) -> go.Figure:

@@ -1,4 +1,5 @@
-"""Finding runs on disk and summarising them from their JSON files alone (no weights loaded)."""
+"""Finding runs on disk and summarising them from their JSON files alone (no weights loaded): the model
+family and its latent's parts come from config.json through ``textvae_core.layout`` (no torch)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from textvae_core.config import ObjectiveConfig, RunConfig
+from textvae_core.config import ModelConfig, ObjectiveConfig, RunConfig
+from textvae_core.layout import family_name, fixed_width, latent_parts
 from textvae_core.rundir import CONFIG, CheckpointError, has_weights, last_validation, read_config, read_eval
 
 
@@ -27,6 +29,8 @@ class RunSummary:
         v = self.last_valid or {}
         return {
             "run": self.name,
+            "family": family_name(m),
+            "latent": latent_label(m),
             "encoder": m.encoder,
             "decoder": m.decoder,
             "objective": o.name,
@@ -35,6 +39,7 @@ class RunSummary:
             "schedule": o.schedule,
             "C": o.C,
             "C(t)": capacity_label(o),
+            "α": o.alpha,
             "rate recipe": recipe_label(self.config),
             "emb/hidden/z": f"{m.emb_dim}/{m.hidden}/{m.z_dim}",
             "vocab": self.config.vocab_size,
@@ -43,6 +48,27 @@ class RunSummary:
             "valid −ELBO": v.get("nll_bound"),
             "step": v.get("step"),
         }
+
+
+def latent_label(m: ModelConfig) -> str:
+    """The latent's shape in words: "dense 32", "FMP 4 × 8" (positions × size), "ladder 16/12/8" (z₁ first)."""
+    parts = latent_parts(m)
+    if m.latent == "ladder":
+        return "ladder " + "/".join(str(p.size) for p in parts)
+    if m.latent == "fmp":
+        return f"FMP {len(parts)} × {m.z_dim}"
+    return f"dense {m.z_dim}"
+
+
+def structure(m: ModelConfig) -> tuple:
+    """Everything of a model's shape a slider must not change: family, latent parts, widths and layers (the
+    rate recipe is compared beside it: ``recipe_label``)."""
+    conv = tuple(m.conv_channels) if fixed_width(m) else ()
+    ladder = tuple(m.ladder_hidden) if m.latent == "ladder" and not conv else ()
+    return (
+        m.encoder, m.decoder, m.emb_dim, m.hidden, m.z_mode, m.latent,
+        tuple(p.size for p in latent_parts(m)), m.seq_len if fixed_width(m) else 0, conv, ladder,
+    )  # fmt: skip
 
 
 def capacity_label(o: ObjectiveConfig) -> str | None:
@@ -106,14 +132,18 @@ def headline(run: RunSummary) -> dict[str, object]:
     """Held-out figures for tables and the rate–distortion plot: test eval.json first, else last validation."""
     ev = read_eval(run.path)
     m = run.config.model
-    row: dict[str, object] = {"run": run.name, "path": str(run.path), "decoder": m.decoder}
+    row: dict[str, object] = {"run": run.name, "path": str(run.path), "family": family_name(m), "decoder": m.decoder}
     # one rate–distortion curve per architecture, size and training budget: D is not comparable across
     # vocabularies, and a longer-trained run is another point of comparison, not a step of the same curve
     t = run.config.train
     budget = f"{t.max_steps} steps" if t.max_steps else f"{t.epochs:g} epochs"
-    row["model"] = f"{m.encoder}→{m.decoder} {m.emb_dim}/{m.hidden}/{m.z_dim}, {run.config.vocab_size} words, {budget}"
+    arch = f"{m.encoder}→{m.decoder} {m.emb_dim}/{m.hidden}/{m.z_dim}"
+    if m.latent != "dense" or family_name(m) != "RNN VAE":  # the report's families name themselves
+        arch = f"{family_name(m)} {m.emb_dim}/{m.hidden}, {latent_label(m)}"
+    unit = "characters" if run.config.data.level == "char" else "words"
+    row["model"] = f"{arch}, {run.config.vocab_size} {unit}, {budget}"
     o = run.config.objective
-    row |= {"objective": o.name, "m": o.m, "β": o.beta, "C": o.C}
+    row |= {"objective": o.name, "m": o.m, "β": o.beta, "C": o.C, "α": o.alpha}
     if ev:
         b, lat = ev.get("bounds", {}), ev.get("latent", {})
         scores = ev.get("reconstruction", {}).get("scores", {}).get("all", {})
@@ -139,21 +169,24 @@ def headline(run: RunSummary) -> dict[str, object]:
     return row
 
 
-def knob_family(runs: list[RunSummary], anchor: RunSummary, knob: str) -> list[tuple[float, RunSummary]]:
-    """Runs that differ from ``anchor`` only in one knob (C, m or β), sorted by it: what a slider walks over.
+KNOBS = ("C", "m", "β", "α")  # the objective family's knobs a slider walks over
 
-    Architecture, sizes, vocabulary, data, the training budget and the objective's other knobs must
-    match, so the slider changes one thing at a time.
+
+def knob_family(runs: list[RunSummary], anchor: RunSummary, knob: str) -> list[tuple[float, RunSummary]]:
+    """Runs that differ from ``anchor`` only in one knob (C, m, β or α), sorted by it: what a slider walks over.
+
+    Architecture (family, latent parts, sizes), vocabulary, data, the training budget and the objective's
+    other knobs must match, so the slider changes one thing at a time.
     """
 
     def knobs(r: RunSummary) -> dict[str, float | None]:
         o = r.config.objective
-        return {"C": o.C, "m": o.m, "β": o.beta}
+        return {"C": o.C, "m": o.m, "β": o.beta, "α": o.alpha}
 
     def key(r: RunSummary) -> tuple:
         m, d = r.config.model, r.config.data
         others = {k: v for k, v in knobs(r).items() if k != knob}
-        arch = (m.encoder, m.decoder, m.emb_dim, m.hidden, m.z_dim, m.z_mode, recipe_label(r.config))
+        arch = (structure(m), m.z_dim, recipe_label(r.config))
         t = r.config.train
         budget = (t.epochs, t.max_steps, t.batch_size, t.lr, t.word_dropout, t.bucket_chunk)
         o = r.config.objective

@@ -1,5 +1,8 @@
 """What the text pages compute: reconstructions with per-sentence BLEU, homotopies, the encoder lens,
 prior samples. Plain functions over TextVAE models, so they are tested without a browser.
+
+Every latent here is the model's flat one (``textvae_core.layout``): a feature-map latent's positions or
+a ladder's layers side by side; prior draws come from the model's own prior (a ladder's top-down).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from sacrebleu.metrics import BLEU
 
 from textvae_core.decoding import DecodeConfig
 from textvae_core.inference import InputError, TextVAE
+from textvae_core.layout import LatentPart
 from textvae_core.metrics import generation_stats
 
 _SENT_BLEU = BLEU(effective_order=True)  # sentence-level BLEU-4 with smoothing for short sentences
@@ -78,8 +82,7 @@ def homotopy_texts(
         z1, z2 = enc.mu[0], enc.mu[1]
         unknown = enc.unknown[0] + enc.unknown[1]
     else:
-        gen = torch.Generator().manual_seed(ends.seed)  # CPU draw: every run and device gets the same z
-        z = torch.randn(2, vae.z_dim, generator=gen).to(vae.device)
+        z = prior_draw(vae, 2, ends.seed)
         z1, z2 = z[0], z[1]
     return vae.decode(vae.interpolate(z1, z2, steps, kind=path), decoding, seed=ends.seed), unknown
 
@@ -89,22 +92,66 @@ def repeat_mask(texts: list[str]) -> list[bool]:
     return [i > 0 and t == texts[i - 1] for i, t in enumerate(texts)]
 
 
+def prior_draw(vae: TextVAE, n: int, seed: int) -> torch.Tensor:
+    """``n`` flat latents from the model's prior, drawn from a CPU generator so that every run of the same
+    latent shape and every device gets the same noise: N(0, I), or a ladder's ancestral draws (z_L ~ N(0, I),
+    then each z_i ~ p(z_i | z_i+1) down to z₁)."""
+    return vae.model.prior_z(n, torch.Generator().manual_seed(seed), vae.device)
+
+
 @dataclass
 class Lens:
-    mu: np.ndarray  # [z_dim]
-    sigma: np.ndarray  # [z_dim]
-    kl: np.ndarray  # [z_dim] nats: KL(N(μ_i, σ_i²) ‖ N(0, 1))
+    mu: np.ndarray  # [D] the flat posterior mean (a ladder: its mean path, z₁ first)
+    sigma: np.ndarray  # [D]
+    kl: np.ndarray  # [D] nats against the model's prior: N(0, 1), or a ladder layer's p(z_i | z_i+1)
     unknown: list[str]
+    parts: list[LatentPart]  # the latent's named slices: one "z", FMP positions pos1…, ladder layers z1…
+    hierarchical: bool = False  # a ladder: the decoder reads z1; the layers above reach it through z1
+
+    @property
+    def part_kl(self) -> dict[str, float]:
+        """KL per part (nats): per ladder layer or per feature-map position; they sum to the sentence's KL."""
+        return {p.name: float(self.kl[p.start : p.stop].sum()) for p in self.parts}
+
+    def part_of(self, dim: int) -> int:
+        """Index of the part holding flat coordinate ``dim``."""
+        return next(i for i, p in enumerate(self.parts) if p.start <= dim < p.stop)
+
+    def label(self, dim: int) -> str:
+        """A coordinate's name: z7 for a dense latent, z2[3] (ladder layer 2) or pos1[0] (FMP) otherwise."""
+        if len(self.parts) == 1:
+            return f"z{dim}"
+        part = self.parts[self.part_of(dim)]
+        return f"{part.name}[{dim - part.start}]"
 
 
 def encoder_lens(vae: TextVAE, sentence: str) -> Lens:
-    """Per-dimension posterior of one sentence: mean, standard deviation and KL to the prior."""
+    """Per-coordinate posterior of one sentence: mean, standard deviation and KL to the model's prior (a
+    ladder's layers against their conditional priors, as training counts them)."""
     if not sentence.strip():
         raise InputError("type a sentence first")
     enc = vae.encode([sentence])
     mu, logvar = enc.mu[0].cpu().double(), enc.logvar[0].cpu().double()
-    kl = 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1)
-    return Lens(mu.numpy(), (0.5 * logvar).exp().numpy(), kl.numpy(), enc.unknown[0])
+    kl = enc.kl[0].cpu().double() if enc.kl is not None else 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1)
+    return Lens(
+        mu.numpy(),
+        (0.5 * logvar).exp().numpy(),
+        kl.numpy(),
+        enc.unknown[0],
+        list(vae.latent_parts),
+        bool(vae.model.hierarchical),
+    )
+
+
+def edited_latent(vae: TextVAE, sentence: str, lens: Lens, dim: int, value: float) -> np.ndarray:
+    """μ with coordinate ``dim`` set to ``value``; in a ladder the layers under the edited one are inferred
+    again from the sentence given it (q(z_i | x, z_i+1)), so an edit above z₁ reaches the decoder."""
+    z = lens.mu.copy()
+    z[dim] = value
+    part = lens.part_of(dim)
+    if not lens.hierarchical or part == 0:
+        return z
+    return vae.infer_below(sentence, torch.as_tensor(z, dtype=torch.float32), part).cpu().double().numpy()
 
 
 def decode_with(vae: TextVAE, mu: np.ndarray, dim: int, value: float, decoding: DecodeConfig) -> str:
@@ -115,10 +162,8 @@ def decode_with(vae: TextVAE, mu: np.ndarray, dim: int, value: float, decoding: 
 
 
 def prior_samples(vae: TextVAE, n: int, decoding: DecodeConfig, seed: int) -> tuple[list[str], dict[str, float]]:
-    """``n`` sentences from z ~ N(0, I) (drawn on the CPU, so the same seed gives the same z everywhere)."""
-    gen = torch.Generator().manual_seed(seed)
-    z = torch.randn(n, vae.z_dim, generator=gen)
-    texts = vae.decode(z, decoding, seed=seed)
+    """``n`` sentences from z ~ p(z) (``prior_draw``: the same seed gives the same noise everywhere)."""
+    texts = vae.decode(prior_draw(vae, n, seed), decoding, seed=seed)
     return texts, generation_stats(texts)
 
 

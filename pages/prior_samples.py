@@ -1,4 +1,5 @@
-"""Prior samples: sentences decoded from z ~ N(0, I), the same z for every run of the same z size."""
+"""Prior samples: sentences decoded from z ~ p(z), the same noise for every run of the same latent shape
+(a ladder draws top-down through its conditional priors)."""
 
 from __future__ import annotations
 

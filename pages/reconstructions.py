@@ -1,10 +1,10 @@
-"""Reconstructions side by side per run, with sliders over C / m / β that swap a column's run in place."""
+"""Reconstructions side by side per run, with sliders over C / m / β / α that swap a column's run in place."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from explorer.runs import knob_family
+from explorer.runs import KNOBS, knob_family
 from explorer.textlab import clean_lines, short_examples
 from explorer.ui import caches, nav, widgets
 
@@ -18,7 +18,7 @@ decoding = widgets.decoding_widgets("rec")
 a, b, c = st.columns(3)
 use_mean = a.radio("Latent", ["mean μ", "z ~ q(z|x)"], horizontal=True) == "mean μ"
 n = b.slider("Samples per sentence", 1, 5, 1, disabled=use_mean and decoding.method != "sample")
-knob = c.radio("Slider over", ["C", "m", "β"], horizontal=True)
+knob = c.radio("Slider over", KNOBS, horizontal=True, help="α: the Hybrid VAE's auxiliary reconstruction weight")
 if not sentences:
     st.info("Type at least one sentence.")
     st.stop()

@@ -109,6 +109,24 @@ def test_schedules() -> None:
     assert math.isclose(beta_at(10**9, preset("vae-anneal")), 1.0, rel_tol=1e-6)
 
 
+def test_alpha_adds_the_hybrid_auxiliary_reconstruction_to_the_loss_not_to_the_elbo() -> None:
+    aux = torch.tensor([50.0, 70.0])  # mean 60
+    terms = objective_terms(REC, KL, preset("beta-c", C=3.0, alpha=0.2), 0, aux_rec=aux)
+    assert terms["loss"].item() == pytest.approx(20 + abs(4 - 3) + 0.2 * 60)
+    assert terms["elbo"].item() == pytest.approx(-24.0) and terms["aux_rec"].item() == pytest.approx(60.0)
+    assert terms["kl_share"].item() == pytest.approx(1 / 33)
+    # a model without an auxiliary output is untouched by α; α = 0 still logs D_aux
+    assert objective_terms(REC, KL, preset("vae", alpha=0.2), 0)["loss"].item() == pytest.approx(24.0)
+    assert objective_terms(REC, KL, preset("vae"), 0, aux_rec=aux)["loss"].item() == pytest.approx(24.0)
+
+
+def test_kl_parts_are_logged_and_beta_and_c_act_on_their_sum() -> None:
+    parts = {"z1": torch.tensor([1.5, 4.5]), "z2": torch.tensor([0.5, 1.5])}  # means 3 and 1: KL = 4
+    terms = objective_terms(REC, KL, preset("beta-c", C=10.0, beta=2.0), 0, kl_terms=parts)
+    assert terms["kl_z1"].item() == pytest.approx(3.0) and terms["kl_z2"].item() == pytest.approx(1.0)
+    assert terms["loss"].item() == pytest.approx(20 + 2 * abs(4 - 10))
+
+
 def test_capacity_schedules() -> None:
     ramp = preset("beta-c", C=100.0, C_schedule="linear", C_warmup_steps=200)
     assert [capacity_at(s, ramp) for s in (0, 50, 200, 10**6)] == pytest.approx([0.0, 25.0, 100.0, 100.0])
@@ -122,6 +140,7 @@ def test_capacity_schedules() -> None:
         {"m": -1.0},
         {"beta": -0.1},
         {"C": -2.0},
+        {"alpha": -0.5},
         {"schedule": "sawtooth"},
         {"schedule": "linear", "warmup_steps": 0},
         {"C": 5.0, "C_schedule": "cosine", "C_warmup_steps": 10},

@@ -64,8 +64,8 @@ def test_nan_stops_training_and_keeps_the_last_good_checkpoint(
     cfg.train.max_steps, cfg.train.ckpt_every = 20, 5
     real = objectives.objective_terms
 
-    def poisoned(rec, kl, ocfg, step, bow=None):
-        terms = real(rec, kl, ocfg, step, bow)
+    def poisoned(rec, kl, ocfg, step, **extra):
+        terms = real(rec, kl, ocfg, step, **extra)
         if step == 7:
             terms["loss"] = terms["loss"] * float("nan")
         return terms

@@ -146,6 +146,10 @@ class _Help(argparse.RawDescriptionHelpFormatter):
     def __init__(self, prog: str) -> None:
         super().__init__(prog, max_help_position=34, width=110)
 
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        # wrap at spaces only: "non-autoregressive" or a default list "hybrid-fmp" stays one word
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
 
 class OptionParser:
     """argparse, filled from dataclasses: one option per field, help from the field's comment."""
@@ -281,7 +285,7 @@ def run_main(main: Callable[[], int | None]) -> typing.NoReturn:
 SECTION_TITLES = {
     "data": "data — the corpus, its splits and the vocabulary",
     "model": "model — architecture and sizes",
-    "objective": "objective — loss = (1 + m)·D + β(t)·K, K = KL or |KL − C|",
+    "objective": "objective — loss = (1 + m)·D + β(t)·K + α·D_aux, K = KL or |KL − C|",
     "train": "train — optimisation, logging and checkpoints",
 }
 TRAIN_USAGE = "python -m textvae_core.train [--config FILE | --resume RUN] [--objective NAME] [--size NAME] [--section.key=VALUE …]"

@@ -1,6 +1,6 @@
 """Run configuration: plain dataclasses that round-trip through JSON.
 
-A run directory's ``config.json`` is ``RunConfig.to_dict()``; the app reads m / β / C from it
+A run directory's ``config.json`` is ``RunConfig.to_dict()``; the app reads m / β / C / α from it
 without touching the weights, so every field here is a JSON scalar, list or nested dataclass.
 Each field's one comment is its help on the command line (``textvae_core.cli`` reads it), so keep
 the unit and the meaning there. This module imports nothing else of the package but ``io``.
@@ -39,11 +39,11 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    encoder: str = "lstm"  # encoder registry name: lstm | gru
-    decoder: str = "lstm"  # decoder registry name: lstm | gru | cnn
+    encoder: str = "lstm"  # encoder registry name: lstm | gru | cnn (strided convolutions, fixed width seq_len)
+    decoder: str = "lstm"  # decoder registry name: lstm | gru | cnn (causal) | deconv (non-autoregressive) | hybrid
     emb_dim: int = 128  # word embedding size (shared by encoder and decoder)
     hidden: int = 256  # RNN hidden units per direction; CNN decoder: outer channels
-    z_dim: int = 32  # latent dimensions
+    z_dim: int = 32  # latent dimensions (latent=fmp: per position; latent=ladder: see ladder_z)
     enc_layers: int = 1  # stacked encoder RNN layers
     dec_layers: int = 1  # stacked decoder RNN layers (ignored by the CNN decoder)
     bidirectional: bool = False  # bidirectional encoder RNN
@@ -57,6 +57,13 @@ class ModelConfig:
     cnn_kernel: int = 3  # CNN decoder: causal kernel width (tokens)
     cnn_dilations: list[int] = field(default_factory=lambda: [1, 2, 4, 8])  # CNN decoder: one gated block per dilation
     cnn_inner: int = 128  # CNN decoder: bottleneck channels inside each block
+    latent: str = "dense"  # dense (one z) | fmp (one z per feature-map position, KL summed) | ladder (L layers)
+    seq_len: int = 64  # cnn encoder, deconv/hybrid decoders: fixed width in tokens, <eos> included
+    conv_channels: list[int] = field(default_factory=lambda: [128, 256])  # cnn: one stride-2 conv each
+    conv_kernel: int = 3  # cnn encoder / deconv decoder: kernel width (tokens), every (transposed) conv
+    fmp_positions: int = 4  # latent=fmp, RNN encoder: latent vectors (cnn: seq_len / 2^len(conv_channels))
+    ladder_z: list[int] = field(default_factory=lambda: [32, 16, 8])  # ladder: layer sizes, z₁ (decoded) first
+    ladder_hidden: list[int] = field(default_factory=lambda: [256, 128, 64])  # ladder, RNN encoder: MLP units
 
 
 # Named model sizes; "small" trains on two CPU cores in minutes, the others are the papers'.
@@ -70,7 +77,7 @@ SIZES: dict[str, dict[str, Any]] = {
 
 @dataclass
 class ObjectiveConfig:
-    """loss = (1 + m) · D + β(t) · K, K = KL or |KL − C|, per sentence, averaged over the batch."""
+    """loss = (1 + m) · D + β(t) · K + α · D_aux, K = KL or |KL − C|, per sentence, averaged over the batch."""
 
     name: str = "vae"  # preset the knobs came from (see objectives.PRESETS)
     m: float = 0.0  # AutoGen: number of extra tied reconstructions (real, ≥ 0 in the paper)
@@ -84,6 +91,7 @@ class ObjectiveConfig:
     C_schedule: str = "constant"  # C(t): constant | linear (0 → C over C_warmup_steps, the β_C paper's code)
     C_warmup_steps: int = 0  # optimizer steps of the linear capacity ramp
     bow: float = 0.0  # weight of the bag-of-words loss −Σ log p(w|z) (needs model.bow_head); not in D or the ELBO
+    alpha: float = 0.0  # Hybrid VAE: weight α of the deconvolution's reconstruction D_aux (Semeniuta: 0.2)
 
 
 @dataclass

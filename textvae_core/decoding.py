@@ -9,7 +9,7 @@ every row is done.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -162,7 +162,7 @@ def decode_stepwise(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Greedy or sampled decoding. Returns ids [N, T] (after <eos>: <eos>) and log p [N]."""
     n = z.size(0)
-    state = model.decoder.init_state(z)
+    state = model.init_state(z)
     live = torch.arange(n, device=z.device)  # original row of each row still decoding
     tokens = torch.full((n,), bos_id, dtype=torch.long, device=z.device)
     done = torch.zeros(n, dtype=torch.bool, device=z.device)
@@ -205,7 +205,7 @@ def beam_search(
     live = torch.arange(n_all, device=z.device)  # original sentence of each sentence still searched
     n = n_all
     zz = z.repeat_interleave(k, 0)
-    state = model.decoder.init_state(zz)
+    state = model.init_state(zz)
     tokens = torch.full((n * k,), bos_id, dtype=torch.long, device=z.device)
     scores = torch.full((n, k), float("-inf"), device=z.device)
     scores[:, 0] = 0.0  # all beams start identical: only the first is live
@@ -277,8 +277,12 @@ def decode(
     eos_id: int,
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Decode latents with the method ``cfg`` names; returns ids [N, T] and their log p(x|z)."""
+    """Decode latents with the method ``cfg`` names; returns ids [N, T] and their log p(x|z).
+
+    ``z`` is the flat latent (``model.latent_dim``); a fixed-width decoder stops at its width."""
     cfg.validate()
+    if model.max_decode_len is not None and cfg.max_len > model.max_decode_len:
+        cfg = replace(cfg, max_len=model.max_decode_len)
     if cfg.method == "beam" and cfg.beam_size > 1:
         return beam_search(model, z, cfg, bos_id, eos_id)
     if cfg.method == "beam":

@@ -38,6 +38,7 @@ from .metrics import (
     syntactic_test,
     vocab_fingerprint,
 )
+from .models import LatentPart, family_name
 from .paths import repo_path
 from .rundir import EVAL, read_eval, write_eval
 
@@ -73,6 +74,7 @@ class EvalConfig:
     fce_lm_epochs: float = 2.0  # FCE language model: passes over the generated corpus
     syntax_dir: str = "data/marvin_linzen_2018/emnlp2018"  # Marvin & Linzen TSV folder (repo-relative); "" = skip
     syntax_pairs: int = 1000  # pairs per category, evenly spaced through its file (0 = all 163k: hours on a CPU)
+    max_len: int = 0  # tokens decoded at most per sentence; 0 = 50 words, or 150 characters for a char-level run
     seed: int = 0  # seeds every draw: importance samples, prior samples, sentences, the FCE language model
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
     threads: int = 0  # torch CPU threads (0 = torch's default); 1 each is best when runs are evaluated side by side
@@ -167,18 +169,22 @@ def _evaluate(run_dir: Path, cfg: EvalConfig, progress: bool) -> dict[str, Any]:
         "split": cfg.split,
         "profile": cfg.profile,
         "config": asdict(cfg),
+        "family": family_name(run.config.model),
     }
     per_call = max(1, 640 // cfg.k)  # sentences per decoder call: k × this ≈ 640 rows whatever k is
     lik = timed(
         "likelihood", lambda: likelihood_pass(run.model, corpus, device, k=cfg.k, batch_size=per_call, seed=cfg.seed)
     )
     bounds = lik.bounds
-    result["bounds"] = {**bounds, "kl_share": kl_share(bounds["rec"], bounds["kl"], o.m, o.beta, o.C)}
+    share = kl_share(bounds["rec"], bounds["kl"], o.m, o.beta, o.C, o.alpha, bounds.get("aux_rec", 0.0))
+    result["bounds"] = {**bounds, "kl_share": share}
     result["iw_nll"] = lik.iw_nll
     mu, logvar = lik.mu, lik.logvar
-    result["latent"] = timed("latent", lambda: latent_stats(mu, logvar, cfg.seed))
+    result["latent"] = timed(
+        "latent", lambda: latent_stats(mu, logvar, cfg.seed, run.model.parts, lik.kl_dims, run.model.hierarchical)
+    )
     inputs = [run.vocab.detokenize(s) for s in sentences]
-    recon_cfg = DecodeConfig(method="beam" if cfg.recon_decoding == "beam" else "greedy")
+    recon_cfg = decoding(DecodeConfig(method="beam" if cfg.recon_decoding == "beam" else "greedy"), cfg, vae)
     outputs = timed("reconstruct", lambda: vae.decode(mu.to(device), recon_cfg))
     result["reconstruction"] = {
         "decoding": cfg.recon_decoding,
@@ -191,6 +197,7 @@ def _evaluate(run_dir: Path, cfg: EvalConfig, progress: bool) -> dict[str, Any]:
         # an FCE scheme decodes its whole FCE corpus once; the statistics use its first prior_samples
         n_z = _fce_n_z(cfg) if name in cfg.fce_list else cfg.prior_samples
         z = vae.prior_z(n_z, seed=cfg.seed)
+        dcfg = decoding(dcfg, cfg, vae)
         texts = timed(f"generate {name}", lambda z=z, d=dcfg: vae.decode(z, d, seed=cfg.seed))
         if name in cfg.fce_list:
             corpora[name] = texts[: cfg.fce_sentences]
@@ -213,13 +220,20 @@ def _evaluate(run_dir: Path, cfg: EvalConfig, progress: bool) -> dict[str, Any]:
 
 
 def _split_sentences(run: LoadedRun, cfg: EvalConfig) -> list[list[str]]:
-    """The sentences of the evaluated split, as the run's data config reads them."""
+    """The sentences of the evaluated split, as the run's data config reads them (a fixed-width model:
+    those it can read, at most ``max_tokens``)."""
     path = getattr(run.config.data, cfg.split, "")
     if not path:
         raise CorpusError(f"the run's data config has no {cfg.split!r} split")
     d = run.config.data
-    sentences = read_corpus(path, d.level, d.lowercase, fmt=d.format)
+    sentences = read_corpus(path, d.level, d.lowercase, max_len=run.model.max_tokens or 0, fmt=d.format)
     return sentences[: cfg.max_sentences] if cfg.max_sentences else sentences
+
+
+def decoding(scheme: DecodeConfig, cfg: EvalConfig, vae: TextVAE) -> DecodeConfig:
+    """A decoding scheme with the evaluation's length limit: characters need about three times a word budget."""
+    limit = cfg.max_len or (150 if vae.vocab.level == "char" else scheme.max_len)
+    return replace(scheme, max_len=limit)
 
 
 def _fce_n_z(cfg: EvalConfig) -> int:
@@ -280,7 +294,7 @@ def _refresh_fce(run: LoadedRun, cfg: EvalConfig, old: dict[str, Any] | None, de
     kept = (old or {}).get("schemes", {})
     z = vae.prior_z(_fce_n_z(cfg), seed=cfg.seed)  # the draw evaluate decodes for every FCE scheme
     corpora = {
-        name: vae.decode(z, GENERATION_SCHEMES[name], seed=cfg.seed)[: cfg.fce_sentences]
+        name: vae.decode(z, decoding(GENERATION_SCHEMES[name], cfg, vae), seed=cfg.seed)[: cfg.fce_sentences]
         for name in cfg.fce_list
         if name not in kept
     }
@@ -290,16 +304,40 @@ def _refresh_fce(run: LoadedRun, cfg: EvalConfig, old: dict[str, Any] | None, de
     return section
 
 
-def latent_stats(mu: torch.Tensor, logvar: torch.Tensor, seed: int) -> dict[str, Any]:
-    """Active units, aggregated-posterior statistics and I(x; z) from the encoder outputs of the corpus."""
+def latent_stats(
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    seed: int,
+    parts: list[LatentPart] | None = None,
+    kl_dims: torch.Tensor | None = None,
+    hierarchical: bool = False,
+) -> dict[str, Any]:
+    """Active units, aggregated-posterior statistics and I(x; z) from the encoder outputs of the corpus.
+
+    A latent made of parts (FMP positions, ladder layers) is measured flat, as one vector, and each part
+    also gets its own active units and mean KL (``parts``). For a ladder the flat statistics read its
+    mean path against N(0, I): exact for the top layer, a description for the layers under it, whose
+    prior is conditional (``prior`` says which).
+    """
     au, variances = active_units(mu)
-    return {
+    stats: dict[str, Any] = {
         "active_units": au,
         "z_dim": mu.size(1),
         "au_variances": [round(v, 5) for v in variances.tolist()],
         **aggregated_posterior(mu, logvar, seed=seed),
         "mutual_information": mutual_information(mu, logvar, seed=seed),
+        "prior": "hierarchical: p(z_L) = N(0, I), p(z_i | z_i+1) learned" if hierarchical else "N(0, I)",
     }
+    if parts and len(parts) > 1:
+        stats["parts"] = {
+            p.name: {
+                "size": p.size,
+                "active_units": int((variances[p.start : p.stop] > 0.01).sum()),
+                **({"kl": float(kl_dims[:, p.start : p.stop].sum(-1).mean())} if kl_dims is not None else {}),
+            }
+            for p in parts
+        }
+    return stats
 
 
 def fce(
@@ -350,7 +388,7 @@ def homotopy(vae: TextVAE, cfg: EvalConfig) -> dict[str, Any]:
     paths = torch.cat(
         [vae.interpolate(ends[2 * i], ends[2 * i + 1], cfg.homotopy_steps) for i in range(cfg.homotopy_pairs)]
     )
-    texts = vae.decode(paths, DecodeConfig(method="greedy"))
+    texts = vae.decode(paths, decoding(DecodeConfig(method="greedy"), cfg, vae))
     per_path = [texts[i * cfg.homotopy_steps : (i + 1) * cfg.homotopy_steps] for i in range(cfg.homotopy_pairs)]
     repeats = [homotopy_repeats(p) for p in per_path]
     return {

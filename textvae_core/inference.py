@@ -20,7 +20,7 @@ from .config import RunConfig
 from .data import make_batch
 from .decoding import DecodeConfig, decode
 from .device import pick_device
-from .models import SentenceVAE
+from .models import LatentPart, SentenceVAE
 from .vocab import Vocab
 
 
@@ -30,10 +30,11 @@ class InputError(ValueError):
 
 @dataclass
 class Encoded:
-    mu: torch.Tensor  # [N, z_dim]
-    logvar: torch.Tensor  # [N, z_dim]
+    mu: torch.Tensor  # [N, latent_dim] (flat: an FMP latent position-major, a ladder z₁ first, its mean path)
+    logvar: torch.Tensor  # [N, latent_dim]
     unknown: list[list[str]]  # per sentence, the words that were mapped to <unk>
     tokens: list[list[str]]  # per sentence, the tokens as the model read them
+    kl: torch.Tensor | None = None  # [N, latent_dim] KL per coordinate against the model's (conditional) prior
 
 
 @dataclass
@@ -52,22 +53,31 @@ ENCODE_BATCH = 256
 def encode_ids(
     model: SentenceVAE, ids: Sequence[Sequence[int]], vocab: Vocab, batch_size: int = ENCODE_BATCH
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """μ and log σ² [N, z_dim] (float32, on the model's device, in input order) for id sequences.
+    """μ and log σ² [N, latent_dim] (float32, on the model's device, in input order) for id sequences.
 
     The one batched encode path (the app, evaluation and the syntactic test all use it): sentences are
     sorted by length so each batch pads little, and results are scattered back to input order.
     """
+    mu, logvar, _ = encode_posterior_ids(model, ids, vocab, batch_size)
+    return mu, logvar
+
+
+@torch.no_grad()
+def encode_posterior_ids(
+    model: SentenceVAE, ids: Sequence[Sequence[int]], vocab: Vocab, batch_size: int = ENCODE_BATCH
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``encode_ids`` plus the KL of every coordinate against the model's prior [N, latent_dim]."""
     device = next(model.parameters()).device
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-    mu = torch.empty(len(ids), model.cfg.z_dim, device=device)
-    logvar = torch.empty_like(mu)
+    mu = torch.empty(len(ids), model.latent_dim, device=device)
+    logvar, kl = torch.empty_like(mu), torch.empty_like(mu)
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
         batch = make_batch([ids[i] for i in idx], vocab).to(device)
-        m, lv = model.encode(batch.src, batch.lengths)
+        post = model.posterior(batch.src, batch.lengths, sample=False)
         where = torch.as_tensor(idx, device=device)
-        mu[where], logvar[where] = m.float(), lv.float()
-    return mu, logvar
+        mu[where], logvar[where], kl[where] = post.mu.float(), post.logvar.float(), post.kl_dims.float()
+    return mu, logvar, kl
 
 
 class TextVAE:
@@ -86,14 +96,24 @@ class TextVAE:
 
     @property
     def z_dim(self) -> int:
-        return self.model.cfg.z_dim
+        """Size of the flat latent every method takes and returns (FMP: all positions; ladder: all layers)."""
+        return self.model.latent_dim
+
+    @property
+    def latent_parts(self) -> list[LatentPart]:
+        """Named slices of the flat latent: one per FMP position or ladder layer (one "z" for a dense latent)."""
+        return self.model.parts
 
     def tokenize(self, sentences: list[str]) -> tuple[list[list[int]], list[list[str]], list[list[str]]]:
         ids, unknown, tokens = [], [], []
+        limit = self.model.max_tokens
         for i, text in enumerate(sentences):
             toks = self.vocab.tokenize(text)
             if not toks:
                 raise InputError(f"sentence {i + 1} is empty")
+            if limit is not None and len(toks) > limit:
+                unit = "characters" if self.vocab.level == "char" else "words"
+                raise InputError(f"sentence {i + 1} has {len(toks)} {unit}; this model reads at most {limit}")
             seq, unk = self.vocab.encode(toks)
             ids.append(seq)
             unknown.append(unk)
@@ -104,8 +124,8 @@ class TextVAE:
     def encode(self, sentences: list[str], batch_size: int = ENCODE_BATCH) -> Encoded:
         """q(z|x) parameters for every sentence, batched by length (order of the input kept)."""
         ids, unknown, tokens = self.tokenize(sentences)
-        mu, logvar = encode_ids(self.model, ids, self.vocab, batch_size)
-        return Encoded(mu, logvar, unknown, tokens)
+        mu, logvar, kl = encode_posterior_ids(self.model, ids, self.vocab, batch_size)
+        return Encoded(mu, logvar, unknown, tokens, kl)
 
     @torch.no_grad()
     def decode(
@@ -134,13 +154,28 @@ class TextVAE:
             texts += [self.vocab.detokenize(self.vocab.decode(row.tolist())) for row in ids.cpu()]
         return texts
 
+    @torch.no_grad()
     def posterior_z(self, enc: Encoded, use_mean: bool, n_samples: int = 1, seed: int | None = None) -> torch.Tensor:
-        """[n_samples, N, z_dim] latents: μ repeated, or draws from q(z|x)."""
+        """[n_samples, N, z_dim] latents: μ repeated, or draws from q(z|x) (a ladder's drawn top-down)."""
         if use_mean:
             return enc.mu.unsqueeze(0).expand(n_samples, -1, -1)
         gen = torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
+        if self.model.hierarchical:  # not one factorised Gaussian: sample the model's own posterior
+            batch = make_batch([self.vocab.encode(t)[0] for t in enc.tokens], self.vocab).to(self.device)
+            return self.model.posterior_draws(batch.src, batch.lengths, n_samples, gen).z.float()
         eps = torch.randn((n_samples, *enc.mu.shape), generator=gen, device=self.device)
         return enc.mu + eps * (0.5 * enc.logvar).exp()
+
+    @torch.no_grad()
+    def infer_below(self, sentence: str, z: torch.Tensor, part: int) -> torch.Tensor:
+        """A ladder's flat latent [D] for ``sentence`` with its layers from ``part`` (0-based) up held at ``z``'s
+        values and the layers under them inferred from the sentence given those, q(z_i | x, z_i+1) at its mean:
+        an edit to an upper layer reaches the decoder, which reads z₁ only. Other models: ``z`` itself."""
+        if not self.model.hierarchical or part == 0:
+            return z
+        ids, _, _ = self.tokenize([sentence])
+        batch = make_batch(ids, self.vocab).to(self.device)
+        return self.model.infer_below(batch.src, batch.lengths, z.float().to(self.device).unsqueeze(0), part)[0]
 
     def reconstruct(
         self,
@@ -160,12 +195,14 @@ class TextVAE:
             for i in range(len(sentences))
         ]
 
+    @torch.no_grad()
     def prior_z(self, n: int, seed: int | None = None) -> torch.Tensor:
+        """``n`` flat latents from the model's prior: N(0, I), or a ladder's ancestral draws down its layers."""
         gen = torch.Generator(device=self.device).manual_seed(seed) if seed is not None else None
-        return torch.randn(n, self.z_dim, generator=gen, device=self.device)
+        return self.model.prior_z(n, gen, self.device)
 
     def sample(self, n: int, decoding: DecodeConfig | None = None, seed: int | None = None) -> list[str]:
-        """Decode ``n`` latents drawn from the prior N(0, I)."""
+        """Decode ``n`` latents drawn from the prior (``prior_z``)."""
         return self.decode(self.prior_z(n, seed), decoding, seed=seed)
 
     @staticmethod

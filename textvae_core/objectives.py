@@ -1,4 +1,6 @@
-"""The objective family ``loss = (1 + m)·D + β(t)·K``, K = KL or |KL − C|, as pure functions.
+"""The objective family ``loss = (1 + m)·D + β(t)·K + α·D_aux``, K = KL or |KL − C|, as pure functions.
+
+D_aux is the Hybrid VAE's auxiliary reconstruction (report eq. 2); models without one ignore α.
 
 Nothing here holds state: the training step passes the step number in, and β(t) is computed
 from it, so a resumed run continues the same schedule and tests can evaluate any step directly.
@@ -140,6 +142,8 @@ def validate(cfg: ObjectiveConfig) -> None:
         raise ConfigError(f"bow = {cfg.bow}: the weight of the bag-of-words loss must be ≥ 0")
     if cfg.C_schedule != "constant" and (cfg.C is None or cfg.C_warmup_steps <= 0):
         raise ConfigError(f"capacity schedule {cfg.C_schedule!r} needs a capacity C and C_warmup_steps > 0")
+    if cfg.alpha < 0:
+        raise ConfigError(f"α = {cfg.alpha}: the auxiliary reconstruction weight must be ≥ 0")
 
 
 def regulariser(kl: torch.Tensor, C: float | None) -> torch.Tensor:
@@ -158,7 +162,14 @@ def family_loss(rec: torch.Tensor, kl: torch.Tensor, m: float, beta: float, C: f
 
 
 def objective_terms(
-    rec: torch.Tensor, kl: torch.Tensor, cfg: ObjectiveConfig, step: int, bow: torch.Tensor | None = None
+    rec: torch.Tensor,
+    kl: torch.Tensor,
+    cfg: ObjectiveConfig,
+    step: int,
+    *,
+    bow: torch.Tensor | None = None,
+    aux_rec: torch.Tensor | None = None,
+    kl_terms: dict[str, torch.Tensor] | None = None,
 ) -> dict[str, torch.Tensor]:
     """The loss to minimise and the quantities logged at every step (all per sentence).
 
@@ -166,21 +177,30 @@ def objective_terms(
     ``kl_share`` is the weighted regulariser's fraction of the training objective (AutoGen Fig. 2).
     The capacity in the loss is C(t) (``capacity_at``); the trainer logs it beside β(t). ``bow`` (per
     sentence, from a model with a bag-of-words head) adds ``cfg.bow``·mean to the loss only.
+    A Hybrid VAE's ``aux_rec`` adds α·D_aux to the loss (not to the ELBO: it is not part of the model's
+    likelihood) and is logged as ``aux_rec``; ``kl_terms`` (per ladder layer or FMP position, summing to
+    ``kl``) are logged as ``kl_<name>``. β and C act on the summed KL only.
     """
     beta = beta_at(step, cfg)
     C = capacity_at(step, cfg)
     loss = family_loss(rec, kl, cfg.m, beta, C)
     reg = beta * regulariser(kl, C)
-    extra = {}
+    terms: dict[str, torch.Tensor] = {}
     if bow is not None and cfg.bow > 0:
         loss = loss + cfg.bow * bow.mean()
-        extra["bow"] = bow.mean().detach()
-    return {
-        **extra,
-        "loss": loss,
-        "rec": rec.mean().detach(),
-        "kl": kl.mean().detach(),
-        "elbo": -(rec.mean() + kl.mean()).detach(),
-        "kl_share": (reg / loss.clamp_min(1e-12)).detach(),
-        "beta": torch.tensor(beta),
-    }
+        terms["bow"] = bow.mean().detach()
+    if aux_rec is not None and cfg.alpha:
+        loss = loss + cfg.alpha * aux_rec.mean()
+    terms.update(
+        loss=loss,
+        rec=rec.mean().detach(),
+        kl=kl.mean().detach(),
+        elbo=-(rec.mean() + kl.mean()).detach(),
+        kl_share=(reg / loss.clamp_min(1e-12)).detach(),
+        beta=torch.tensor(beta),
+    )
+    if aux_rec is not None:
+        terms["aux_rec"] = aux_rec.mean().detach()
+    for name, value in (kl_terms or {}).items():
+        terms[f"kl_{name}"] = value.mean().detach()
+    return terms

@@ -38,6 +38,7 @@ from .checkpoint import load_resume, read_weights, save_checkpoint
 from .config import ConfigError, RunConfig, TrainConfig
 from .data import Corpus, read_corpus
 from .device import autocast, pick_device
+from .layout import max_tokens, validate_model
 from .metrics import heldout_bounds
 from .models import build_model
 from .objectives import capacity_at, objective_terms, validate
@@ -136,6 +137,8 @@ def refresh_mu_stats(model: torch.nn.Module, train_set: Corpus, t: TrainConfig, 
 
 def check_recipe(cfg: RunConfig) -> None:
     """Settings that only make sense together, refused before any data is read."""
+    validate_model(cfg.model)  # a family's impossible shapes (layout.validate_model) say what to change
+    check_data_fits(cfg)
     if cfg.objective.bow > 0 and not cfg.model.bow_head:
         raise ConfigError("objective.bow > 0 needs a bag-of-words head: set --model.bow_head=true")
     if cfg.model.mu_norm == "batchnorm" and cfg.train.bucket_chunk != 1:
@@ -143,6 +146,17 @@ def check_recipe(cfg: RunConfig) -> None:
             "model.mu_norm=batchnorm needs random batches (--train.bucket_chunk=1): statistics of length-sorted "
             "batches differ from batch to batch, so no single set of them describes the data at evaluation"
         )
+
+
+def logged_terms(model: torch.nn.Module, cfg: RunConfig) -> tuple[str, ...]:
+    """What a step logs beyond LOGGED: the bag-of-words loss, a Hybrid's D_aux, and the KL of every latent
+    part (kl_z1 … of a ladder's layers, kl_pos1 … of a feature map's positions) when there are several."""
+    parts = getattr(model, "parts", [])
+    return (
+        (("bow",) if cfg.objective.bow > 0 else ())
+        + (("aux_rec",) if getattr(model, "aux_out", None) is not None else ())
+        + (tuple(f"kl_{p.name}" for p in parts) if len(parts) > 1 else ())
+    )
 
 
 ENCODER_PARTS = ("embedding.", "encoder.")  # what init_from copies: the decoder and output layer start afresh
@@ -165,11 +179,22 @@ def load_encoder(model: torch.nn.Module, source: Path, vocab: Vocab, device: tor
     model.load_state_dict({k: v.float().to(device) for k, v in parts.items()}, strict=False)
 
 
+def check_data_fits(cfg: RunConfig) -> None:
+    """A fixed-width model (CNN encoder, deconvolutional decoder) needs data.max_len within its width."""
+    limit = max_tokens(cfg.model)
+    if limit is not None and not 0 < cfg.data.max_len <= limit:
+        raise ConfigError(
+            f"this model reads and writes at most {limit} tokens (model.seq_len = {cfg.model.seq_len} counts <eos>): "
+            f"set data.max_len to at most {limit} (now {cfg.data.max_len or 'unlimited'}), or raise model.seq_len"
+        )
+
+
 def prepare_data(cfg: RunConfig, vocab: Vocab | None = None) -> tuple[Vocab, Corpus, Corpus | None]:
     """Read the training and validation splits; build the vocabulary from training data if needed."""
     d = cfg.data
     if d.level not in {"word", "char"}:
         raise ConfigError(f"data.level must be word or char, not {d.level!r}")
+    check_data_fits(cfg)
     read = lambda path: read_corpus(path, d.level, d.lowercase, d.min_len, d.max_len, d.format)  # noqa: E731
     train_sents = read(d.train)
     if vocab is None:
@@ -201,7 +226,7 @@ class Trainer:
         validate(cfg.objective)
         check_recipe(cfg)
         self.cfg, self.resume = cfg, resume
-        self.logged = LOGGED + (("bow",) if cfg.objective.bow > 0 else ())
+        self.logged = LOGGED  # and the model's own terms, once it is built (logged_terms)
         self.world = world or distributed.world_from_env()
         self.run_dir = Path(t.out)
         self.callbacks: dict[str, list[Callback]] = {e: [] for e in EVENTS}
@@ -237,6 +262,7 @@ class Trainer:
         distributed.init(self.world, self.device)
         seed_everything(t.seed)
         self.model = build_model(cfg.model, len(self.vocab)).to(self.device)
+        self.logged = LOGGED + logged_terms(self.model, cfg)
         if saved is None and t.init_from:
             load_encoder(self.model, Path(t.init_from), self.vocab, self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=t.lr, fused=True)  # one kernel for all tensors
@@ -346,8 +372,14 @@ class Trainer:
         sizes = self.world.shard_sizes(len(indices))
         rec = distributed.gather(out.rec.float(), self.world, sizes)
         kl = distributed.gather(out.kl.float(), self.world, sizes)
-        bow = distributed.gather(out.bow.float(), self.world, sizes) if out.bow is not None else None
-        terms = objective_terms(rec, kl, self.cfg.objective, state.step, bow)
+
+        def gather(v: torch.Tensor | None) -> torch.Tensor | None:
+            return distributed.gather(v.float(), self.world, sizes) if v is not None else None
+
+        kl_terms = {name: gather(v) for name, v in (out.kl_terms or {}).items()}
+        terms = objective_terms(
+            rec, kl, self.cfg.objective, state.step, bow=gather(out.bow), aux_rec=gather(out.aux_rec), kl_terms=kl_terms
+        )
         mu = out.mu.detach().float()
         terms["mu_shift"] = mu.mean(0).pow(2).sum()
         terms["mu_spread"] = mu.var(0, unbiased=False).sum() if mu.size(0) > 1 else mu.new_zeros(())

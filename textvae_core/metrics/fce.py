@@ -34,8 +34,8 @@ def forward_cross_entropy(
     from ..lm import LMConfig, corpus_nll, train_lm
 
     cfg = cfg or LMConfig()
-    gen_tok = [s.split() for s in generated if s.split()]
-    test_tok = [s.split() for s in test if s.split()]
+    gen_tok = [t for t in map(vocab.tokenize, generated) if t]  # words, or characters for a char-level run
+    test_tok = [t for t in map(vocab.tokenize, test) if t]
     train_corpus, test_corpus = Corpus(gen_tok, vocab, "generated"), Corpus(test_tok, vocab, "test")
     lm = train_lm(train_corpus, cfg, device)
     unk = vocab.unk_id

@@ -14,7 +14,7 @@ import torch
 
 from ..data import Corpus
 from ..inference import ENCODE_BATCH, encode_ids
-from ..models import SentenceVAE, gaussian_kl
+from ..models import SentenceVAE
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -31,12 +31,18 @@ def heldout_bounds(
     was_training = model.training
     model.eval()
     rec = kl = 0.0
+    extra: dict[str, float] = {}  # per-layer / per-position KL (kl_<part>) and a Hybrid's aux_rec, summed
     with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
         torch.manual_seed(seed)
         for batch in corpus.iter_batches(batch_size):
             out = model(batch.to(device), sample=True)
             rec += float(out.rec.sum())
             kl += float(out.kl.sum())
+            parts = {f"kl_{k}": v for k, v in (out.kl_terms or {}).items()}
+            if out.aux_rec is not None:
+                parts["aux_rec"] = out.aux_rec
+            for key, value in parts.items():
+                extra[key] = extra.get(key, 0.0) + float(value.sum())
     model.train(was_training)
     n = len(corpus)
     n_tok = corpus.n_tokens + n
@@ -48,13 +54,14 @@ def heldout_bounds(
         "ppl_bound": math.exp((rec + kl) / n_tok),
         "n_sentences": n,
         "n_tokens": n_tok,
+        **{k: v / n for k, v in extra.items()},
     }
 
 
 def encode_corpus(
     model: SentenceVAE, corpus: Corpus, batch_size: int = ENCODE_BATCH
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """μ and log σ² [N, z_dim] on the CPU for every sentence of a corpus, in corpus order (on the model's device)."""
+    """Flat μ and log σ² [N, latent_dim] on the CPU for every sentence of a corpus, in corpus order (on the model's device)."""
     mu, logvar = encode_ids(model, corpus.ids, corpus.vocab, batch_size)
     return mu.cpu(), logvar.cpu()
 
@@ -65,8 +72,9 @@ class Likelihood:
 
     bounds: dict[str, float]  # as heldout_bounds, with D averaged over the k samples
     iw_nll: dict[str, float]  # as importance_sampled_nll
-    mu: torch.Tensor  # [N, z_dim] on the CPU, corpus order
+    mu: torch.Tensor  # [N, latent_dim] on the CPU, corpus order (a ladder: its mean path)
     logvar: torch.Tensor
+    kl_dims: torch.Tensor | None = None  # [N, latent_dim] closed-form KL per coordinate against the model's prior
 
 
 @torch.no_grad()
@@ -79,32 +87,34 @@ def likelihood_pass(
     samples of a batch through the decoder in one call. The same k values of −log p(x|z_i) give the
     distortion D = E_q[−log p(x|z)] (their mean: the k-sample estimate, lower variance than one
     sample, and no second pass over the corpus); R is the closed-form KL; μ and log σ² come back
-    for the latent statistics, so the corpus is encoded once.
+    for the latent statistics, so the corpus is encoded once. The samples and their densities come
+    from the model (``posterior_draws``): a ladder samples top-down and weighs by its conditional priors.
     """
     was_training = model.training
     model.eval()
     n = len(corpus)
-    mu_all = torch.empty(n, model.cfg.z_dim)
+    mu_all = torch.empty(n, model.latent_dim)
     logvar_all = torch.empty_like(mu_all)
-    iw_total = rec_total = kl_total = 0.0
+    kl_all = torch.empty_like(mu_all)
+    iw_total = rec_total = aux_total = 0.0
     gen = torch.Generator(device=device).manual_seed(seed)
     for idx in corpus.batches(batch_size):
         b = corpus.batch(idx).to(device)
-        mu, logvar = model.encode(b.src, b.lengths)
-        mu, logvar = mu.float(), logvar.float()
-        mu_all[idx], logvar_all[idx] = mu.cpu(), logvar.cpu()
-        bsz, d = mu.shape
-        eps = torch.randn((k, bsz, d), generator=gen, device=device)
-        z = mu + eps * (0.5 * logvar).exp()  # [k, B, d]
-        log_q = (-0.5 * (eps**2 + logvar + LOG_2PI)).sum(-1)
-        log_p = (-0.5 * (z**2 + LOG_2PI)).sum(-1)
+        draws = model.posterior_draws(b.src, b.lengths, k, gen)
+        post = draws.posterior
+        mu_all[idx], logvar_all[idx] = post.mu.float().cpu(), post.logvar.float().cpu()
+        kl_all[idx] = post.kl_dims.float().cpu()
+        bsz, d = post.mu.shape
         rep = lambda t: t.repeat(k, *([1] * (t.dim() - 1)))  # noqa: E731 - sample-major copies
-        rec = model.sentence_nll(z.reshape(k * bsz, d), rep(b.dec_in), rep(b.target), rep(b.lengths)).view(k, bsz)
-        log_w = -rec + log_p - log_q
+        z = draws.z.reshape(k * bsz, d)
+        rec = model.sentence_nll(z, rep(b.dec_in), rep(b.target), rep(b.lengths)).view(k, bsz)
+        log_w = -rec + draws.log_ratio
         iw_total += float(-(torch.logsumexp(log_w, 0) - math.log(k)).sum())
         rec_total += float(rec.mean(0).sum())
-        kl_total += float(gaussian_kl(mu, logvar).sum())
+        aux = model.aux_nll(draws.z[0], b.dec_in, b.target, b.lengths)  # Hybrid: one sample's D_aux
+        aux_total += float(aux.sum()) if aux is not None else 0.0
     model.train(was_training)
+    kl_total = float(kl_all.sum())
     n_tok = corpus.n_tokens + n
     bounds = {
         "rec": rec_total / n,
@@ -116,8 +126,12 @@ def likelihood_pass(
         "n_tokens": n_tok,
         "rec_samples": k,
     }
+    if model.aux_out is not None:
+        bounds["aux_rec"] = aux_total / n
+    if len(model.parts) > 1:  # per ladder layer / FMP position, in the latent's order
+        bounds["kl_terms"] = {p.name: float(kl_all[:, p.start : p.stop].sum(-1).mean()) for p in model.parts}
     iw = {"nll": iw_total / n, "ppl": math.exp(iw_total / n_tok), "k": k, "n_sentences": n}
-    return Likelihood(bounds, iw, mu_all, logvar_all)
+    return Likelihood(bounds, iw, mu_all, logvar_all, kl_all)
 
 
 def importance_sampled_nll(
@@ -130,7 +144,9 @@ def importance_sampled_nll(
     return likelihood_pass(model, corpus, device, k, batch_size, seed).iw_nll
 
 
-def kl_share(rec: float, kl: float, m: float, beta: float, C: float | None) -> float:
-    """The regulariser's fraction of the objective (1+m)·D + β·K, as logged during training."""
+def kl_share(
+    rec: float, kl: float, m: float, beta: float, C: float | None, alpha: float = 0.0, aux_rec: float = 0.0
+) -> float:
+    """The regulariser's fraction of the objective (1+m)·D + β·K + α·D_aux, as logged during training."""
     reg = beta * (kl if C is None else abs(kl - C))
-    return reg / ((1 + m) * rec + reg)
+    return reg / ((1 + m) * rec + reg + alpha * aux_rec)

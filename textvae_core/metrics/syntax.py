@@ -72,18 +72,23 @@ def syntactic_test(
     p1 = P[p(x⁻|z⁺) < p(x⁺|z⁺)], p2 = P[p(x⁻|z⁻) < p(x⁺|z⁻)] with z = μ(x); p̄1, p̄2 the same with
     z averaged within each sub-category (condition). ``max_pairs`` pairs per category at most, evenly
     spaced through the file (every condition keeps its share). Coverage: share of tokens the
-    vocabulary knows (overall and per category), and of pairs with no unknown word at all.
+    vocabulary knows (overall and per category), and of pairs with no unknown word at all. A fixed-width
+    model (CNN encoder, deconvolutional decoder) skips the pairs it cannot read (``n_too_long``).
     """
     results: dict[str, dict[str, float | int]] = {}
-    known = total = pairs_known = n_pairs = 0
+    known = total = pairs_known = n_pairs = too_long = 0
+    limit = model.max_tokens
     for path in sorted(Path(folder).glob("*.tsv")):
         rows = read_syntax_pairs(path)
         if max_pairs:
             rows = rows[:: max(1, len(rows) // max_pairs)][:max_pairs]
+        if limit is not None:
+            fits = [r for r in rows if max(len(vocab.tokenize(r[1])), len(vocab.tokenize(r[2]))) <= limit]
+            too_long, rows = too_long + len(rows) - len(fits), fits
         if not rows:
             continue
-        good = [vocab.encode(r[1].split()) for r in rows]
-        bad = [vocab.encode(r[2].split()) for r in rows]
+        good = [vocab.encode(vocab.tokenize(r[1])) for r in rows]
+        bad = [vocab.encode(vocab.tokenize(r[2])) for r in rows]
         cat_total = sum(len(ids) for ids, _ in good + bad)
         cat_known = cat_total - sum(len(unk) for _, unk in good + bad)
         cat_pairs_known = sum(not g[1] and not b[1] for g, b in zip(good, bad, strict=True))
@@ -134,4 +139,5 @@ def syntactic_test(
         "pairs_fully_known": pairs_known / max(1, n_pairs),
         "n_pairs": n_pairs,
         "max_pairs_per_category": max_pairs,
+        "n_too_long": too_long,
     }

@@ -18,7 +18,11 @@ class Encoder(nn.Module):
         self.cfg = cfg
 
     def forward(self, emb: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Embedded padded sentences [B, T, E] → (μ, log σ²), each [B, z_dim]."""
+        """Embedded padded sentences [B, T, E] → (μ, log σ²), each [B, latent_dim] (flat; see layout)."""
+        raise NotImplementedError
+
+    def features(self, emb: torch.Tensor, lengths: torch.Tensor) -> list[torch.Tensor]:
+        """The deterministic layers' outputs, bottom first (a ladder puts one stochastic layer on each)."""
         raise NotImplementedError
 
 
@@ -31,14 +35,20 @@ class Decoder(nn.Module):
     """
 
     out_dim: int
+    max_positions: int | None = None  # a fixed-width decoder emits at most this many tokens (<eos> included)
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.cfg = cfg
 
     def forward(self, emb: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """Hidden vectors [B, T, out_dim] for embedded inputs [B, T, E] given z [B, z_dim]."""
+        """Hidden vectors [B, T, out_dim] for embedded inputs [B, T, E] given z [B, decoder_z_dim]."""
         raise NotImplementedError
+
+    def forward_aux(self, emb: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``forward``, and the features [B, T, aux_dim] of an auxiliary reconstruction (Hybrid; else None)
+        that the VAE projects onto the vocabulary with its own ``aux_out`` layer."""
+        return self(emb, z), None
 
     def init_state(self, z: torch.Tensor) -> Any:
         """Decoding state before the first token, for a batch of latents z [N, z_dim]."""

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import ModelConfig
+from ..layout import decoder_z_dim
 from .base import Decoder
 
 
@@ -31,7 +32,7 @@ class GatedBlock(nn.Module):
 class CNNDecoder(Decoder):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__(cfg)
-        self.proj_in = nn.Linear(cfg.emb_dim + cfg.z_dim, cfg.hidden)
+        self.proj_in = nn.Linear(cfg.emb_dim + decoder_z_dim(cfg), cfg.hidden)
         self.blocks = nn.ModuleList(GatedBlock(cfg.hidden, cfg.cnn_inner, cfg.cnn_kernel, d) for d in cfg.cnn_dilations)
         self.out_dim = cfg.hidden
         # tokens that can influence one output: decoding only needs this much history

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
+from ..layout import decoder_z_dim
 from .base import Decoder
 
 
@@ -21,9 +22,10 @@ class RNNDecoder(Decoder):
         self.concat = cfg.z_mode in {"concat", "both"}
         self.init = cfg.z_mode in {"init", "both"}
         rnn_cls = nn.LSTM if self.cell == "lstm" else nn.GRU
-        in_dim = cfg.emb_dim + (cfg.z_dim if self.concat else 0)
+        z_dim = decoder_z_dim(cfg)  # a flat FMP latent, or a ladder's bottom layer
+        in_dim = cfg.emb_dim + (z_dim if self.concat else 0)
         self.rnn = rnn_cls(in_dim, cfg.hidden, num_layers=cfg.dec_layers, batch_first=True)
-        self.z_to_h = nn.Linear(cfg.z_dim, cfg.hidden * cfg.dec_layers) if self.init else None
+        self.z_to_h = nn.Linear(z_dim, cfg.hidden * cfg.dec_layers) if self.init else None
         self.out_dim = cfg.hidden
 
     def _inputs(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
