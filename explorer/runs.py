@@ -205,7 +205,8 @@ def knob_family(runs: list[RunSummary], anchor: RunSummary, knob: str) -> list[t
 
 def default_choice(runs: list[RunSummary], n: int = 3) -> list[RunSummary]:
     """The runs pages open on when none is chosen: those whose reconstructions a reader recognises best
-    (highest reconstruction BLEU-4 on their test set), evaluated runs before the rest."""
+    (highest reconstruction BLEU-4 on their test set), evaluated runs before the rest, trained on the same
+    corpus as the best one (a character-level run's BLEU is not a word-level run's) before any other."""
 
     def bleu4(run: RunSummary) -> float:
         scores = ((read_eval(run.path) or {}).get("reconstruction") or {}).get("scores") or {}
@@ -213,4 +214,9 @@ def default_choice(runs: list[RunSummary], n: int = 3) -> list[RunSummary]:
         return float(value) if isinstance(value, int | float) else float("-inf")
 
     ranked = sorted((r for r in runs if r.has_weights), key=lambda r: (-bleu4(r), r.name))
-    return ranked[:n]
+    if not ranked:
+        return []
+    # one corpus and tokenisation (the best run's): the pages then compare runs on the same sentences
+    corpus = lambda r: (r.config.data.train, r.config.data.level)  # noqa: E731
+    same = [r for r in ranked if corpus(r) == corpus(ranked[0])]
+    return (same + [r for r in ranked if r not in same])[:n]

@@ -79,6 +79,13 @@ def test_pages_open_on_the_runs_that_reconstruct_best(tmp_path: Path) -> None:
         runs.append(RunSummary(tmp_path / name, RunConfig(), None, weights))
     assert [r.name for r in default_choice(runs)] == ["b", "e", "a"]  # best first; no weights, no eval: last
     assert [r.name for r in default_choice(runs, n=5)] == ["b", "e", "a", "c"]
+    chars = RunConfig()
+    chars.data.train, chars.data.level = "data/snli_char/train.txt", "char"
+    (tmp_path / "f").mkdir()
+    write_eval(tmp_path / "f", {"reconstruction": {"scores": {"all": {"bleu4": 10.0}}}})
+    runs.append(RunSummary(tmp_path / "f", chars, None, True))  # second best, but another corpus
+    assert [r.name for r in default_choice(runs)] == ["b", "e", "a"]
+    assert [r.name for r in default_choice(runs, n=5)] == ["b", "e", "a", "c", "f"]
 
 
 def test_headline_prefers_eval_json(trained_run: Path, tmp_path: Path) -> None:
