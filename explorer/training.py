@@ -123,6 +123,7 @@ class RunForm:
     knobs: dict[str, object] = field(default_factory=dict)  # objective.m, beta, schedule, warmup_steps, C
     encoder: str = "lstm"
     decoder: str = "lstm"
+    latent: str = "dense"  # dense | fmp | ladder (model.latent; the ladder's layer sizes keep their defaults)
     size: str = "small"
     epochs: float = 1.0
     batch_size: int = 64
@@ -140,6 +141,7 @@ class RunForm:
         for key, value in {**self.knobs, **knob_overrides}.items():
             out.append(f"--objective.{key}={'none' if value is None else value}")
         out += [f"--model.encoder={self.encoder}", f"--model.decoder={self.decoder}", f"--size={self.size}"]
+        out += [f"--model.latent={self.latent}"]
         out += [f"--epochs={self.epochs:g}", f"--batch_size={self.batch_size}", f"--lr={self.lr:g}"]
         out += [f"--word_dropout={self.word_dropout:g}", f"--device={self.device}", f"--log_every={self.log_every}"]
         if self.threads:
@@ -166,6 +168,12 @@ def recipe_args(train_file: str, batch_size: int, knobs: dict[str, object]) -> l
             out += ["--objective.C_schedule=linear", f"--objective.C_warmup_steps={steps}"]
     return out
 
+
+LATENTS = ("dense", "fmp", "ladder")
+LATENT_HELP = (
+    "dense: one z; fmp: one z per position of the encoder's last feature map (KL summed); ladder: L stochastic "
+    "layers with conditional priors (sizes: the CLI's --model.ladder_z). docs/MODEL_FAMILIES.md compares them."
+)
 
 THREADS_HELP = (
     "torch threads per job: the cores divided among the jobs that run at once. More threads than free "

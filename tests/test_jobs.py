@@ -188,3 +188,15 @@ def test_the_rate_recipe_option_trains_with_its_knobs(corpus_dir: Path) -> None:
     plain = training.RunForm(corpus=splits, knobs={"C": None}, recipe=True)
     cfg, _ = parse_cli([*plain.args(), "--out=runs/y"])
     assert cfg.objective.C_schedule == "constant" and cfg.model.mu_norm == "batchnorm"  # no C: no ramp
+
+
+def test_the_training_form_chooses_the_latent_and_alpha(corpus_dir: Path) -> None:
+    """The report's families from the page: the latent structure and the Hybrid's α become CLI options."""
+    from explorer import training
+    from textvae_core.train import parse_cli
+
+    splits, _ = training.folder_corpus(str(corpus_dir))
+    form = training.RunForm(corpus=splits, knobs={"C": 3.0, "alpha": 0.2}, latent="ladder")
+    cfg, _ = parse_cli([*form.args(), "--out=runs/x"])
+    assert (cfg.model.latent, cfg.objective.alpha, cfg.objective.C) == ("ladder", 0.2, 3.0)
+    assert parse_cli([*training.RunForm(corpus=splits).args(), "--out=runs/y"])[0].model.latent == "dense"

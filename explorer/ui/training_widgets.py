@@ -49,7 +49,7 @@ def corpus(root: Path, form: training.RunForm) -> None:
 
 def objective(form: training.RunForm) -> None:
     """The objective preset and its knobs m, β schedule, β_max, warm-up and C (each preset's values to start)."""
-    c = st.columns(6)
+    c = st.columns(7)
     form.objective = c[0].selectbox("Objective", list(PRESETS), index=list(PRESETS).index("beta-c"))
     p = PRESETS[form.objective]
     k = form.objective  # knob widgets restart from each preset's values
@@ -59,6 +59,7 @@ def objective(form: training.RunForm) -> None:
         "beta": c[3].number_input("β_max", 0.0, 100.0, float(p.get("beta", 1.0)), key=f"b-{k}"),
         "warmup_steps": c[4].number_input("Warm-up steps", 0, 10**7, int(p.get("warmup_steps", 0)), key=f"w-{k}"),
         "C": c[5].number_input("C (nats; empty: none)", 0.0, 1e4, p.get("C"), key=f"c-{k}"),
+        "alpha": c[6].number_input("α (Hybrid: D_aux weight)", 0.0, 100.0, float(p.get("alpha", 0.0)), key=f"a-{k}"),
     }  # fmt: skip
     form.recipe = st.checkbox(
         "Make z describe the sentence (rate recipe)",
@@ -79,13 +80,14 @@ def model_and_optimiser(root: Path, form: training.RunForm) -> str:
     form.epochs = a[3].number_input("Epochs", 0.01, 1000.0, 1.0)
     form.word_dropout = a[4].slider("Word dropout", 0.0, 1.0, 0.0, 0.05)
     form.device = a[5].selectbox("Device", training.devices())
-    b = st.columns([1, 1, 1, 3])
-    form.batch_size = b[0].number_input("Batch size", 1, 4096, 64)
-    form.lr = b[1].number_input("Learning rate", 1e-6, 1.0, 1e-3, format="%.0e")
+    b = st.columns([1, 1, 1, 1, 3])
+    form.latent = b[0].selectbox("Latent", list(training.LATENTS), help=training.LATENT_HELP)
+    form.batch_size = b[1].number_input("Batch size", 1, 4096, 64)
+    form.lr = b[2].number_input("Learning rate", 1e-6, 1.0, 1e-3, format="%.0e")
     threads = training.default_threads(jobs.max_jobs(root))
-    form.threads = b[2].number_input("CPU threads", 1, 256, threads, help=training.THREADS_HELP)
+    form.threads = b[3].number_input("CPU threads", 1, 256, threads, help=training.THREADS_HELP)
     proposed = st.session_state.setdefault(keys.TRAIN_RUN_NAME, f"run-{time.strftime('%Y%m%d-%H%M%S')}")
-    return b[3].text_input("Run name", proposed)
+    return b[4].text_input("Run name", proposed)
 
 
 def launch(root: Path, form: training.RunForm, name: str) -> None:
