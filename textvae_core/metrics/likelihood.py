@@ -45,7 +45,11 @@ def heldout_bounds(
                 extra[key] = extra.get(key, 0.0) + float(value.sum())
     model.train(was_training)
     n = len(corpus)
-    n_tok = corpus.n_tokens + n
+    return {**bounds_per_sentence(rec, kl, n, corpus.n_tokens + n), **{k: v / n for k, v in extra.items()}}
+
+
+def bounds_per_sentence(rec: float, kl: float, n: int, n_tok: int) -> dict[str, float]:
+    """D, R, the ELBO and its perplexity bound from sums over ``n`` sentences of ``n_tok`` target tokens."""
     return {
         "rec": rec / n,
         "kl": kl / n,
@@ -54,7 +58,6 @@ def heldout_bounds(
         "ppl_bound": math.exp((rec + kl) / n_tok),
         "n_sentences": n,
         "n_tokens": n_tok,
-        **{k: v / n for k, v in extra.items()},
     }
 
 
@@ -116,16 +119,7 @@ def likelihood_pass(
     model.train(was_training)
     kl_total = float(kl_all.sum())
     n_tok = corpus.n_tokens + n
-    bounds = {
-        "rec": rec_total / n,
-        "kl": kl_total / n,
-        "elbo": -(rec_total + kl_total) / n,
-        "nll_bound": (rec_total + kl_total) / n,
-        "ppl_bound": math.exp((rec_total + kl_total) / n_tok),
-        "n_sentences": n,
-        "n_tokens": n_tok,
-        "rec_samples": k,
-    }
+    bounds = {**bounds_per_sentence(rec_total, kl_total, n, n_tok), "rec_samples": k}
     if model.aux_out is not None:
         bounds["aux_rec"] = aux_total / n
     if len(model.parts) > 1:  # per ladder layer / FMP position, in the latent's order
