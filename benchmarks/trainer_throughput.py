@@ -92,7 +92,12 @@ def main(argv: list[str] | None = None) -> int:
             order = list(variants.items()) if r % 2 == 0 else list(variants.items())[::-1]  # ABBA: drift cancels
             for name, package in order:
                 rate = measure(
-                    package, args.steps, args.warmup, Path(tmp) / f"{r}-{len(rates[name])}-{name[:5]}", tokens, args.threads
+                    package,
+                    args.steps,
+                    args.warmup,
+                    Path(tmp) / f"{r}-{len(rates[name])}-{name[:5]}",
+                    tokens,
+                    args.threads,
                 )
                 rates[name].append(rate)
                 print(f"round {r + 1}  {name:<32} {rate:>8,.0f} target tokens/s", flush=True)

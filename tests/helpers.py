@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import random
+import sys
 from pathlib import Path
+from types import ModuleType
 
 from textvae_core.config import SIZES, RunConfig
 from textvae_core.objectives import preset
+from textvae_core.paths import ROOT
 
 SUBJECTS = ["the cat", "a dog", "the old man", "my sister", "the bank", "a small bird", "the teacher"]
 VERBS = ["sees", "likes", "follows", "buys", "paints", "finds", "calls"]
@@ -40,3 +44,12 @@ def tiny_config(
     cfg.train.progress = False
     cfg.train.ckpt_every = 0
     return cfg
+
+
+def load_script(name: str) -> ModuleType:
+    """scripts/NAME.py imported as the module NAME (registered first: dataclasses look their module up)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

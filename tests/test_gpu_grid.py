@@ -3,24 +3,14 @@ parts within the transfer limits, and unpacking that checks every byte and loads
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import load_script
 from textvae_core.checkpoint import load_run
-from textvae_core.paths import ROOT
 from textvae_core.rundir import EVAL, read_eval, weights_meta
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("gpu_grid", ROOT / "scripts" / "gpu_grid.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["gpu_grid"] = mod  # dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +28,7 @@ def trained(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple
         'runs = [ { name = "tiny-c3", knobs = { C = 3.0 } }, { name = "tiny-c8", knobs = { C = 8.0 } },'
         ' { name = "tiny-long", knobs = { C = 5.0 }, train = { max_steps = 100000 } } ]\n'
     )
-    mod = _script()
+    mod = load_script("gpu_grid")
     work = root / "work"
     args = ["train", "tiny", f"--grid={grid}", f"--work={work}", "--device=cpu", "--parallel=3",
             "--budget_min=0.6", "--eval_min=0.25", "--profile=probe"]  # fmt: skip

@@ -3,16 +3,15 @@ missing runs; and on the shipped checkpoints, the committed docs/REPRODUCTION.md
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from tests.helpers import load_script
 from textvae_core.grid import load_grid
 from textvae_core.paths import ROOT
 from textvae_core.rundir import CONFIG, EVAL, METRICS
@@ -24,10 +23,7 @@ def report() -> Any:
     from explorer import reproduction
     from explorer.reproduction import engine, why
 
-    spec = importlib.util.spec_from_file_location("reproduction_report", ROOT / "scripts" / "reproduction_report.py")
-    script = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = script  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(script)
+    script = load_script("reproduction_report")
     return SimpleNamespace(
         build=reproduction.build,
         main=script.main,

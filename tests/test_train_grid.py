@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -12,22 +11,15 @@ from pathlib import Path
 import pytest
 from filelock import Timeout
 
+from tests.helpers import load_script
 from textvae_core.config import ConfigError
 from textvae_core.grid import load_grid, runs_of
 from textvae_core.paths import CHECKPOINTS, ROOT
 from textvae_core.rundir import CONFIG
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location("train_grid", ROOT / "scripts" / "train_grid.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["train_grid"] = mod  # dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_run_lock_keeps_a_second_holder_off_and_frees_a_dead_process_lock(tmp_path: Path) -> None:
-    grid = _script()
+    grid = load_script("train_grid")
     run = tmp_path / "checkpoints" / "sweep-x"
     with grid.run_lock(run), pytest.raises(Timeout), grid.run_lock(run):  # a second holder may not take it
         pass
