@@ -217,6 +217,6 @@ def default_choice(runs: list[RunSummary], n: int = 3) -> list[RunSummary]:
     if not ranked:
         return []
     # one corpus and tokenisation (the best run's): the pages then compare runs on the same sentences
-    corpus = lambda r: (r.config.data.train, r.config.data.level)  # noqa: E731
-    same = [r for r in ranked if corpus(r) == corpus(ranked[0])]
+    corpus = (ranked[0].config.data.train, ranked[0].config.data.level)
+    same = [r for r in ranked if (r.config.data.train, r.config.data.level) == corpus]
     return (same + [r for r in ranked if r not in same])[:n]

@@ -43,7 +43,8 @@ def recipe(cfg: Any, budget: bool = True) -> str:
     """A run's size, budget (unless not ``budget``) and the rate recipe's knobs, in words: the same words for
     the same recipe."""
     m, o, t = cfg.model, cfg.objective, cfg.train
-    knobs = [] if recipe_label(cfg) == "—" else [recipe_label(cfg)]
+    label = recipe_label(cfg)
+    knobs = [] if label == "—" else [label]
     if o.C_schedule != "constant":
         knobs.append(f"C ramped over {o.C_warmup_steps} steps")
     how = ", ".join(knobs) if knobs else "C from step 0"
@@ -112,8 +113,9 @@ class Report:
             return (
                 f"Recipe caveat ({self.budgets(C.TABLE1)}). The C = {capacity(evs[-1]):g} run was retrained with "
                 "the recipe docs/ABLATION.md found (batch-normalised μ, bag-of-words loss, C ramped as the paper's "
-                "code does) at the paper's size; the others are not retrained yet (about two hours each on two CPU "
-                "cores: `python scripts/train_grid.py NAME`, or the one-GPU script). The D, active-unit and "
+                "code does) at the paper's size; the others are not retrained yet (their settings are in "
+                "textvae_core/grid_next.toml, for scripts/gpu_grid.py; about 1.5 hours each on one CPU core). The "
+                "D, active-unit and "
                 "reconstruction claims compare the recipes as much as the capacities; the sweep below is one recipe "
                 f"at one budget (its 10-epoch ends: D {dist(lo):.2f} at C = {capacity(lo):g}, {dist(hi):.2f} at "
                 f"C = {capacity(hi):g})."
