@@ -210,3 +210,49 @@ def test_coarsened_training_log_keeps_step_weighted_means_and_every_validation()
     first_20 = [p for p in kept if p["step"] <= 20]
     assert twice[0]["rec"] == pytest.approx(sum(p["rec"] for p in first_20) / len(first_20))
     assert twice[0]["steps_averaged"] == 20
+
+
+@pytest.fixture(scope="module")
+def bow_run(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny run trained with the bag-of-words head (a training-only part)."""
+    from helpers import tiny_config
+
+    from textvae_core.train import train
+
+    out = tmp_path_factory.mktemp("bow") / "run"
+    cfg = tiny_config(corpus_dir, out, "beta-c", C=3.0, bow=1.0)
+    cfg.model.bow_head = True
+    train(cfg)
+    return out
+
+
+def test_shipped_run_leaves_out_the_bag_of_words_head_and_still_loads(bow_run: Path, tmp_path: Path) -> None:
+    from textvae_core.checkpoint import TRAINING_ONLY_PARTS, export_run, weights_bytes
+
+    assert TRAINING_ONLY_PARTS == ("bow_head",)
+    full_tensors, _ = read_weights(bow_run / WEIGHTS)
+    assert any(k.startswith("bow_head.") for k in full_tensors)
+    dst = export_run(bow_run, tmp_path / "shipped")
+    tensors, meta = read_weights(dst / WEIGHTS)
+    assert not any(k.startswith("bow_head.") for k in tensors)
+    assert json.loads(meta["dropped_parts"]) == ["bow_head"]
+    full, slim = TextVAE.load(bow_run), TextVAE.load(dst)
+    assert slim.model.bow_head is None
+    sents = ["the cat sees the river today", "a dog finds some bread"]
+    z = full.encode(sents).mu
+    assert torch.allclose(z, slim.encode(sents).mu, atol=1e-2)
+    assert slim.decode(z) == full.decode(z)
+    again = export_run(dst, tmp_path / "again")  # exporting a shipped run keeps saying what it left out
+    assert json.loads(read_weights(again / WEIGHTS)[1]["dropped_parts"]) == ["bow_head"]
+
+    # the same tensors without the declaration: a truncated state dict, refused
+    undeclared = copy_run(dst, tmp_path / "undeclared")
+    meta = {k: v for k, v in meta.items() if k not in {"dropped_parts", "format_version", "tensor_sha256"}}
+    model = load_run(dst).model
+    (undeclared / WEIGHTS).write_bytes(weights_bytes(model, meta))
+    with pytest.raises(CheckpointError, match="do not fit the architecture"):
+        load_run(undeclared)
+    # a declaration naming a part the model needs: refused too
+    (undeclared / WEIGHTS).write_bytes(weights_bytes(model, {**meta, "dropped_parts": '["decoder"]'}))
+    with pytest.raises(CheckpointError, match="only \\['bow_head'\\] may be left out"):
+        load_run(undeclared)

@@ -53,6 +53,11 @@ __all__ = [
     "weights_bytes",
 ]
 
+# Modules that only the training loss reads: a shipped run leaves them out. The bag-of-words head
+# (z → vocabulary, Zhao et al. 2017) is a [V, z] layer as large as a small model's decoder, and no
+# encoding, decoding or metric of a finished run uses it.
+TRAINING_ONLY_PARTS = ("bow_head",)
+
 
 def _tensor_digest(blob: bytes) -> str:
     """SHA-256 of the data section of a safetensors blob (everything after the JSON header)."""
@@ -125,6 +130,7 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedR
         )
     try:
         model = build_model(cfg.model, cfg.vocab_size)
+        _drop_parts(model, _declared_dropped(meta, run_dir))
         model.load_state_dict(tensors, strict=True)
     except (RuntimeError, ConfigError) as err:
         first = str(err).strip().splitlines()[0]
@@ -133,6 +139,27 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedR
     for p in model.parameters():
         p.requires_grad_(False)
     return LoadedRun(run_dir, cfg, vocab, model, int(meta.get("step", 0)), meta)
+
+
+def _declared_dropped(meta: dict[str, str], run_dir: Path) -> list[str]:
+    """The training-only parts a weights file says it left out (only those may be missing)."""
+    try:
+        parts = json.loads(meta.get("dropped_parts", "[]"))
+    except ValueError:
+        parts = None
+    if not isinstance(parts, list) or not set(parts) <= set(TRAINING_ONLY_PARTS):
+        raise CheckpointError(
+            f"{run_dir}: the weights say they leave out {meta.get('dropped_parts')!r}; "
+            f"only {list(TRAINING_ONLY_PARTS)} may be left out of a shipped run"
+        )
+    return parts
+
+
+def _drop_parts(model: SentenceVAE, parts: list[str]) -> None:
+    """Remove training-only modules from a model (it then needs no weights for them)."""
+    for name in parts:
+        if getattr(model, name, None) is not None:
+            setattr(model, name, None)
 
 
 def save_checkpoint(
@@ -160,17 +187,27 @@ def save_checkpoint(
 
 def export_run(src: str | Path, dst: str | Path, half: bool = True) -> Path:
     """Copy a finished run for shipping: JSON files as they are, weights (optionally float16, half
-    the size; loading casts them back to float32), and no resume state."""
+    the size; loading casts them back to float32) without the training-only parts (recorded as
+    ``dropped_parts`` in the header, so loading knows they are meant to be missing), and no resume
+    state. Such a run is for encoding, decoding and evaluation; it cannot be trained further."""
     src, dst = Path(src), Path(dst)
     run = load_run(src)
     dst.mkdir(parents=True, exist_ok=True)
     for name in (CONFIG, VOCAB, METRICS, EVAL):
         if (src / name).exists():
             atomic_write_bytes(dst / name, (src / name).read_bytes())
+    dropped = sorted(
+        set(_declared_dropped(run.meta, src))
+        | {p for p in TRAINING_ONLY_PARTS if getattr(run.model, p, None) is not None}
+    )
+    _drop_parts(run.model, dropped)
     if half:
         run.model.half()
-    meta = {k: v for k, v in run.meta.items() if k not in {"format_version", "tensor_sha256"}}
-    atomic_write_bytes(dst / WEIGHTS, weights_bytes(run.model, {**meta, "dtype": "float16" if half else "float32"}))
+    meta = {k: v for k, v in run.meta.items() if k not in {"format_version", "tensor_sha256", "dropped_parts"}}
+    meta = {**meta, "dtype": "float16" if half else "float32"} | (
+        {"dropped_parts": json.dumps(dropped)} if dropped else {}
+    )
+    atomic_write_bytes(dst / WEIGHTS, weights_bytes(run.model, meta))
     return dst
 
 
