@@ -128,11 +128,36 @@ def find_runs(*roots: str | Path) -> tuple[list[RunSummary], list[str]]:
     return runs, warnings
 
 
+def corpus_label(run: RunSummary) -> str:
+    """The corpus a run was trained on, as a reader names it: the training file's folder (``data/ptb`` →
+    ptb), with the tokenisation when it is not words. D is comparable only between runs of one corpus."""
+    d = run.config.data
+    path = Path(d.train)
+    name = path.parent.name if path.parent.name not in ("", ".") else path.stem
+    return name + (" (characters)" if d.level == "char" else "")
+
+
+def corpora_first_chosen(rows: list[dict[str, object]], chosen: list[str]) -> list[str]:
+    """The corpora of headline rows, the chosen runs' first, then by how many runs each has: the
+    rate–distortion plot shows one at a time, opening on the one the reader is looking at."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[str(row["corpus"])] = counts.get(str(row["corpus"]), 0) + 1
+    first = [str(row["corpus"]) for row in rows if row["run"] in chosen]
+    return sorted(counts, key=lambda c: (c not in first, -counts[c], c))
+
+
 def headline(run: RunSummary) -> dict[str, object]:
     """Held-out figures for tables and the rate–distortion plot: test eval.json first, else last validation."""
     ev = read_eval(run.path)
     m = run.config.model
-    row: dict[str, object] = {"run": run.name, "path": str(run.path), "family": family_name(m), "decoder": m.decoder}
+    row: dict[str, object] = {
+        "run": run.name,
+        "path": str(run.path),
+        "corpus": corpus_label(run),
+        "family": family_name(m),
+        "decoder": m.decoder,
+    }
     # one rate–distortion curve per architecture, size and training budget: D is not comparable across
     # vocabularies, and a longer-trained run is another point of comparison, not a step of the same curve
     t = run.config.train

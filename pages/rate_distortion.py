@@ -7,14 +7,18 @@ import streamlit as st
 
 from explorer import plots
 from explorer.references import SOURCE, beta_c_table
-from explorer.runs import headline
+from explorer.runs import corpora_first_chosen, headline
 from explorer.ui import nav, widgets
 from textvae_core.rundir import read_metrics
 
 nav.page("Rate–distortion")
 runs, chosen = widgets.require_runs()
-table = pd.DataFrame([headline(r) for r in runs if r.has_weights])
-only_bc = st.toggle("β_C runs only", value=True, help="Runs trained with a capacity C (the paper's sweep).")
+rows = [headline(r) for r in runs if r.has_weights]
+corpora = corpora_first_chosen(rows, [r.name for r in chosen])
+pick, toggle = st.columns([2, 3])
+corpus = pick.selectbox("Corpus", corpora, help="D is comparable only between runs of one corpus.")
+only_bc = toggle.toggle("β_C runs only", value=True, help="Runs trained with a capacity C (the paper's sweep).")
+table = pd.DataFrame([row for row in rows if row["corpus"] == corpus])
 shown = table[table["C"].notna()] if only_bc and table["C"].notna().any() else table
 
 left, right = st.columns([3, 2])

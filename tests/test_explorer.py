@@ -167,3 +167,23 @@ def test_projections_keep_neighbours_apart_from_far_points() -> None:
         assert np.linalg.norm(a - b) > 3 * spread, method  # two clusters stay two clusters
     with pytest.raises(ValueError):
         project(z, "mds")
+
+
+def test_rate_distortion_shows_one_corpus_at_a_time_opening_on_the_chosen_runs() -> None:
+    """D of a character-level run is not D of a word-level one: the corpora are offered one at a time,
+    the chosen runs' corpus first, then the one with most runs."""
+    from explorer.runs import corpora_first_chosen, corpus_label
+
+    rows = [
+        {"run": "a", "corpus": "ptb"},
+        {"run": "b", "corpus": "ptb"},
+        {"run": "c", "corpus": "snli_char (characters)"},
+        {"run": "d", "corpus": "yahoo"},
+    ]
+    assert corpora_first_chosen(rows, []) == ["ptb", "snli_char (characters)", "yahoo"]
+    assert corpora_first_chosen(rows, ["d"]) == ["yahoo", "ptb", "snli_char (characters)"]
+    cfg = RunConfig()
+    cfg.data.train, cfg.data.level = "data/snli_char/train.txt", "char"
+    assert corpus_label(RunSummary(Path("x"), cfg, None, True)) == "snli_char (characters)"
+    cfg.data.train, cfg.data.level = "train.txt", "word"
+    assert corpus_label(RunSummary(Path("x"), cfg, None, True)) == "train"
