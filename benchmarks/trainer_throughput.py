@@ -1,14 +1,18 @@
-"""Does the Trainer cost anything? Training tokens/s of the Trainer against train.train as it was before it.
+"""Training tokens/s of today's package against the package at another commit (by default the commit
+before the Trainer: does the Trainer cost anything?; or any commit, to measure a change such as a faster
+output layer).
 
-The baseline is the training loop of the commit before the Trainer, run unmodified with the package as
-it was then (``git archive BASELINE textvae_core`` into a scratch folder); each run is its own Python
-process with its own package on the path, fp32 on both sides (the baseline had no CPU bf16). Both
-train the default small model on Penn Treebank with the same seed, so they see the same batches; runs
-alternate within each round, in ABBA order (before, Trainer | Trainer, before | …), so that a drift in
+The baseline is the package at that commit, run unmodified (``git archive BASELINE textvae_core`` into
+a scratch folder); each run is its own Python process with its own package on the path, fp32 on both
+sides unless ``--amp`` (bf16 autocast on both; the baseline must have it: commits from c2f822b on). Both
+train the same model on Penn Treebank with the same seed, so they see the same batches: the default small
+model, or with ``--model anchor`` timbmg/Sentence-VAE's defaults (GRU 256, emb 300, z 16, batch 32;
+``textvae_core/anchors/matched.py``); runs alternate within each round, in ABBA order (baseline, today |
+today, baseline | …), so that a drift in
 machine load hits both alike; the figure is the median over rounds of the round's ratio.
 Tokens/s counts target tokens of the steps after a warm-up, timed from the on_log callback both offer.
 
-    python benchmarks/trainer_throughput.py [--steps 150] [--rounds 4] [--threads 0] [--baseline 5115e92]
+    python benchmarks/trainer_throughput.py [--steps 150] [--rounds 4] [--threads 0] [--baseline 5115e92] [--amp] [--model anchor]
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
 
+from textvae_core.anchors.matched import sentence_vae_config
 from textvae_core.cli import parse_dataclass, run_main
 from textvae_core.config import RunConfig
 from textvae_core.paths import ROOT
@@ -37,16 +42,24 @@ class Options:
     rounds: int = 4  # rounds, each training both variants (ABBA order)
     baseline: str = "5115e92"  # the commit whose train.train is the reference
     threads: int = 0  # torch threads (0: torch's default; 1 on a busy machine)
+    amp: bool = False  # bf16 autocast on both sides (the baseline commit must have it)
+    model: str = "small"  # small (the default RunConfig) | anchor (timbmg/Sentence-VAE's defaults: anchors/matched.py)
 
 
 DRIVER = """
 import json, sys, time
 from textvae_core.config import RunConfig
 from textvae_core.train import train
-steps, threads, out, data = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
-cfg = RunConfig()
-cfg.data.train, cfg.data.valid = data, ""
-cfg.train.num_threads, cfg.train.amp = threads, False
+steps, threads, out, data, amp, model = sys.argv[1:7]
+steps, threads, amp = int(steps), int(threads), amp == "1"
+if model == "anchor":
+    from textvae_core.anchors.matched import sentence_vae_config
+    cfg = sentence_vae_config(out, amp=amp, threads=threads)
+else:
+    cfg = RunConfig()
+    cfg.data.train = data
+cfg.data.valid = ""
+cfg.train.num_threads, cfg.train.amp = threads, amp
 cfg.train.out, cfg.train.max_steps, cfg.train.ckpt_every, cfg.train.progress = out, steps, 0, False
 marks = {}
 train(cfg, on_log=lambda r: marks.setdefault(r["step"], time.perf_counter()) if r.get("split") == "train" else None)
@@ -62,12 +75,14 @@ def package_at(commit: str, into: Path) -> Path:
     return into
 
 
-def measure(package_root: Path, steps: int, warmup: int, out: Path, tokens: list[int], threads: int) -> float:
+def measure(
+    package_root: Path, steps: int, warmup: int, out: Path, tokens: list[int], threads: int, amp: bool, model: str
+) -> float:
     """Target tokens/s of steps warmup+1 … steps, trained in a fresh process importing ``package_root``."""
     env = {**os.environ, "PYTHONPATH": str(package_root)}
     data = str(ROOT / RunConfig().data.train)
     proc = subprocess.run(
-        [sys.executable, "-c", DRIVER, str(steps), str(threads), str(out), data],
+        [sys.executable, "-c", DRIVER, str(steps), str(threads), str(out), data, str(int(amp)), model],
         cwd=ROOT, env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
     marks = {int(k): v for k, v in json.loads(proc.stdout.strip().splitlines()[-1]).items()}
@@ -76,18 +91,23 @@ def measure(package_root: Path, steps: int, warmup: int, out: Path, tokens: list
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_dataclass(Options, argv, "python benchmarks/trainer_throughput.py", __doc__)
-    cfg = RunConfig()
-    cfg.data.train, cfg.data.valid = str(ROOT / cfg.data.train), ""
+    if args.model == "anchor":
+        cfg = sentence_vae_config("unused")
+    else:
+        cfg = RunConfig()
+        cfg.data.train = str(ROOT / cfg.data.train)
+    cfg.data.valid = ""
     _, train_set, _ = prepare_data(cfg)
     order = train_set.batches(
         cfg.train.batch_size, shuffle=True, seed=cfg.train.seed * 100003, chunk=cfg.train.bucket_chunk
     )
     tokens = [sum(train_set.lengths[i] for i in idx) + len(idx) for idx in order]  # target tokens of step s + 1
-    rates: dict[str, list[float]] = {"train.train before the Trainer": [], "Trainer (train.train today)": []}
+    base, today = f"package at {args.baseline}", "package today"
+    rates: dict[str, list[float]] = {base: [], today: []}
     ratios = []
     with tempfile.TemporaryDirectory() as tmp:
         before = package_at(args.baseline, Path(tmp) / "before")
-        variants = {"train.train before the Trainer": before, "Trainer (train.train today)": ROOT}
+        variants = {base: before, today: ROOT}
         for r in range(args.rounds):
             order = list(variants.items()) if r % 2 == 0 else list(variants.items())[::-1]  # ABBA: drift cancels
             for name, package in order:
@@ -95,13 +115,15 @@ def main(argv: list[str] | None = None) -> int:
                     package,
                     args.steps,
                     args.warmup,
-                    Path(tmp) / f"{r}-{len(rates[name])}-{name[:5]}",
+                    Path(tmp) / f"{r}-{'base' if name == base else 'today'}",
                     tokens,
                     args.threads,
+                    args.amp,
+                    args.model,
                 )
                 rates[name].append(rate)
                 print(f"round {r + 1}  {name:<32} {rate:>8,.0f} target tokens/s", flush=True)
-            ratios.append(rates["Trainer (train.train today)"][-1] / rates["train.train before the Trainer"][-1])
+            ratios.append(rates[today][-1] / rates[base][-1])
     summary = {k: [round(x) for x in v] for k, v in rates.items()}
     summary |= {"ratio_per_round": [round(x, 3) for x in ratios], "median_ratio": round(statistics.median(ratios), 3)}
     print(json.dumps(summary))
