@@ -108,6 +108,20 @@ def is_active(run_dir: Path) -> bool:
     return _held(Path(run_dir) / JOB_LOCK) or _held(Path(run_dir) / TRAIN_LOCK)
 
 
+def _winding_down(run_dir: Path, wait_s: float = 10.0) -> bool:
+    """A job that has written its outcome lets go of its locks a moment later, as its processes exit: a
+    resume asked for in that moment waits for them (up to ``wait_s``) instead of being refused."""
+    job = read_job(run_dir) or {}
+    if job.get("state") not in ("finished", "stopped", "failed"):
+        return False
+    deadline = time.monotonic() + wait_s
+    while is_active(run_dir):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 # ----------------------------------------------------------------------------- submitting and the queue
 
 
@@ -157,7 +171,7 @@ def submit(
     if not NAME.match(name):
         raise JobError(f"run name {name!r}: use letters, digits, '.', '_' and '-' (not starting with '.' or '-')")
     run_dir = root / name
-    if is_active(run_dir):
+    if is_active(run_dir) and not _winding_down(run_dir):
         job = read_job(run_dir) or {}
         raise JobError(
             f"{name} is already being trained (pid {job.get('pid', '?')}): stop it first, or pick another name"

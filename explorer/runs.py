@@ -93,6 +93,14 @@ def recipe_label(cfg: RunConfig) -> str:
     return ", ".join(parts) or "—"
 
 
+def recipe_mark(cfg: RunConfig) -> str:
+    """The rate recipe's knobs in a few letters for a curve's name (", BN-μ + BoW"): runs trained with and
+    without them are different curves, not steps of one."""
+    m, o = cfg.model, cfg.objective
+    parts = (["BN-μ"] if m.mu_norm == "batchnorm" else []) + (["BoW"] if o.bow > 0 else [])
+    return f", {' + '.join(parts)}" if parts else ""
+
+
 def run_dirs(root: Path) -> list[Path]:
     """Folders under root holding a config.json, following symbolic links (once each: no loops)."""
     found, seen = [], set()
@@ -166,7 +174,7 @@ def headline(run: RunSummary) -> dict[str, object]:
     if m.latent != "dense" or family_name(m) != "RNN VAE":  # the report's families name themselves
         arch = f"{family_name(m)} {m.emb_dim}/{m.hidden}, {latent_label(m)}"
     unit = "characters" if run.config.data.level == "char" else "words"
-    row["model"] = f"{arch}, {run.config.vocab_size} {unit}, {budget}"
+    row["model"] = f"{arch}, {run.config.vocab_size} {unit}, {budget}{recipe_mark(run.config)}"
     o = run.config.objective
     row |= {"objective": o.name, "m": o.m, "β": o.beta, "C": o.C, "α": o.alpha}
     if ev:

@@ -127,7 +127,7 @@ ROWS = [
     ),
 ]
 # the fixed recipe (the bnl-bow-ramp row) at smaller capacities: does D fall as C rises once the rate is spent
-# on the sentence? (The β_C paper's central claim; the shipped recipe's sweeps had D rising with C.)
+# on the sentence? (The β_C paper's central claim; the old recipe's sweeps had D rising with C.)
 BEST = next(r for r in ROWS if r.name == "bnl-bow-ramp")
 SWEEP_C = (10.0, 30.0)
 ROWS += [
@@ -251,7 +251,9 @@ def sweep_section(rows: dict[str, dict]) -> list[str]:
         "## D against C under the fixed recipe",
         "",
         "The bnl-bow-ramp row at smaller capacities (same size, budget and seed). The β_C paper: D falls as C "
-        "rises; the shipped recipe's sweeps had it rising (Spearman ρ = +1.00 for the LSTM).",
+        "rises; the old recipe's sweeps (C held from step 0) had it rising (Spearman ρ = +1.00 for the LSTM), "
+        "the LSTM and GRU sweeps retrained with this recipe have it falling (ρ = −0.99 and −0.96, "
+        "docs/REPRODUCTION.md).",
         "",
         "| C | D | R | R − KL_mm | ‖E z‖² | AU | BLEU-4 |",
         "|---|---|---|---|---|---|---|",
@@ -334,7 +336,8 @@ def findings(rows: dict[str, dict], starts: dict[str, dict]) -> list[str]:
             f"({best['D'] - b['D']:+.2f}), BLEU-4 {best['bleu4']:.2f}; with γ learned per dimension D "
             f"{bnl['D']:.2f}, BLEU-4 {bnl['bleu4']:.2f}, KL_mm {bnl['kl_mm']:.1f} against {best['kl_mm']:.1f} "
             "(dimensions the decoder does not read can shrink, so active units mean something). This is the "
-            "recipe of the shipped ptb-lstm-bc100 and of every β_C run in `textvae_core/grid_next.toml`."
+            "recipe of the shipped ptb-lstm-bc100, of the shipped LSTM and GRU sweeps and of every β_C run in "
+            "`textvae_core/grid_next.toml`."
         )
     ae = rows.get("ae")
     if ae and bnl:

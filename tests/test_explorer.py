@@ -187,3 +187,15 @@ def test_rate_distortion_shows_one_corpus_at_a_time_opening_on_the_chosen_runs()
     assert corpus_label(RunSummary(Path("x"), cfg, None, True)) == "snli_char (characters)"
     cfg.data.train, cfg.data.level = "train.txt", "word"
     assert corpus_label(RunSummary(Path("x"), cfg, None, True)) == "train"
+
+
+def test_curve_names_tell_the_rate_recipe_apart() -> None:
+    """A run trained with the rate recipe is another curve than one without, at the same size and budget."""
+    from explorer.runs import recipe_mark
+
+    cfg = RunConfig()
+    assert recipe_mark(cfg) == ""
+    cfg.model.mu_norm, cfg.objective.bow = "batchnorm", 1.0
+    assert recipe_mark(cfg) == ", BN-μ + BoW"
+    cfg.model.mu_norm = "none"
+    assert recipe_mark(cfg) == ", BoW"

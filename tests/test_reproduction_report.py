@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import load_script
+from textvae_core.config import RunConfig
 from textvae_core.grid import load_grid
 from textvae_core.paths import ROOT
 from textvae_core.rundir import CONFIG, EVAL, METRICS
@@ -118,6 +119,7 @@ def test_report_holds_fails_and_missing(report: Any, tmp_path: Path) -> None:
     # a claim about every run fails as soon as one measured run misses, even while others are missing
     sweep_row = claim_row(text, "C − 1 ≤ KL ≤ C + 1 for every C (sweep, LSTM")
     assert "C = 10: KL 12.50" in sweep_row and "**does not hold**" in sweep_row
+    assert "no training-batch KL in the log of C = 10" in sweep_row
     gru_row = claim_row(text, "C − 1 ≤ KL ≤ C + 1 for every C (sweep, GRU")
     assert "not yet measured (missing: sweep-gru-c10" in gru_row
     # FCE under different vocabularies is not compared; a missing section is named
@@ -132,6 +134,26 @@ def test_report_holds_fails_and_missing(report: Any, tmp_path: Path) -> None:
     assert f"Runs evaluated: 4 of {report.n_grid}." in text
     # the rate–distortion table shows what exists and dashes for the rest
     assert "| 10 | 12.50 | 90.00 | -1.25 | — |" in text
+
+
+def test_constraint_misses_are_told_apart_by_the_training_log() -> None:
+    """Off C on the training batches already (the penalty lost to the other terms), or only on test."""
+    from explorer.reproduction import why
+    from explorer.reproduction.engine import RunData
+
+    def run(c: float, test_kl: float, train_kl: float) -> RunData:
+        cfg = RunConfig()
+        cfg.objective.C, cfg.objective.bow = c, 1.0
+        curve = [{"step": s, "epoch": 3, "split": "train", "kl": train_kl, "steps_averaged": 10} for s in (10, 20)]
+        return RunData(f"c{c:g}", {"bounds": {"kl": test_kl}}, cfg, curve, "complete")
+
+    text = why.constraint([run(10, 11.9, 11.6), run(20, 20.3, 20.0), run(50, 48.5, 49.9), run(90, 87.0, 88.5)])
+    assert (
+        "above C on the training batches of the last epoch already (C = 10: test 11.90, training batches 11.60)" in text
+    )
+    assert "bag-of-words loss" in text and "C = 20" not in text  # within C ± 1: not a miss
+    assert "off on test (C = 50: test 48.50, training batches 49.90): the generalisation gap" in text
+    assert "below C on the training batches of the last epoch already (C = 90" in text
 
 
 def test_report_helpers(report: Any) -> None:

@@ -117,7 +117,7 @@ BETA_C: list[Claim] = [
         TABLE1,
         (R,),
         WithinCapacity(1.0),
-        why.CONSTRAINT,
+        why.constraint,
     ),
     *(
         Claim(
@@ -126,7 +126,7 @@ BETA_C: list[Claim] = [
             sweep(dec),
             (R,),
             WithinCapacity(1.0),
-            why.CONSTRAINT + "; the sweep models are smaller and train briefly (sizes in the sweep section)",
+            why.constraint,
         )
         for dec in DECODERS
     ),
@@ -223,7 +223,7 @@ SWEEP: list[Claim] = [
             sweep(dec),
             (D,),
             RankCorrelation(-0.8),
-            why.SWEEP_DISTORTION,
+            why.sweep_distortion,
             figure=lambda v, runs: f"ρ = {spearman(_capacities(runs), v[0]):.2f}; D {fmt(v[0][0])} → {fmt(v[0][-1])}",
         ),
         Claim(

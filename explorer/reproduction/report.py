@@ -78,6 +78,14 @@ class Report:
                 )
         return "sizes not known yet (no run started)"
 
+    def sweep_recipes(self) -> str:
+        """Each decoder's sweep recipe, decoders trained alike named together (from the first run's config)."""
+        groups: dict[str, list[str]] = {}
+        for dec in C.DECODERS:
+            cfg = next((self.runs[n].config for n in C.sweep(dec) if n in self.runs and self.runs[n].config), None)
+            groups.setdefault(recipe(cfg) if cfg else "not started", []).append(dec.upper())
+        return "; ".join(f"{' and '.join(decs)}: {how}" for how, decs in groups.items())
+
     def budgets(self, names: tuple[str, ...]) -> str:
         """Size, epochs and recipe per run, from the configs: runs trained differently are not steps of the
         same comparison."""
@@ -116,9 +124,10 @@ class Report:
                 "code does) at the paper's size; the others are not retrained yet (their settings are in "
                 "textvae_core/grid_next.toml, for scripts/gpu_grid.py; about 1.5 hours each on one CPU core). The "
                 "D, active-unit and "
-                "reconstruction claims compare the recipes as much as the capacities; the sweep below is one recipe "
-                f"at one budget (its 10-epoch ends: D {dist(lo):.2f} at C = {capacity(lo):g}, {dist(hi):.2f} at "
-                f"C = {capacity(hi):g})."
+                "reconstruction claims compare the recipes as much as the capacities; within each decoder the sweep "
+                "below is one recipe at one budget (its recipes are named there; the LSTM sweep's 10-epoch ends, "
+                f"{recipe(lo.config, budget=False) if lo.config else '?'}: D {dist(lo):.2f} at C = {capacity(lo):g}, "
+                f"{dist(hi):.2f} at C = {capacity(hi):g})."
             )
         return (
             f"Budget caveat ({self.budgets(C.TABLE1)}): the fall of D to {dist(evs[-1]):.2f} at the largest C is "
