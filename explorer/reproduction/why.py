@@ -104,8 +104,7 @@ def sweep_distortion(runs: list[RunData]) -> str:
     if batchnorm_mu(runs):
         return (
             "trained with the rate recipe (batch-normalised μ, bag-of-words loss, C ramped), yet D does not fall "
-            "with C at this budget: the decoder has not learnt to read the larger rates (see the validation D "
-            "per epoch in each run's log)"
+            "with C at this budget; each run's validation D per epoch tells whether a longer budget would order it"
         )
     return DISTORTION + (
         "; with the rate recipe D falls as C rises at one budget (docs/ABLATION.md, 'D against C under "
