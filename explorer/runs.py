@@ -80,25 +80,29 @@ def capacity_label(o: ObjectiveConfig) -> str | None:
     return f"{o.C_schedule} over {o.C_warmup_steps} steps"
 
 
-def recipe_label(cfg: RunConfig) -> str:
-    """The knobs that make z describe the sentence (docs/ABLATION.md), in words; "—" for none."""
+def _recipe_knobs(cfg: RunConfig) -> list[tuple[str, str]]:
+    """The knobs that make z describe the sentence (docs/ABLATION.md): (in words, in a few letters) each."""
     m, o = cfg.model, cfg.objective
-    parts = []
+    knobs = []
     if m.mu_norm == "batchnorm":
-        parts.append("batch-normalised μ" + (" (learned γ)" if m.mu_scale_learn else ""))
+        knobs.append(("batch-normalised μ" + (" (learned γ)" if m.mu_scale_learn else ""), "BN-μ"))
     elif m.mu_scale != 1.0:
-        parts.append(f"μ × {m.mu_scale:g}")
+        knobs.append((f"μ × {m.mu_scale:g}", f"μ×{m.mu_scale:g}"))
     if o.bow > 0:
-        parts.append(f"bag-of-words × {o.bow:g}")
-    return ", ".join(parts) or "—"
+        knobs.append((f"bag-of-words × {o.bow:g}", "BoW"))
+    return knobs
+
+
+def recipe_label(cfg: RunConfig) -> str:
+    """The rate recipe's knobs in words; "—" for none."""
+    return ", ".join(long for long, _ in _recipe_knobs(cfg)) or "—"
 
 
 def recipe_mark(cfg: RunConfig) -> str:
     """The rate recipe's knobs in a few letters for a curve's name (", BN-μ + BoW"): runs trained with and
     without them are different curves, not steps of one."""
-    m, o = cfg.model, cfg.objective
-    parts = (["BN-μ"] if m.mu_norm == "batchnorm" else []) + (["BoW"] if o.bow > 0 else [])
-    return f", {' + '.join(parts)}" if parts else ""
+    short = [s for _, s in _recipe_knobs(cfg)]
+    return f", {' + '.join(short)}" if short else ""
 
 
 def run_dirs(root: Path) -> list[Path]:
