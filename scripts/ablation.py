@@ -4,6 +4,7 @@
     python scripts/ablation.py ROW [ROW …] [--jobs 2]      # train + measure (resumes, skips finished rows)
     python scripts/ablation.py --early all                 # every row's first 200 steps (minutes, not hours)
     python scripts/ablation.py --report                    # write docs/ABLATION.md from what is measured
+                                                           # (refuses to drop figures measured elsewhere: --force)
 
 Every row is the shipped β_C recipe (C = 100 held from step 0, LSTM encoder and decoder, Adam 1e-3,
 gradient clipping at 5, length-bucketed batches of 64) with one change, trained by the project's own
@@ -252,8 +253,8 @@ def sweep_section(rows: dict[str, dict]) -> list[str]:
         "",
         "The bnl-bow-ramp row at smaller capacities (same size, budget and seed). The β_C paper: D falls as C "
         "rises; the old recipe's sweeps (C held from step 0) had it rising (Spearman ρ = +1.00 for the LSTM), "
-        "the LSTM and GRU sweeps retrained with this recipe have it falling (ρ = −0.99 and −0.96, "
-        "docs/REPRODUCTION.md).",
+        "the LSTM, GRU and CNN sweeps retrained with this recipe have it falling (ρ = −0.99, −0.96 and "
+        "−0.90, docs/REPRODUCTION.md).",
         "",
         "| C | D | R | R − KL_mm | ‖E z‖² | AU | BLEU-4 |",
         "|---|---|---|---|---|---|---|",
@@ -336,7 +337,7 @@ def findings(rows: dict[str, dict], starts: dict[str, dict]) -> list[str]:
             f"({best['D'] - b['D']:+.2f}), BLEU-4 {best['bleu4']:.2f}; with γ learned per dimension D "
             f"{bnl['D']:.2f}, BLEU-4 {bnl['bleu4']:.2f}, KL_mm {bnl['kl_mm']:.1f} against {best['kl_mm']:.1f} "
             "(dimensions the decoder does not read can shrink, so active units mean something). This is the "
-            "recipe of the shipped ptb-lstm-bc100, of the shipped LSTM and GRU sweeps and of every β_C run in "
+            "recipe of the shipped ptb-lstm-bc100, of the three shipped sweeps and of every β_C run in "
             "`textvae_core/grid_next.toml`."
         )
     ae = rows.get("ae")
@@ -455,6 +456,7 @@ class Options:
     list: bool = False  # show the rows and what is measured of them, then stop
     report: bool = False  # write docs/ABLATION.md from the measured rows
     early: bool = False  # train only each named row's first 200 steps (runs/ablation/early/ROW)
+    force: bool = False  # --report: write even where rows the report has figures for are not measured here
     jobs: int = 1  # rows trained side by side, one thread each
     threads: int = 0  # torch threads per row (0: torch's default)
 
@@ -488,9 +490,34 @@ def main(argv: list[str] | None = None) -> int:
         for name in todo:
             run_row(BY_NAME[name], opts.threads)
     if opts.report:
+        here = set(measured()) | {f"{r.name} (first {EARLY_STEPS} steps)" for r in ROWS if early(r.name)}
+        lost = sorted(doc_measured() - here)
+        if lost and not opts.force:
+            print(
+                f"error: {DOC} has figures for rows that {OUT} does not hold ({', '.join(lost)}): left as is "
+                "(train them here, or --force to write the report without them)",
+                file=sys.stderr,
+            )
+            return 1
         DOC.write_text(report(), encoding="utf-8")
         print(f"wrote {DOC}")
     return 0
+
+
+def doc_measured() -> set[str]:
+    """What the written report has figures for (rows, and rows' first steps): a report regenerated where
+    runs/ablation lacks them (a fresh clone) would replace hours of measurement with "not measured"."""
+    if not DOC.exists():
+        return set()
+    found = set()
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        c = line.split(" | ")
+        row = BY_NAME.get(c[0][2:]) if line.startswith("| ") and len(c) > 2 else None
+        if row and c[1] == row.what and not c[2].startswith("not "):  # | name | what changes | D | …
+            found.add(row.name)
+        elif row and c[1] == str(EARLY_STEPS):  # | name | step | C(t) | …: the first steps' table
+            found.add(f"{row.name} (first {EARLY_STEPS} steps)")
+    return found
 
 
 if __name__ == "__main__":
