@@ -84,7 +84,7 @@ class Report:
         for dec in C.DECODERS:
             cfg = next((self.runs[n].config for n in C.sweep(dec) if n in self.runs and self.runs[n].config), None)
             groups.setdefault(recipe(cfg) if cfg else "not started", []).append(dec.upper())
-        return "; ".join(f"{' and '.join(decs)}: {how}" for how, decs in groups.items())
+        return "; ".join(f"{_and(decs)}: {how}" for how, decs in groups.items())
 
     def budgets(self, names: tuple[str, ...]) -> str:
         """Size, epochs and recipe per run, from the configs: runs trained differently are not steps of the
@@ -265,3 +265,8 @@ def build(checkpoints: Path) -> str:
             missing=[n for n, r in rep.runs.items() if r.eval is None],
         )
     )
+
+
+def _and(words: list[str]) -> str:
+    """Names as a sentence lists them: A; A and B; A, B and C."""
+    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else words[0]
