@@ -12,6 +12,13 @@ import plotly.graph_objects as go
 HOVER_LATENT = ["AU", "log det Cov", "‖μ‖²", "C", "m", "β"]
 
 
+def model_colors(table: pd.DataFrame) -> dict[str, str]:
+    """One colour per curve name, the same in every chart of a page (plotly's own order depends on which
+    rows each chart keeps)."""
+    palette = px.colors.qualitative.Plotly
+    return {m: palette[i % len(palette)] for i, m in enumerate(sorted(table["model"].dropna().unique()))}
+
+
 def rate_distortion(table: pd.DataFrame) -> go.Figure:
     """D against R, one line per model (architecture and size), points ordered by R; hover: latent statistics.
 
@@ -24,6 +31,7 @@ def rate_distortion(table: pd.DataFrame) -> go.Figure:
         x="R",
         y="D",
         color="model",
+        color_discrete_map=model_colors(table),
         markers=True,
         hover_name="run",
         hover_data={c: ":.2f" if df[c].dtype.kind == "f" else True for c in hover},
@@ -36,17 +44,21 @@ def rate_distortion(table: pd.DataFrame) -> go.Figure:
 
 
 def kl_against_target(table: pd.DataFrame) -> go.Figure:
-    """Achieved KL against the capacity C of β_C runs, with the target KL = C and the ±1 nat band."""
+    """Achieved KL against the capacity C of β_C runs, with the target KL = C and the ±1 nat band. Points take
+    their curve's colour from the rate–distortion chart beside it, whose legend names them."""
     df = table.dropna(subset=["C", "R"])
     fig = px.scatter(
         df,
         x="C",
         y="R",
-        color="decoder",
+        color="model",
+        color_discrete_map=model_colors(table),
         hover_name="run",
+        hover_data={"model": True},
         custom_data=["path"],
         labels={"C": "capacity C (nats)", "R": "achieved KL (nats / sentence)"},
     )
+    fig.update_traces(showlegend=False)
     hi = float(max([1.0, *df["C"].tolist(), *df["R"].tolist()])) * 1.05
     line = np.array([0.0, hi])
     fig.add_trace(go.Scatter(x=line, y=line, mode="lines", name="KL = C", line={"dash": "dash", "color": "grey"}))
@@ -62,7 +74,7 @@ def kl_against_target(table: pd.DataFrame) -> go.Figure:
         )
     )
     fig.update_traces(marker={"size": 10}, selector={"mode": "markers"})
-    fig.update_layout(clickmode="event+select", margin={"t": 30})
+    fig.update_layout(clickmode="event+select", margin={"t": 30}, legend_title_text="")
     return fig
 
 

@@ -10,9 +10,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
+from explorer import plots
 from explorer.latent_map import MapConfig, sample_points
 from explorer.runs import find_runs, headline, knob_family
 from explorer.textlab import (
@@ -60,6 +62,7 @@ def test_the_runs_table_names_each_family_from_its_json_without_torch() -> None:
     assert heads["snli-char-lcnnvae-5-c10"]["model"].startswith("LCNNVAE (5) 32/128, ladder 16/12/8/6/4")
     assert "characters" in heads["snli-char-lcnnvae-5-c10"]["model"]
     assert heads["ptb-lstm-bc15"]["model"].startswith("lstm→lstm ")  # the RNN VAE rows keep their curve names
+    assert heads["sweep-cnn-c10"]["model"].startswith("lstm→cnn 64/128/32, 5000 words")  # named as its peers
     code = (
         "import sys; from explorer.runs import find_runs, headline; from textvae_core.paths import CHECKPOINTS\n"
         "runs, _ = find_runs(CHECKPOINTS); [headline(r) | r.row() for r in runs]\n"
@@ -192,3 +195,17 @@ def test_runs_page_and_encoder_lens_page_on_the_shipped_char_runs(
     at.slider[0].set_value(3.0).run()
     assert any(m.value.startswith("**z5[0] = +3.00:**") for m in at.markdown)
     assert any("inferred again from the sentence" in c.value for c in at.caption)
+
+
+def test_the_two_rate_charts_colour_a_curve_alike() -> None:
+    """The KL-against-C chart has no legend of its own: its points must take the colour that the rate–distortion
+    chart's legend gives their curve, whichever rows each chart keeps."""
+    runs, _ = find_runs(CHECKPOINTS)
+    table = pd.DataFrame([headline(r) for r in runs])
+    rd, kc = plots.rate_distortion(table), plots.kl_against_target(table)
+    line = {t.name: t.line.color for t in rd.data}
+    points = [t for t in kc.data if t.mode == "markers"]
+    assert len(points) >= 3 and not any(t.showlegend for t in points)
+    assert len({t.marker.color for t in points}) == len(points)
+    for t in points:
+        assert t.marker.color == line[t.name]
