@@ -175,7 +175,7 @@ def headline(run: RunSummary) -> dict[str, object]:
     t = run.config.train
     budget = f"{t.max_steps} steps" if t.max_steps else f"{t.epochs:g} epochs"
     arch = f"{m.encoder}→{m.decoder} {m.emb_dim}/{m.hidden}/{m.z_dim}"
-    if m.latent != "dense" or fixed_width(m):  # the report's families name themselves; sequence models as above
+    if m.latent != "dense" or fixed_width(m):  # the report's families name themselves; else encoder→decoder e/h/z
         arch = f"{family_name(m)} {m.emb_dim}/{m.hidden}, {latent_label(m)}"
     unit = "characters" if run.config.data.level == "char" else "words"
     row["model"] = f"{arch}, {run.config.vocab_size} {unit}, {budget}{recipe_mark(run.config)}"
