@@ -154,6 +154,10 @@ def test_constraint_misses_are_told_apart_by_the_training_log() -> None:
     assert "bag-of-words loss" in text and "C = 20" not in text  # within C ± 1: not a miss
     assert "off on test (C = 50: test 48.50, training batches 49.90): the generalisation gap" in text
     assert "below C on the training batches of the last epoch already (C = 90" in text
+    assert "the bag-of-words loss (weight 1) gain from more rate outweighs the penalty's slope β = 1" in text
+    stronger = run(10, 11.9, 11.6)
+    stronger.config.objective.beta, stronger.config.objective.bow = 2.0, 0.5  # read from the config, not assumed
+    assert "(weight 0.5) gain from more rate outweighs the penalty's slope β = 2" in why.constraint([stronger])
 
 
 def test_report_helpers(report: Any) -> None:

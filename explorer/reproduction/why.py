@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -75,11 +76,12 @@ def constraint(runs: list[RunData], tol: float = 1.0) -> str:
             (above if seen > capacity(r) else below).append((r, text))
     parts = []
     if above:
-        bow = any(r.config and r.config.objective.bow > 0 for r, _ in above)
-        terms = "D and the bag-of-words loss (weight 1) gain" if bow else "D gains"
+        objectives = [r.config.objective for r, _ in above if r.config]
+        bows = _values(o.bow for o in objectives if o.bow > 0)
+        terms = f"D and the bag-of-words loss (weight {bows}) gain" if bows else "D gains"
         parts.append(
             f"above C on the training batches of the last epoch already ({'; '.join(t for _, t in above)}): "
-            f"what {terms} from more rate outweighs the penalty's slope β = 1"
+            f"what {terms} from more rate outweighs the penalty's slope β = {_values(o.beta for o in objectives) or '?'}"
         )
     if below:
         parts.append(
@@ -91,6 +93,11 @@ def constraint(runs: list[RunData], tol: float = 1.0) -> str:
     if unlogged:
         parts.append(f"no training-batch KL in the log of {', '.join(unlogged)}")
     return "; ".join(parts) + " (|KL − C| is a penalty, not a hard limit; a larger β holds it tighter)"
+
+
+def _values(xs: Iterable[float]) -> str:
+    """The distinct values of a knob across runs, as the text names them ("1", or "0.5 / 1")."""
+    return " / ".join(f"{x:g}" for x in sorted(set(xs)))
 
 
 DISTORTION = (
@@ -150,10 +157,9 @@ def reconstruction_target(runs: list[RunData]) -> str:
 
 def log_det_cov(runs: list[RunData]) -> str:
     """Where along the sweep log det Cov stops falling, and what the rate does from there on."""
-    ldc = [r.eval["latent"]["log_det_cov"] for r in runs]
+    ldc, mu2 = [r.eval["latent"]["log_det_cov"] for r in runs], [r.eval["latent"]["mean_sq_norm"] for r in runs]
     if batchnorm_mu(runs):
         spread = [last_epoch_mean(r, "mu_spread") for r in runs]
-        mu2 = [r.eval["latent"]["mean_sq_norm"] for r in runs]
         return (
             f"log det Cov {fmt(ldc[0], 1)} → {fmt(ldc[-1], 1)} (C = {capacity(runs[0]):g} → {capacity(runs[-1]):g}): "
             "with a batch-normalised μ the codes' mean is 0 (‖E z‖² ≤ "
@@ -162,7 +168,7 @@ def log_det_cov(runs: list[RunData]) -> str:
             "the paper's models (no normalisation) narrow q(z) instead"
         )
     knee = min(range(len(ldc)), key=lambda i: ldc[i] if i < len(ldc) // 2 + 1 else float("inf"))
-    tail, mu2 = ldc[knee:], [r.eval["latent"]["mean_sq_norm"] for r in runs]
+    tail = ldc[knee:]
     return (
         f"log det Cov falls {ldc[0]:.1f} → {ldc[knee]:.1f} up to C = {capacity(runs[knee]):g}, then stays within "
         f"{min(tail):.1f} … {max(tail):.1f} while ‖E z‖² of q(z) grows {mu2[knee]:.1f} → {mu2[-1]:.1f}: past "
