@@ -155,8 +155,8 @@ def run_one(run: GridRun, work: Path, opts: Options, deadline: float, threads: i
     if evaluated.returncode != 0:
         record["error"] = "evaluation: " + (evaluated.stderr.strip().splitlines() or ["?"])[-1]
         return record
-    if not shipped(out):
-        ship(out)
+    if not shipped(out, run.ship_dtype):
+        ship(out, dtype=run.ship_dtype)
     record["weights_mb"] = round((out / WEIGHTS).stat().st_size / MIB, 2)
     return record
 

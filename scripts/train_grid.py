@@ -119,9 +119,9 @@ def do_run(r: GridRun, cfg: RunConfig, out: Path, opts: Options) -> None:
 
 
 def finish(out: Path, r: GridRun, opts: Options) -> None:
-    """After training: float16 weights, then eval.json and the latent map computed from the shipped weights."""
-    if opts.ship and not shipped(out):
-        ship_and_say(out)
+    """After training: shipped weights (float16, or the run's ship_dtype), then eval.json and the latent map computed from the shipped weights."""
+    if opts.ship and not shipped(out, r.ship_dtype):
+        ship_and_say(out, r.ship_dtype)
     if opts.evaluate and not (out / EVAL).exists():
         from textvae_core.evaluate import EvalConfig, evaluate
 
@@ -134,8 +134,8 @@ def finish(out: Path, r: GridRun, opts: Options) -> None:
             print(f"{out.name}: latent map written")
 
 
-def ship_and_say(run_dir: Path) -> None:
-    before, after = ship(run_dir)
+def ship_and_say(run_dir: Path, dtype: str = "float16") -> None:
+    before, after = ship(run_dir, dtype=dtype)
     print(f"{run_dir.name}: training log {before / 1e6:.2f} → {after / 1e6:.2f} MB")
     print(f"{run_dir.name}: shipped ({(run_dir / WEIGHTS).stat().st_size / 1e6:.1f} MB)")
 

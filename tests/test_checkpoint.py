@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from textvae_core.checkpoint import CheckpointError, load_run, read_config, read_weights
+from textvae_core.config import ConfigError
 from textvae_core.decoding import DecodeConfig
 from textvae_core.inference import TextVAE
 from textvae_core.paths import ROOT
@@ -173,6 +174,74 @@ def test_exported_half_precision_run_loads_and_decodes_alike(trained_run: Path, 
     assert torch.allclose(full.encode(sents).mu, half.encode(sents).mu, atol=1e-2)
     z = full.encode(sents).mu
     assert half.decode(z) == full.decode(z)
+
+
+def test_int8_rows_come_back_within_half_a_step_of_their_scale() -> None:
+    from textvae_core.checkpoint import INT8_SCALE, quantize_int8
+
+    g = torch.Generator().manual_seed(0)
+    w = torch.randn(64, 128, generator=g) * torch.logspace(-3, 1, 64)[:, None]  # rows of very different sizes
+    w[3] = 0.0
+    small, vec = torch.randn(8, 8, generator=g), torch.randn(128, generator=g)
+    steps = torch.tensor([1, 2, 3])
+    out, names = quantize_int8({"w": w, "small": small, "vec": vec, "steps": steps})
+    assert names == ["w"] and out["w"].dtype == torch.int8 and out["w" + INT8_SCALE].shape == (64,)
+    assert out["small"].dtype == out["vec"].dtype == torch.float16 and out["steps"].dtype == torch.int64
+    back = out["w"].float() * out["w" + INT8_SCALE][:, None]
+    step = w.abs().amax(1) / 127
+    assert bool(((back - w).abs() <= step[:, None] / 2 + 1e-12).all())
+    assert bool((back[3] == 0).all())
+
+
+def test_int8_shipped_run_is_smaller_and_encodes_alike(
+    bow_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safetensors import safe_open
+
+    from textvae_core import checkpoint
+    from textvae_core.checkpoint import export_run
+
+    monkeypatch.setattr(checkpoint, "INT8_MIN_NUMEL", 64)  # the tiny model's matrices count as large
+    half = export_run(bow_run, tmp_path / "half")
+    q = export_run(bow_run, tmp_path / "int8", dtype="int8")
+    tensors, meta = read_weights(q / WEIGHTS)
+    listed = json.loads(meta["int8"])
+    assert meta["dtype"] == "int8" and "embedding.weight" in listed
+    with safe_open(str(q / WEIGHTS), "pt") as f:
+        assert {f.get_tensor(n).dtype for n in listed} == {torch.int8}
+    assert all(t.dtype != torch.int8 for t in tensors.values())  # read back as floating point
+    assert (q / WEIGHTS).stat().st_size < 0.75 * (half / WEIGHTS).stat().st_size
+    full, small = TextVAE.load(bow_run), TextVAE.load(q)
+    assert next(small.model.parameters()).dtype == torch.float32
+    sents = ["the cat sees the river today", "a dog finds some bread", "my sister paints a red car"]
+    assert torch.allclose(full.encode(sents).mu, small.encode(sents).mu, atol=5e-2)
+    again = export_run(q, tmp_path / "again", dtype="int8")  # re-exporting quantizes the same values again
+    assert json.loads(read_weights(again / WEIGHTS)[1]["int8"]) == listed
+    with pytest.raises(ConfigError, match="ship dtype 'int4'"):
+        export_run(bow_run, tmp_path / "bad", dtype="int4")
+
+
+def test_int8_weights_whose_parts_do_not_fit_are_refused(bow_run: Path, tmp_path: Path) -> None:
+    from safetensors import safe_open
+
+    from textvae_core.checkpoint import INT8_SCALE, export_run, tensors_bytes
+
+    q = export_run(bow_run, tmp_path / "int8", dtype="int8")
+    with safe_open(str(q / WEIGHTS), "pt") as f:
+        raw = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (a safetensors handle is not iterable)
+        meta = {k: v for k, v in f.metadata().items() if k not in {"format_version", "tensor_sha256"}}
+    broken = copy_run(q, tmp_path / "broken")
+    name = json.loads(meta["int8"])[0]
+    no_scale = {k: v for k, v in raw.items() if k != name + INT8_SCALE}
+    (broken / WEIGHTS).write_bytes(tensors_bytes(no_scale, meta))
+    with pytest.raises(CheckpointError, match=f"'{name}' or its per-row scale"):
+        load_run(broken)
+    (broken / WEIGHTS).write_bytes(tensors_bytes(raw, {**meta, "int8": "[]"}))  # scales nobody claims
+    with pytest.raises(CheckpointError, match="belong to no tensor"):
+        load_run(broken)
+    (broken / WEIGHTS).write_bytes(tensors_bytes(raw, {**meta, "int8": "{oops"}))
+    with pytest.raises(CheckpointError, match="unreadable list of int8 tensors"):
+        load_run(broken)
 
 
 def test_coarsened_training_log_keeps_step_weighted_means_and_every_validation() -> None:

