@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from explorer.runs import headline
+from explorer.runs import headline, weights_label
 from explorer.ui import nav, widgets
 from explorer.ui.caches import run_folders
 
@@ -30,7 +30,7 @@ with st.expander("Run folders", expanded=False):
         st.error(f"`{extra}` is not a folder on this machine.")
 
 runs, chosen = widgets.require_runs()
-table = pd.DataFrame([headline(r) | {"has weights": r.has_weights} for r in runs])
+table = pd.DataFrame([headline(r) | {"has weights": r.has_weights, "weights": weights_label(r.path)} for r in runs])
 st.subheader(f"{len(runs)} run(s) — select rows to compare them on the other pages")
 event = st.dataframe(
     table.drop(columns=["path"]),

@@ -9,7 +9,16 @@ from pathlib import Path
 
 from textvae_core.config import ModelConfig, ObjectiveConfig, RunConfig
 from textvae_core.layout import family_name, fixed_width, latent_parts
-from textvae_core.rundir import CONFIG, CheckpointError, has_weights, last_validation, read_config, read_eval
+from textvae_core.rundir import (
+    CONFIG,
+    WEIGHTS,
+    CheckpointError,
+    has_weights,
+    last_validation,
+    read_config,
+    read_eval,
+    weights_meta,
+)
 
 
 @dataclass
@@ -48,6 +57,18 @@ class RunSummary:
             "valid −ELBO": v.get("nll_bound"),
             "step": v.get("step"),
         }
+
+
+def weights_label(run_dir: Path) -> str:
+    """How a run's weights are stored, from the file's header alone: "int8 · 11.2 MB" for a shipped run,
+    "float32 · …" while it trains, "none" before its first checkpoint, "unreadable" for a broken file."""
+    path = Path(run_dir) / WEIGHTS
+    if not path.exists():
+        return "none"
+    meta = weights_meta(run_dir)
+    if not meta:
+        return "unreadable"
+    return f"{meta.get('dtype', 'float32')} · {path.stat().st_size / 1e6:.1f} MB"
 
 
 def latent_label(m: ModelConfig) -> str:
