@@ -264,3 +264,33 @@ def test_greedy_fce_why_checks_the_papers_unk_explanation(report: Any) -> None:
     assert "FCE falls exactly where %unk rises" in why and "near copies" in why
     why = report.greedy_fce_why([ev(190.0, 21.0, 80.0), ev(206.0, 25.0, 70.0), ev(182.0, 24.0, 60.0)])
     assert "ours do not order FCE" in why and "near copies" not in why
+
+
+def test_active_units_at_the_cap_from_the_smallest_c_names_the_normalised_mean() -> None:
+    """All 64 active at every C is a miss the report explains by batch-normalised μ, with C = 3's variances;
+    without normalisation it says only that flat below the cap would be a miss."""
+    from explorer.reproduction import engine, why
+
+    def run(C: float, norm: str) -> engine.RunData:
+        cfg = RunConfig()
+        cfg.model.mu_norm, cfg.objective.C = norm, C
+        latent = {"active_units": 64, "z_dim": 64, "mean_sq_norm": 0.1, "au_variances": [0.045, 0.2, 0.158]}
+        return engine.RunData(f"c{C:g}", {"latent": latent}, cfg, [], "")
+
+    text = why.active_units([run(3, "batchnorm"), run(15, "batchnorm"), run(100, "batchnorm")])
+    assert "batch-normalised μ" in text and "at C = 3" in text and "0.045–0.200" in text and "all 64" in text
+    plain = why.active_units([run(3, "none"), run(15, "none"), run(100, "none")])
+    assert plain == "AU can not exceed z_dim (64 here, 64 in the paper); flat below the cap would be a miss"
+
+
+def test_a_flat_nucleus_fce_is_explained_by_the_spread_and_the_width_of_q_z() -> None:
+    from explorer.reproduction import engine, why
+
+    def run(C: float, fce: float, log_det_cov: float) -> engine.RunData:
+        cfg = RunConfig()
+        cfg.objective.C = C
+        ev = {"fce": {"schemes": {"nucleus0.9": {"fce": fce}}}, "latent": {"log_det_cov": log_det_cov}}
+        return engine.RunData(f"c{C:g}", ev, cfg, [], "")
+
+    text = why.nucleus_fce([run(3, 150.0, -2.0), run(15, 151.5, -4.0), run(100, 149.0, 15.77)])
+    assert "within 1.7 %" in text and "C = 100 run's q(z) is wider" in text and "log det Cov 15.77" in text

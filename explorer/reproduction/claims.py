@@ -259,8 +259,7 @@ FCE: list[Claim] = [
         TABLE1,
         (fce("nucleus0.9"),),
         HighestLast(),
-        "our C = 100 run is the least converged of the three (see D above); an LM trained on its samples "
-        "may still fit PTB as well as the others",
+        why.nucleus_fce,
         comparable=same_fce_setup,
     ),
     Claim(
