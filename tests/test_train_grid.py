@@ -75,8 +75,10 @@ def test_the_next_grid_retrains_the_same_runs_with_the_rate_recipe() -> None:
         cfg = r.config("cpu")
         check_recipe(cfg)
         if cfg.objective.name == "beta-c" and r.group != "record":
-            assert cfg.model.mu_norm == "batchnorm" and cfg.objective.bow > 0, r.name
+            assert cfg.model.mu_norm == "batchnorm", r.name
             assert cfg.objective.C_schedule == "linear" and cfg.train.bucket_chunk == 1, r.name
+            # Table 1's small C go without the bag-of-words loss: it rewards rate beyond C (grid.toml)
+            assert (cfg.objective.bow > 0) == (r.name not in ("ptb-lstm-bc3", "ptb-lstm-bc15")), r.name
     table1 = [r.config("cpu") for r in nxt if r.group == "betac"]
     assert {(c.model.emb_dim, c.model.hidden, c.model.z_dim, c.train.epochs) for c in table1} == {(256, 512, 64, 10.0)}
 
