@@ -11,11 +11,8 @@ shipped run under 2 s from a cold start of the app.
 from __future__ import annotations
 
 import json
-import statistics
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +24,7 @@ from textvae_core.cli import parse_dataclass, run_main
 from textvae_core.inference import TextVAE
 from textvae_core.paths import CHECKPOINTS, ROOT
 from textvae_core.rundir import LATENT_MAP
+from textvae_core.timing import median_seconds
 
 
 @dataclass
@@ -64,16 +62,6 @@ print(f"{t2 - t1:.3f} {t3 - t2:.3f}")
 """
 
 
-def warm(fn: Callable[[], object], repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def shipped_runs() -> list[Path]:
     return sorted(p.parent for p in CHECKPOINTS.glob(f"*/{LATENT_MAP}"))
 
@@ -94,15 +82,15 @@ def main(argv: list[str] | None = None) -> int:
     greedy = decode_config("greedy")
     results: dict[str, float | str] = {"runs": ", ".join(r.name for r in runs), "device": str(models[0].device)}
 
-    results["reconstruct 20 sentences × 4 runs, beam 5 (s)"] = warm(
+    results["reconstruct 20 sentences × 4 runs, beam 5 (s)"] = median_seconds(
         lambda: [reconstruct_table(m, twenty, beam, True, 1) for m in four], args.repeats
     )
     ends = Endpoints("prior", seed=1)
-    results["homotopy 10 steps × 3 runs, greedy (s)"] = warm(
+    results["homotopy 10 steps × 3 runs, greedy (s)"] = median_seconds(
         lambda: [homotopy_texts(m, ends, 10, "linear", greedy) for m in (models * 3)[:3]], args.repeats
     )
     five_k = (sentences * (5000 // max(1, len(sentences)) + 1))[:5000]
-    results["encode 5,000 sentences (s)"] = warm(lambda: models[0].encode(five_k), args.repeats)
+    results["encode 5,000 sentences (s)"] = median_seconds(lambda: models[0].encode(five_k), args.repeats)
 
     out = subprocess.run(
         [sys.executable, "-c", POSTERIOR_COLD, str(ROOT / "app.py")],

@@ -12,10 +12,7 @@ the products many times over). Prints figures; it measures, it does not pass or 
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: t
 
 from textvae_core.cli import parse_dataclass, run_main
 from textvae_core.ops import linear_cross_entropy
+from textvae_core.timing import median_seconds
 
 
 @dataclass
@@ -34,16 +32,6 @@ class Options:
     vocab: int = 9972  # output vocabulary
     threads: int = 1  # torch CPU threads
     repeats: int = 5  # timed calls per figure (median), after one untimed
-
-
-def median_ms(fn: Callable[[], object], repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1000 * statistics.median(times)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,14 +53,14 @@ def main(argv: list[str] | None = None) -> int:
             "grad_h G·W": lambda grad=grad, w=w: grad @ w,
             "grad_W Gᵀ·h": lambda grad=grad, a=a: grad.t() @ a,
         }
-        ms = {name: median_ms(fn, o.repeats) for name, fn in products.items()}
+        ms = {name: 1000 * median_seconds(fn, o.repeats) for name, fn in products.items()}
 
         def loss(low: bool = dtype == torch.bfloat16) -> None:
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=low):
                 nll = linear_cross_entropy(h, weight, bias, target)
             nll.sum().backward()
 
-        loss_ms[dtype] = median_ms(loss, o.repeats)
+        loss_ms[dtype] = 1000 * median_seconds(loss, o.repeats)
         rates = ", ".join(f"{name} {v:.1f} ms ({flop / v / 1e6:.0f} GFLOP/s)" for name, v in ms.items())
         share = sum(ms.values()) / loss_ms[dtype]
         print(f"{str(dtype).removeprefix('torch.'):>9}: {rates}")
