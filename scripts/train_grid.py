@@ -119,7 +119,8 @@ def do_run(r: GridRun, cfg: RunConfig, out: Path, opts: Options) -> None:
 
 
 def finish(out: Path, r: GridRun, opts: Options) -> None:
-    """After training: shipped weights (float16, or the run's ship_dtype), then eval.json and the latent map computed from the shipped weights."""
+    """After training: shipped weights (in the run's ship_dtype), then eval.json and the latent map, both
+    computed from the shipped weights."""
     if opts.ship and not shipped(out, r.ship_dtype):
         ship_and_say(out, r.ship_dtype)
     if opts.evaluate and not (out / EVAL).exists():

@@ -75,10 +75,12 @@ def _typed(section: str, values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+GRID_SHIP_DTYPES = ("float16", "int8")  # what a grid run may ship as (float32 would not fit checkpoints/)
+
+
 def _ship_dtype(value: Any, name: str) -> str:
-    allowed = ("float16", "int8")  # float32 would not fit checkpoints/; see checkpoint.SHIP_DTYPES
-    if value not in allowed:
-        raise ConfigError(f"{GRID_FILE.name}: run {name}: ship_dtype {value!r}, one of {', '.join(allowed)}")
+    if value not in GRID_SHIP_DTYPES:
+        raise ConfigError(f"{GRID_FILE.name}: run {name}: ship_dtype {value!r}, one of {', '.join(GRID_SHIP_DTYPES)}")
     return str(value)
 
 
@@ -150,7 +152,7 @@ def shipped(run_dir: Path, dtype: str | None = None) -> bool:
     from .rundir import RESUME_GLOB, weights_meta
 
     stored = weights_meta(run_dir).get("dtype")
-    wanted = stored == dtype if dtype else stored in ("float16", "int8")
+    wanted = stored == dtype if dtype else stored in GRID_SHIP_DTYPES
     return wanted and not any(Path(run_dir).glob(RESUME_GLOB))
 
 

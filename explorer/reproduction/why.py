@@ -207,7 +207,7 @@ def active_units(runs: list[RunData]) -> str:
         return (
             f"every dimension is active at every C: a batch-normalised μ gives each dimension unit variance "
             f"before its learned scale γ, so a small C shrinks every γ alike instead of leaving dimensions "
-            f"at the prior (at C = {runs[0].config.objective.C:g} the variance of E[z|x] per dimension is "
+            f"at the prior (at C = {capacity(runs[0]):g} the variance of E[z|x] per dimension is "
             f"{min(var):.3f}–{max(var):.3f}, above AU's threshold of 0.01 in all {first['z_dim']}); the "
             "paper's encoders are not normalised, and there unused dimensions collapse"
         )
