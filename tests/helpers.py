@@ -46,9 +46,10 @@ def tiny_config(
     return cfg
 
 
-def load_script(name: str) -> ModuleType:
-    """scripts/NAME.py imported as the module NAME (registered first: dataclasses look their module up)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+def load_script(name: str, folder: str = "scripts") -> ModuleType:
+    """FOLDER/NAME.py (scripts or benchmarks) imported as the module NAME (registered first: dataclasses
+    look their module up)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)

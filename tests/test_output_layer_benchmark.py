@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 
 import pytest
 
-from textvae_core.paths import ROOT
+from tests.helpers import load_script
 
 
 def test_output_layer_benchmark_prints_both_precisions(capsys: pytest.CaptureFixture[str]) -> None:
-    spec = importlib.util.spec_from_file_location("output_layer", ROOT / "benchmarks" / "output_layer.py")
-    bench = importlib.util.module_from_spec(spec)
-    sys.modules["output_layer"] = bench  # dataclasses look their module up
-    spec.loader.exec_module(bench)
+    bench = load_script("output_layer", folder="benchmarks")
     assert bench.main(["--rows", "16", "--hidden", "8", "--vocab", "40", "--repeats", "1"]) == 0
     out = capsys.readouterr().out
     assert "float32:" in out and "bfloat16:" in out

@@ -71,6 +71,11 @@ INT8_SCALE = ".int8_scale"
 INT8_MIN_NUMEL = 4096
 
 
+def _half(t: torch.Tensor) -> torch.Tensor:
+    """float16 for floating tensors; integer ones (step counters) as they are."""
+    return t.half() if t.is_floating_point() else t
+
+
 def quantize_int8(tensors: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], list[str]]:
     """Per-row symmetric int8 of the large floating matrices (the rest in float16), and their names."""
     out: dict[str, torch.Tensor] = {}
@@ -82,7 +87,7 @@ def quantize_int8(tensors: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Ten
             out[name + INT8_SCALE] = scale
             names.append(name)
         else:
-            out[name] = t.half() if t.is_floating_point() else t
+            out[name] = _half(t)
     return out, names
 
 
@@ -263,7 +268,7 @@ def export_run(src: str | Path, dst: str | Path, dtype: str = "float16") -> Path
     if dtype == "int8":
         tensors, quantized = quantize_int8(tensors)
     elif dtype == "float16":
-        tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+        tensors = {k: _half(v) for k, v in tensors.items()}
     drop_keys = {"format_version", "tensor_sha256", "dropped_parts", "int8"}
     meta = {k: v for k, v in run.meta.items() if k not in drop_keys} | {"dtype": dtype}
     meta |= ({"dropped_parts": json.dumps(dropped)} if dropped else {}) | (
