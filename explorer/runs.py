@@ -11,9 +11,11 @@ from textvae_core.config import ModelConfig, ObjectiveConfig, RunConfig
 from textvae_core.layout import family_name, fixed_width, latent_parts
 from textvae_core.rundir import (
     CONFIG,
+    KEPT_FIGURES,
     WEIGHTS,
     CheckpointError,
     has_weights,
+    kept_weights,
     last_validation,
     read_config,
     read_eval,
@@ -61,14 +63,19 @@ class RunSummary:
 
 def weights_label(run_dir: Path) -> str:
     """How a run's weights are stored, from the file's header alone: "int8 · 11.2 MB" for a shipped run,
-    "float32 · …" while it trains, "none" before its first checkpoint, "unreadable" for a broken file."""
+    "float32 · …" while it trains, "none" before its first checkpoint, "unreadable" for a broken file;
+    weights kept by a validation (train.keep_best) add where from: "· best valid D, step 3948"."""
     path = Path(run_dir) / WEIGHTS
     if not path.exists():
         return "none"
     meta = weights_meta(run_dir)
     if not meta:
         return "unreadable"
-    return f"{meta.get('dtype', 'float32')} · {path.stat().st_size / 1e6:.1f} MB"
+    label = f"{meta.get('dtype', 'float32')} · {path.stat().st_size / 1e6:.1f} MB"
+    kept = kept_weights(run_dir)
+    if kept:
+        label += f" · best {KEPT_FIGURES.get(kept.get('by'), kept.get('by'))}, step {kept.get('step')}"
+    return label
 
 
 def latent_label(m: ModelConfig) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from textvae_core.corpus import CorpusError, decode_corpus, guess_format, parse_corpus
-from textvae_core.rundir import JOB_LOG
+from textvae_core.rundir import JOB_LOG, KEPT_FIGURES
 
 from .jobs import ACTIVE, JobStatus
 
@@ -133,6 +133,7 @@ class RunForm:
     threads: int = 0
     log_every: int = 10
     recipe: bool = False  # the rate recipe (docs/ABLATION.md): batch-normalised μ, bag-of-words loss, C ramp
+    keep_best: str = ""  # train.keep_best: "" (the last step's weights) | rec | nll_bound (the best validation's)
 
     def args(self, **knob_overrides: object) -> list[str]:
         """``--key=value`` options for ``python -m textvae_core.train`` (the run folder is added by jobs)."""
@@ -146,6 +147,8 @@ class RunForm:
         out += [f"--word_dropout={self.word_dropout:g}", f"--device={self.device}", f"--log_every={self.log_every}"]
         if self.threads:
             out.append(f"--num_threads={self.threads}")
+        if self.keep_best:
+            out.append(f"--train.keep_best={self.keep_best}")
         if self.recipe:
             out += recipe_args(self.corpus.get("train", ""), self.batch_size, {**self.knobs, **knob_overrides})
         return out
@@ -169,6 +172,7 @@ def recipe_args(train_file: str, batch_size: int, knobs: dict[str, object]) -> l
     return out
 
 
+KEEP_CHOICES = {"": "the last step's", **{k: f"best {v}" for k, v in KEPT_FIGURES.items()}}  # RunForm.keep_best
 LATENTS = ("dense", "fmp", "ladder")
 LATENT_HELP = (
     "dense: one z; fmp: one z per position of the encoder's last feature map (KL summed); ladder: L stochastic "

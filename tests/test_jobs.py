@@ -200,3 +200,6 @@ def test_the_training_form_chooses_the_latent_and_alpha(corpus_dir: Path) -> Non
     cfg, _ = parse_cli([*form.args(), "--out=runs/x"])
     assert (cfg.model.latent, cfg.objective.alpha, cfg.objective.C) == ("ladder", 0.2, 3.0)
     assert parse_cli([*training.RunForm(corpus=splits).args(), "--out=runs/y"])[0].model.latent == "dense"
+    kept = training.RunForm(corpus=splits, keep_best="nll_bound")
+    assert parse_cli([*kept.args(), "--out=runs/z"])[0].train.keep_best == "nll_bound"
+    assert training.KEEP_CHOICES["rec"] == "best valid D"

@@ -122,3 +122,62 @@ def test_reduce_lr_on_plateau_decays_like_the_hand_written_rule_it_replaced(corp
         expected.append(lr)
     assert [r["lr"] for r in valid] == pytest.approx(expected, rel=1e-12)
     assert min(expected) < 3e-2  # the schedule did decay in this run
+
+
+def keep_best_config(corpus_dir: Path, out: Path, steps: int) -> RunConfig:
+    """A lr high enough that validation D goes up as well as down, so the best step is not the last."""
+    cfg = tiny_config(corpus_dir, out, "beta-c", C=2.0)
+    cfg.train.max_steps, cfg.train.val_every, cfg.train.lr, cfg.train.keep_best = steps, 2, 0.2, "rec"
+    return cfg
+
+
+def test_keep_best_keeps_the_lowest_validation_and_ships_it(corpus_dir: Path, tmp_path: Path) -> None:
+    from explorer.runs import weights_label
+    from textvae_core.checkpoint import read_weights
+    from textvae_core.grid import ship, shipped
+    from textvae_core.rundir import BEST_WEIGHTS, WEIGHTS, kept_weights, weights_step
+
+    run = tmp_path / "straight"
+    Trainer(keep_best_config(corpus_dir, run, 12)).fit()
+    valid = [r for r in records(run) if r["split"] == "valid"]
+    best = min(valid, key=lambda r: r["rec"])
+    assert best["step"] != 12, "the test needs a run whose last validation is not its best"
+    lows = [r for i, r in enumerate(valid) if all(r["rec"] < v["rec"] for v in valid[:i])]
+    kept_events = [r for r in records(run) if r.get("event") == "kept_best"]
+    assert [r["step"] for r in kept_events] == [r["step"] for r in lows]  # one per new low, none otherwise
+    assert kept_weights(run) == {"by": "rec", "step": best["step"], "value": round(best["rec"], 4)}
+    kept_tensors, _ = read_weights(run / BEST_WEIGHTS)
+    last_tensors, _ = read_weights(run / WEIGHTS)
+    loaded = load_run(run)
+    assert loaded.step == 12 and weights_step(run) == 12  # how far it trained: the grid calls it complete
+    assert all(torch.equal(loaded.model.state_dict()[k], kept_tensors[k]) for k in kept_tensors)
+    assert not all(torch.equal(kept_tensors[k], last_tensors[k]) for k in kept_tensors)
+    assert weights_label(run).endswith(f"· best valid D, step {best['step']}")
+
+    # a stop and a resume keep the same best (the lowest figure so far travels with the resume state)
+    split = Trainer(keep_best_config(corpus_dir, tmp_path / "split", 12))
+    split.add_callback("on_log", lambda tr, rec: rec["step"] == best["step"] + 1 and tr.stop("pause"))
+    split.fit()
+    Trainer(RunConfig.load(tmp_path / "split" / CONFIG), resume=True).fit()
+    assert kept_weights(tmp_path / "split") == kept_weights(run)
+
+    ship(run, dtype="float32")
+    assert shipped(run, "float32") and not (run / BEST_WEIGHTS).exists()
+    assert kept_weights(run)["step"] == best["step"] and weights_step(run) == 12
+    shipped_model = load_run(run).model.state_dict()
+    assert all(torch.equal(shipped_model[k], kept_tensors[k]) for k in kept_tensors)
+
+
+@pytest.mark.parametrize(
+    ("keep", "valid", "message"),
+    [("loss", "valid.txt", "one of rec, nll_bound"), ("rec", "", "needs a validation corpus")],
+)
+def test_keep_best_is_refused_without_a_figure_to_keep_by(
+    corpus_dir: Path, tmp_path: Path, keep: str, valid: str, message: str
+) -> None:
+    from textvae_core.config import ConfigError
+
+    cfg = keep_best_config(corpus_dir, tmp_path / "run", 4)
+    cfg.train.keep_best, cfg.data.valid = keep, str(corpus_dir / valid) if valid else ""
+    with pytest.raises(ConfigError, match=message):
+        Trainer(cfg)

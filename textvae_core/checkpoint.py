@@ -28,6 +28,7 @@ from .config import FORMAT_VERSION, ConfigError, RunConfig
 from .io import atomic_write, atomic_write_bytes
 from .models import SentenceVAE, build_model
 from .rundir import (
+    BEST_WEIGHTS,
     CONFIG,
     EVAL,
     METRICS,
@@ -38,6 +39,7 @@ from .rundir import (
     read_config,
     read_vocab,
     resume_file,
+    weights_meta,
 )
 from .vocab import Vocab
 
@@ -50,6 +52,7 @@ __all__ = [
     "load_run",
     "read_config",
     "read_weights",
+    "save_best",
     "save_checkpoint",
     "weights_bytes",
 ]
@@ -170,8 +173,16 @@ class LoadedRun:
     meta: dict[str, str]
 
 
+def run_weights(run_dir: Path, cfg: RunConfig) -> Path:
+    """The weights a run is used with: the kept best ones while a run with train.keep_best trains (until
+    shipping makes them model.safetensors), else the last step's."""
+    best = run_dir / BEST_WEIGHTS
+    return best if cfg.train.keep_best and best.exists() else run_dir / WEIGHTS
+
+
 def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedRun:
-    """Rebuild a run's model from its JSON config, then fill in the verified weights."""
+    """Rebuild a run's model from its JSON config, then fill in the verified weights (the kept best ones
+    under train.keep_best); ``step`` is how far the run trained, whichever step the weights are from."""
     run_dir = Path(run_dir)
     cfg = read_config(run_dir)
     vocab = read_vocab(run_dir)
@@ -180,7 +191,10 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedR
             f"{run_dir}: vocab.json has {len(vocab)} symbols but config.json says {cfg.vocab_size}: "
             "the vocabulary belongs to another run"
         )
-    tensors, meta = read_weights(run_dir / WEIGHTS)
+    path = run_weights(run_dir, cfg)
+    tensors, meta = read_weights(path)
+    if path.name != WEIGHTS:  # the kept weights' own header says when they were kept; the run went on
+        meta = {**meta, "step": weights_meta(run_dir).get("step", meta.get("step", "0"))}
     emb = tensors.get("embedding.weight")
     if emb is not None and emb.shape[0] != len(vocab):
         raise CheckpointError(
@@ -237,11 +251,22 @@ def save_checkpoint(
     if torch.cuda.is_available():
         payload["rng_cuda"] = torch.cuda.get_rng_state_all()
     atomic_write(resume, lambda p: torch.save(payload, p))
-    meta = {k: json.dumps(v) if not isinstance(v, str) else v for k, v in state.items()}
-    atomic_write_bytes(run_dir / WEIGHTS, weights_bytes(model, meta))
+    atomic_write_bytes(run_dir / WEIGHTS, weights_bytes(model, _state_meta(state)))
     for old in run_dir.glob(RESUME_GLOB):
         if old != resume:
             old.unlink(missing_ok=True)
+
+
+def _state_meta(state: dict[str, Any]) -> dict[str, str]:
+    return {k: json.dumps(v) if not isinstance(v, str) else v for k, v in state.items()}
+
+
+def save_best(run_dir: Path, model: SentenceVAE, state: dict[str, Any], by: str, value: float) -> None:
+    """The weights of a new best validation figure ``by`` (train.keep_best), atomically, with what kept
+    them ("kept" in the header: the figure, its value and the step)."""
+    kept = {"by": by, "step": int(state["step"]), "value": round(float(value), 4)}
+    meta = _state_meta(state) | {"kept": json.dumps(kept)}
+    atomic_write_bytes(Path(run_dir) / BEST_WEIGHTS, weights_bytes(model, meta))
 
 
 def export_run(src: str | Path, dst: str | Path, dtype: str = "float16") -> Path:
@@ -249,7 +274,8 @@ def export_run(src: str | Path, dst: str | Path, dtype: str = "float16") -> Path
     float16 halves them, int8 quarters the large matrices; loading turns them back into float32) without
     the training-only parts (recorded as ``dropped_parts`` in the header, so loading knows they are meant
     to be missing), and no resume state. Such a run is for encoding, decoding and evaluation; it cannot
-    be trained further."""
+    be trained further. A run trained with train.keep_best ships its kept weights, the header saying
+    which validation kept them ("kept") beside how far the run trained ("step")."""
     if dtype not in SHIP_DTYPES:
         raise ConfigError(f"ship dtype {dtype!r}: one of {', '.join(SHIP_DTYPES)}")
     src, dst = Path(src), Path(dst)
@@ -270,7 +296,7 @@ def export_run(src: str | Path, dst: str | Path, dtype: str = "float16") -> Path
     elif dtype == "float16":
         tensors = {k: _half(v) for k, v in tensors.items()}
     drop_keys = {"format_version", "tensor_sha256", "dropped_parts", "int8"}
-    meta = {k: v for k, v in run.meta.items() if k not in drop_keys} | {"dtype": dtype}
+    meta = {k: v for k, v in run.meta.items() if k not in drop_keys} | {"dtype": dtype}  # kept weights: "kept" too
     meta |= ({"dropped_parts": json.dumps(dropped)} if dropped else {}) | (
         {"int8": json.dumps(quantized)} if quantized else {}
     )

@@ -114,6 +114,7 @@ class TrainConfig:
     ckpt_every: int = 500  # steps between checkpoints (also at every validation and at the end)
     bucket_chunk: int = 50  # batches per length-sorted chunk: larger = less padding, less shuffling
     num_threads: int = 0  # torch CPU threads; 0 = torch's default
+    keep_best: str = ""  # keep the weights of the lowest validation figure in best.safetensors (loaded and shipped instead of the last): "" (off) | rec (D) | nll_bound (−ELBO)
     init_from: str = ""  # run folder whose embedding and encoder start this run (Li et al. 2019: AE pre-training)
     progress: bool = True  # tqdm progress bar on stderr
 

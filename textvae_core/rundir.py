@@ -3,6 +3,7 @@
     config.json             the RunConfig (format version, architecture, objective m / β / C, training, data)
     vocab.json              the vocabulary
     model.safetensors       the weights; the header records the step and a SHA-256 of the tensors
+    best.safetensors        train.keep_best: the weights of the best validation so far ("kept" in the header)
     resume-<step>.pt        optimizer and RNG state of that step (written by checkpoint.save_checkpoint)
     metrics.jsonl           one JSON line per logged training step and per validation
     eval.json               every held-out figure (written by ``python -m textvae_core.evaluate``)
@@ -29,6 +30,8 @@ from .vocab import Vocab, VocabError
 CONFIG = "config.json"
 VOCAB = "vocab.json"
 WEIGHTS = "model.safetensors"
+BEST_WEIGHTS = "best.safetensors"
+KEPT_FIGURES = {"rec": "valid D", "nll_bound": "valid −ELBO"}  # train.keep_best's choices, as the app names them
 METRICS = "metrics.jsonl"
 EVAL = "eval.json"
 LATENT_MAP = "latent_map.safetensors"
@@ -86,10 +89,10 @@ def write_vocab(run_dir: str | Path, vocab: Vocab) -> None:
 
 
 # -- the weights' header (no tensors read) -----------------------------------------------------------
-def weights_meta(run_dir: str | Path) -> dict[str, str]:
-    """The metadata of the weights file's header ({} when it is missing or unreadable): step, digest, dtype."""
+def weights_meta(run_dir: str | Path, name: str = WEIGHTS) -> dict[str, str]:
+    """The metadata of a weights file's header ({} when it is missing or unreadable): step, digest, dtype."""
     try:
-        with open(Path(run_dir) / WEIGHTS, "rb") as f:
+        with open(Path(run_dir) / name, "rb") as f:
             (header_len,) = struct.unpack("<Q", f.read(8))
             header = json.loads(f.read(min(header_len, 1 << 24)))
     except (OSError, struct.error, ValueError, UnicodeDecodeError):
@@ -100,6 +103,24 @@ def weights_meta(run_dir: str | Path) -> dict[str, str]:
 def weights_digest(run_dir: str | Path) -> str:
     """The recorded SHA-256 of a run's tensors, from the file header alone (cheap: tells two weight sets apart)."""
     return str(weights_meta(run_dir).get("tensor_sha256", ""))
+
+
+def kept_weights(run_dir: str | Path) -> dict[str, Any] | None:
+    """Which validation kept the weights a run is used with (train.keep_best): {"by", "step", "value"} from
+    a shipped file's header or from best.safetensors while the run trains; None for the last step's weights."""
+    run_dir = Path(run_dir)
+    raw = weights_meta(run_dir).get("kept")
+    if raw is None and (run_dir / BEST_WEIGHTS).exists():
+        try:
+            keeps = read_config(run_dir).train.keep_best
+        except CheckpointError:
+            keeps = ""
+        raw = weights_meta(run_dir, BEST_WEIGHTS).get("kept") if keeps else None
+    try:
+        kept = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return kept if isinstance(kept, dict) else None
 
 
 def weights_step(run_dir: str | Path) -> int | None:

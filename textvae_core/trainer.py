@@ -34,7 +34,7 @@ from filelock import FileLock, Timeout
 from tqdm import tqdm
 
 from . import distributed
-from .checkpoint import load_resume, read_weights, save_checkpoint
+from .checkpoint import load_resume, read_weights, save_best, save_checkpoint
 from .config import ConfigError, RunConfig, TrainConfig
 from .data import Corpus, read_corpus
 from .device import autocast, pick_device
@@ -42,7 +42,7 @@ from .layout import max_tokens, validate_model
 from .metrics import heldout_bounds
 from .models import build_model
 from .objectives import capacity_at, objective_terms, validate
-from .rundir import CONFIG, METRICS, TRAIN_LOCK, WEIGHTS, MetricsLog, read_vocab, write_vocab
+from .rundir import CONFIG, KEPT_FIGURES, METRICS, TRAIN_LOCK, WEIGHTS, MetricsLog, read_vocab, write_vocab
 from .vocab import Vocab
 
 # per training step: the objective's terms, the gradient norm, and where the batch's codes sit: mu_shift =
@@ -66,6 +66,7 @@ class TrainState:
     batch: int = 0  # batches of the current epoch done (the epoch's order is replayed from its seed)
     lr: float = 0.0  # learning rate of the next update
     best: float | None = None  # lowest validation −ELBO per sentence so far (None before any validation)
+    best_kept: float | None = None  # train.keep_best: the lowest validation figure so far, whose weights are kept
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -139,6 +140,11 @@ def check_recipe(cfg: RunConfig) -> None:
     """Settings that only make sense together, refused before any data is read."""
     validate_model(cfg.model)  # a family's impossible shapes (layout.validate_model) say what to change
     check_data_fits(cfg)
+    keep = cfg.train.keep_best
+    if keep and keep not in KEPT_FIGURES:
+        raise ConfigError(f"train.keep_best={keep!r}: one of {', '.join(KEPT_FIGURES)} (or empty: keep the last step)")
+    if keep and not cfg.data.valid:
+        raise ConfigError("train.keep_best needs a validation corpus (data.valid) to choose the weights by")
     if cfg.objective.bow > 0 and not cfg.model.bow_head:
         raise ConfigError("objective.bow > 0 needs a bag-of-words head: set --model.bow_head=true")
     if cfg.model.mu_norm == "batchnorm" and cfg.train.bucket_chunk != 1:
@@ -426,8 +432,18 @@ class Trainer:
         if self.scheduler is not None:
             record["lr"] = self.state.lr
         self._write(record)
+        self._keep_best(figures)
         self._emit("on_validate", record)
         return figures
+
+    def _keep_best(self, figures: dict[str, float]) -> None:
+        """train.keep_best: a validation figure lower than any before keeps this step's weights."""
+        keep = self.cfg.train.keep_best
+        if not keep or (self.state.best_kept is not None and figures[keep] >= self.state.best_kept):
+            return
+        self.state.best_kept = float(figures[keep])
+        save_best(self.run_dir, self.model, self.state.to_dict(), keep, self.state.best_kept)
+        self._event("kept_best", by=keep, value=round(self.state.best_kept, 4))
 
     def checkpoint(self) -> None:
         """Weights, optimizer, RNG and schedule state at the current step (rank 0 writes)."""
