@@ -294,3 +294,30 @@ def test_a_flat_nucleus_fce_is_explained_by_the_spread_and_the_width_of_q_z() ->
 
     text = why.nucleus_fce([run(3, 150.0, -2.0), run(15, 151.5, -4.0), run(100, 149.0, 15.77)])
     assert "within 1.7 %" in text and "C = 100 run's q(z) is wider" in text and "log det Cov 15.77" in text
+
+
+def test_the_recipe_note_names_the_bag_of_words_run_and_whose_weights_were_kept() -> None:
+    """Table 1's runs that differ only by the bag-of-words loss and by keeping their best weights share one
+    recipe in the note; it says which run has the loss, which weights were kept and which are the last step's
+    (with where that run's validation D was lowest, from its log)."""
+    from explorer.reproduction import claims, engine
+    from explorer.reproduction.report import Report
+
+    def run(name: str, C: float, bow: float, keep: str, kept_step: int | None) -> engine.RunData:
+        cfg = RunConfig()
+        cfg.objective.C, cfg.objective.bow, cfg.model.bow_head, cfg.train.keep_best = C, bow, bow > 0, keep
+        ev = {"bounds": {"rec": 90.0, "kl": C}} | ({"kept": {"by": "rec", "step": kept_step}} if kept_step else {})
+        curve = [{"split": "valid", "step": s, "rec": r} for s, r in ((10, 95.0), (20, 93.5), (30, 94.2))]
+        return engine.RunData(name, ev, cfg, curve, "evaluated")
+
+    runs = {
+        claims.TABLE1[0]: run(claims.TABLE1[0], 3.0, 0.0, "rec", 20),
+        claims.TABLE1[1]: run(claims.TABLE1[1], 15.0, 0.0, "rec", 20),
+        claims.TABLE1[2]: run(claims.TABLE1[2], 100.0, 1.0, "", None),
+        **{n: run(n, 10.0, 0.0, "", None) for n in claims.LONG},
+    }
+    note = Report(runs).budget_caveat()
+    assert note.startswith("Recipe note: all three runs are emb 128 / hidden 256 / z 32, 1 epochs")
+    assert "C = 100 alone adds the bag-of-words loss" in note
+    assert "lowest validation D for C = 3 (step 20) and C = 15 (step 20)" in note
+    assert "last step for C = 100, whose validation D was lowest at step 20 (93.50 against 94.20 at its end)" in note

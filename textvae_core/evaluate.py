@@ -7,6 +7,7 @@ how long each stage took (``timings_s``).
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 import time
@@ -171,6 +172,8 @@ def _evaluate(run_dir: Path, cfg: EvalConfig, progress: bool) -> dict[str, Any]:
         "config": asdict(cfg),
         "family": family_name(run.config.model),
     }
+    if "kept" in run.meta:  # train.keep_best: the weights measured are a validation's pick, not the last step's
+        result["kept"] = json.loads(run.meta["kept"])
     per_call = max(1, 640 // cfg.k)  # sentences per decoder call: k × this ≈ 640 rows whatever k is
     lik = timed(
         "likelihood", lambda: likelihood_pass(run.model, corpus, device, k=cfg.k, batch_size=per_call, seed=cfg.seed)

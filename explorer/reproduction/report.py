@@ -11,7 +11,15 @@ from typing import Any
 import jinja2
 
 from textvae_core.grid import load_grid
-from textvae_core.rundir import EVAL, CheckpointError, read_config, read_eval, read_metrics, run_status
+from textvae_core.rundir import (
+    EVAL,
+    KEPT_FIGURES,
+    CheckpointError,
+    read_config,
+    read_eval,
+    read_metrics,
+    run_status,
+)
 
 from ..references import published, table1
 from ..runs import recipe_label
@@ -48,15 +56,18 @@ def recipe(cfg: Any, budget: bool = True) -> str:
     knobs = [] if label == "—" else [label]
     if o.C_schedule != "constant":
         knobs.append(f"C ramped over {o.C_warmup_steps} steps")
+    if t.keep_best:
+        knobs.append(f"weights of the best {KEPT_FIGURES.get(t.keep_best, t.keep_best)}")
     how = ", ".join(knobs) if knobs else "C from step 0"
     epochs = f"{t.epochs:g} epochs, " if budget else ""
     return f"emb {m.emb_dim} / hidden {m.hidden} / z {m.z_dim}, {epochs}{how}"
 
 
-def _without_bow(cfg: Any) -> Any:
-    """The config with its bag-of-words loss and head taken out: what else two runs' recipes share."""
+def _shared(cfg: Any) -> Any:
+    """The config without its bag-of-words loss and head and without keeping its best weights: what else two
+    runs' recipes share."""
     out = copy.deepcopy(cfg)
-    out.objective.bow, out.model.bow_head = 0.0, False
+    out.objective.bow, out.model.bow_head, out.train.keep_best = 0.0, False, ""
     return out
 
 
@@ -126,15 +137,8 @@ class Report:
         if any(r is None or r.eval is None for r in [*evs, lo, hi]):
             return None
         cfgs = [r.config for r in evs if r.config]
-        if not self.same_recipe(C.TABLE1) and len({recipe(_without_bow(c)) for c in cfgs}) == 1:
-            bow = [f"C = {capacity(r):g}" for r in evs if r.config and r.config.objective.bow > 0]
-            return (
-                f"Recipe note: all three runs are {recipe(_without_bow(cfgs[0]))}; {_and(bow)} alone adds the "
-                "bag-of-words loss on z (at small C it buys rate beyond C at β = 1: textvae_core/grid.toml). Its D "
-                "and reconstructions owe part of their gain to that loss as well as to the capacity (docs/ABLATION.md, "
-                "small model at C = 100: the loss and the C ramp together, on top of a batch-normalised μ, took D "
-                "from 90.65 to 87.80 and BLEU-4 from 5.00 to 6.68)."
-            )
+        if not self.same_recipe(C.TABLE1) and len({recipe(_shared(c)) for c in cfgs}) == 1:
+            return f"Recipe note: all three runs are {recipe(_shared(cfgs[0]))}. " + " ".join(self._differences(evs))
         if not self.same_recipe(C.TABLE1):
             return (
                 f"Recipe caveat ({self.budgets(C.TABLE1)}). The C = {capacity(evs[-1]):g} run was retrained with "
@@ -153,6 +157,30 @@ class Report:
             f"{dist(lo):.2f} at C = {capacity(lo):g} and {dist(hi):.2f} at C = {capacity(hi):g} "
             f"({'higher' if dist(hi) > dist(lo) else 'lower'} at the larger C; see 'A longer budget' below)."
         )
+
+    @staticmethod
+    def _differences(evs: list[Any]) -> list[str]:
+        """What sets Table 1's runs apart beyond C: the bag-of-words loss, whose weights were kept."""
+        out = []
+        bow = [f"C = {capacity(r):g}" for r in evs if r.config.objective.bow > 0]
+        if bow:
+            out.append(
+                f"{_and(bow)} alone {'adds' if len(bow) == 1 else 'add'} the bag-of-words loss on z (at small C it buys "
+                "rate beyond C at β = 1: textvae_core/grid.toml); D and reconstructions owe part of their gain to "
+                "that loss as well as to the capacity (docs/ABLATION.md, small model at C = 100: the loss and the C "
+                "ramp together, on top of a batch-normalised μ, took D from 90.65 to 87.80 and BLEU-4 from 5.00 to "
+                "6.68)."
+            )
+        kept = [r for r in evs if (r.eval or {}).get("kept")]
+        if kept and len(kept) < len(evs):
+            picks = [f"C = {capacity(r):g} (step {r.eval['kept']['step']})" for r in kept]
+            last = [f"C = {capacity(r):g}{_valid_low(r)}" for r in evs if r not in kept]
+            out.append(
+                f"The weights measured are those of the lowest validation D for {_and(picks)} (PTB overfits at this "
+                f"size within 10 epochs), and of the last step for {_and(last)}, trained before the grid kept its "
+                "best weights."
+            )
+        return out
 
     def sweep_rows(self) -> list[dict[str, Any]]:
         by_dec = {dec: C.sweep(dec) for dec in C.DECODERS}
@@ -283,6 +311,17 @@ def build(checkpoints: Path) -> str:
             missing=[n for n, r in rep.runs.items() if r.eval is None],
         )
     )
+
+
+def _valid_low(run: RunData) -> str:
+    """ ", whose validation D was lowest at step S (X against Y at its end)", from the run's training log."""
+    valid = [r for r in run.curve if r.get("split") == "valid" and "rec" in r]
+    if not valid:
+        return ""
+    low = min(valid, key=lambda r: r["rec"])
+    if low is valid[-1]:
+        return ""
+    return f", whose validation D was lowest at step {low['step']} ({low['rec']:.2f} against {valid[-1]['rec']:.2f} at its end)"
 
 
 def _and(words: list[str]) -> str:
