@@ -92,8 +92,8 @@ class Report:
                 m, t = cfg.model, cfg.train
                 return (
                     f"{m.encoder.upper()} encoder, {m.decoder.upper()} decoder, emb {m.emb_dim}, hidden {m.hidden}, "
-                    f"z {m.z_dim}, vocabulary {cfg.vocab_size or cfg.data.max_vocab}, {t.epochs:g} epochs "
-                    f"(from {n}'s config)"
+                    f"z {m.z_dim}, vocabulary {cfg.vocab_size or cfg.data.max_vocab}, {t.epochs:g} epochs"
+                    f"{f', word dropout {t.word_dropout:g}' if t.word_dropout else ''} (from {n}'s config)"
                 )
         return "sizes not known yet (no run started)"
 
