@@ -338,7 +338,7 @@ def findings(rows: dict[str, dict], starts: dict[str, dict]) -> list[str]:
             f"{bnl['D']:.2f}, BLEU-4 {bnl['bleu4']:.2f}, KL_mm {bnl['kl_mm']:.1f} against {best['kl_mm']:.1f} "
             "(dimensions the decoder does not read can shrink, so active units mean something). This is the "
             "recipe of the shipped ptb-lstm-bc100, of the three shipped sweeps and of every β_C run in "
-            "`textvae_core/grid_next.toml`."
+            "`textvae_core/grid.toml`."
         )
     ae = rows.get("ae")
     if ae and bnl:

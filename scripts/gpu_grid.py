@@ -59,7 +59,7 @@ MIB = 1 << 20
 @dataclass
 class Options:
     args: list[str] = positional()  # train | pack | unpack, then run or group names (train) or a folder (unpack)
-    grid: str = str(GRID_FILE)  # grid file whose runs are trained (grid_next.toml: with the rate recipe)
+    grid: str = str(GRID_FILE)  # grid file whose runs are trained
     work: str = "runs/gpu"  # where runs train, with report.json and the pack record
     device: str = "cuda"  # cuda (the GPU machine) | cpu (tests) | cuda:N
     parallel: int = 0  # runs trained at once; 0 = as many as there are runs, at most the CPU cores and 16

@@ -141,12 +141,9 @@ class Report:
             return f"Recipe note: all three runs are {recipe(_shared(cfgs[0]))}. " + " ".join(self._differences(evs))
         if not self.same_recipe(C.TABLE1):
             return (
-                f"Recipe caveat ({self.budgets(C.TABLE1)}). The C = {capacity(evs[-1]):g} run was retrained with "
-                "the recipe docs/ABLATION.md found (batch-normalised μ, bag-of-words loss, C ramped as the paper's "
-                "code does) at the paper's size; the others are not retrained yet (their settings are in "
-                "textvae_core/grid_next.toml, for scripts/gpu_grid.py; about 1.5 hours each on one CPU core). The "
-                "D, active-unit and "
-                "reconstruction claims compare the recipes as much as the capacities; within each decoder the sweep "
+                f"Recipe caveat ({self.budgets(C.TABLE1)}): Table 1's runs were trained with different recipes, so "
+                "the D, active-unit and reconstruction claims compare the recipes as much as the capacities (the "
+                "grid's settings for all three are in textvae_core/grid.toml); within each decoder the sweep "
                 "below is one recipe at one budget (its recipes are named there; the LSTM sweep's 10-epoch ends, "
                 f"{recipe(lo.config, budget=False) if lo.config else '?'}: D {dist(lo):.2f} at C = {capacity(lo):g}, "
                 f"{dist(hi):.2f} at C = {capacity(hi):g})."
@@ -188,6 +185,11 @@ class Report:
             {"C": c, "cells": {dec: self.runs.get(names[i]) for dec, names in by_dec.items()}}
             for i, c in enumerate(SWEEP_C)
         ]
+
+    def sweep_epochs(self) -> str:
+        """The LSTM sweep's training length in epochs, from its first run's config ("?" before any)."""
+        cfg = next((self.runs[n].config for n in C.sweep("lstm") if n in self.runs and self.runs[n].config), None)
+        return f"{cfg.train.epochs:g}" if cfg else "?"
 
     def longer_budget_rows(self) -> list[dict[str, Any]]:
         short = {capacity(self.runs[n]): self.runs.get(n) for n in C.sweep("lstm") if n in self.runs}
