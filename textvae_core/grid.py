@@ -171,6 +171,6 @@ def ship(run_dir: Path, log_every: int = SHIP_LOG_EVERY, dtype: str = "float16")
     with tempfile.TemporaryDirectory(dir=run_dir.parent) as tmp:
         export_run(run_dir, Path(tmp) / "run", dtype=dtype)  # the kept best weights, under train.keep_best
         os.replace(Path(tmp) / "run" / WEIGHTS, run_dir / WEIGHTS)  # atomic
-    for resume in [*run_dir.glob(RESUME_GLOB), run_dir / BEST_WEIGHTS]:
-        resume.unlink(missing_ok=True)
+    for leftover in [*run_dir.glob(RESUME_GLOB), run_dir / BEST_WEIGHTS]:  # training state, kept weights (shipped now)
+        leftover.unlink(missing_ok=True)
     return thin_metrics(run_dir, log_every)
