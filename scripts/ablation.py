@@ -3,8 +3,7 @@
     python scripts/ablation.py --list                      # the rows and their state
     python scripts/ablation.py ROW [ROW …] [--jobs 2]      # train + measure (resumes, skips finished rows)
     python scripts/ablation.py --early all                 # every row's first 200 steps (minutes, not hours)
-    python scripts/ablation.py --report                    # write docs/ABLATION.md from what is measured
-                                                           # (refuses to drop figures measured elsewhere: --force)
+    python scripts/ablation.py --report                    # write docs/ABLATION.md (and docs/ablation.json)
 
 Every row is the shipped β_C recipe (C = 100 held from step 0, LSTM encoder and decoder, Adam 1e-3,
 gradient clipping at 5, length-bucketed batches of 64) with one change, trained by the project's own
@@ -12,6 +11,9 @@ trainer into runs/ablation/ROW and measured on the PTB test set with the evaluat
 D, R, the KL from q(z)'s moment-matched Gaussian to the prior (a lower bound on KL(q(z) ‖ p(z)), so
 R − it bounds I(x; z) from above), ‖E z‖², active units, I(x; z) (He et al.'s estimator) and
 reconstruction BLEU-4 (greedy from μ). Rows that change the budget or the size say so.
+
+The figures behind the report are kept in docs/ablation.json (committed): runs/ablation is not, so a
+clone regenerates the report from the store, and a row measured again here replaces its stored figures.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ EARLY = OUT / "early"  # each row's first EARLY_STEPS steps, trained on their ow
 EARLY_STEPS = 200
 TIME = "train_seconds.json"  # wall seconds spent training a row (summed over resumes)
 DOC = Path("docs/ABLATION.md")
+STORE = Path("docs/ablation.json")  # every figure the report shows: rows' probes and their first steps
+EARLY_KEYS = ("step", "C", "kl", "rec", "mu_shift", "mu_spread")  # what the report reads of a first-steps record
 PTB_TRAIN = 42068  # sentences in data/ptb/ptb.train.txt: steps per epoch = ⌈42068 / batch⌉
 PTB_TARGET_TOKENS = 887521 + PTB_TRAIN  # words + one end of sentence each
 SIZE = {"emb_dim": 64, "hidden": 128, "z_dim": 32}  # the sweep's size: ~5× cheaper per step than 128/256
@@ -141,6 +145,25 @@ ROWS += [
     )
     for c in SWEEP_C
 ]
+# on top of the fixed recipe: what else makes the decoder read z (greedy reconstructions from μ)?
+ROWS += [
+    Row(
+        "bnl-bow-ramp-wdrop",
+        "as bnl-bow-ramp + word dropout 0.5 on the decoder's inputs",
+        objective=BEST.objective,
+        model=BEST.model,
+        train={**BEST.train, "word_dropout": 0.5},
+    ),
+    Row(
+        "bnl-bow-ramp-aepre",
+        "as bnl-bow-ramp, from the autoencoder's embedding and encoder (row ae)",
+        objective=BEST.objective,
+        model=BEST.model,
+        train=BEST.train,
+        after="ae",
+    ),
+]
+RECIPE_ROWS = ("bnl-bow-ramp-wdrop", "bnl-bow-ramp-aepre")
 BY_NAME = {r.name: r for r in ROWS}
 SWEEP_ROWS = {f"bnl-bow-ramp-c{c:g}": c for c in SWEEP_C}
 
@@ -207,8 +230,20 @@ def logged_seconds(run: Path) -> float:
     return round(sum(n * per_step / r["tok_per_s"] for n, r in zip(steps, train, strict=True)), 1)
 
 
+def stored() -> dict[str, dict[str, dict]]:
+    """The committed figures: {"rows": {row: probe}, "early": {row: first-steps record}}."""
+    data = json.loads(STORE.read_text(encoding="utf-8")) if STORE.exists() else {}
+    return {"rows": data.get("rows", {}), "early": data.get("early", {})}
+
+
 def measured() -> dict[str, dict]:
-    return {r.name: json.loads((OUT / r.name / "probe.json").read_text()) for r in ROWS if state(r) == "measured"}
+    """Every measured row, in the table's order: measured here (runs/ablation) or else stored."""
+    found = stored()["rows"]
+    for r in ROWS:
+        if state(r) == "measured":
+            probe = json.loads((OUT / r.name / "probe.json").read_text())
+            found[r.name] = {k: v for k, v in probe.items() if k != "examples"}
+    return {r.name: found[r.name] for r in ROWS if r.name in found}
 
 
 def train_early(row: Row, threads: int) -> None:
@@ -228,13 +263,13 @@ def train_early(row: Row, threads: int) -> None:
 
 def early(row: str, step: int = EARLY_STEPS) -> dict[str, float] | None:
     """Where the codes sat after ``step`` training steps: the row's own log when the trainer logged it
-    (mu_shift, mu_spread), else its --early run."""
+    (mu_shift, mu_spread), else its --early run, else the stored figures."""
     for run in (OUT / row, EARLY / row):
         if (run / WEIGHTS).exists():
             records = [r for r in read_metrics(run, "train") if "mu_shift" in r and r["step"] <= step]
             if records:
-                return records[-1]
-    return None
+                return {k: records[-1][k] for k in EARLY_KEYS if k in records[-1]}
+    return stored()["early"].get(row) if step == EARLY_STEPS else None
 
 
 def sweep_section(rows: dict[str, dict]) -> list[str]:
@@ -358,7 +393,8 @@ def findings(rows: dict[str, dict], starts: dict[str, dict]) -> list[str]:
             "epochs first), so its D is not one budget's; the codes no longer shift, but q(z) is not shaped like "
             "the prior (KL_mm), and its greedy reconstructions are less exact than the recipe's"
             + (f" ({bnl['bleu4']:.2f})" if bnl else "")
-            + ". Pre-training combined with the recipe is not measured yet."
+            + "."
+            + ("" if "bnl-bow-ramp-aepre" in rows else " Pre-training combined with the recipe is not measured yet.")
         )
     pre = starts.get("ae-pre")
     if pre and not pre_row:
@@ -367,9 +403,29 @@ def findings(rows: dict[str, dict], starts: dict[str, dict]) -> list[str]:
             f"{pre['mu_shift']:.0f}, spread {pre['mu_spread']:.1f} — less shift than any row without "
             "normalisation, but not gone."
         )
+    out += on_top(rows)
     if not out:
         return []
     return ["", "## What the rows say", "", *out]
+
+
+def on_top(rows: dict[str, dict]) -> list[str]:
+    """What each change on top of the fixed recipe does to D, the shift and greedy reconstructions."""
+    bnl = rows.get("bnl-bow-ramp")
+    top = [(n, rows[n]) for n in RECIPE_ROWS if n in rows]
+    if not (bnl and top):
+        return []
+    parts = [
+        f"{BY_NAME[n].what.removeprefix('as bnl-bow-ramp').strip(' ,+')}: D {p['D']:.2f} ({p['D'] - bnl['D']:+.2f}), "
+        f"R {p['R']:.2f}, ‖E z‖² {p['mean_sq_norm']:.2f}, AU {p['au']}, BLEU-4 {p['bleu4']:.2f} "
+        f"({p['bleu4'] - bnl['bleu4']:+.2f})"
+        for n, p in top
+    ]
+    return [
+        f"- **On top of the recipe** (bnl-bow-ramp: D {bnl['D']:.2f}, BLEU-4 {bnl['bleu4']:.2f}, the same budget): "
+        + "; ".join(parts)
+        + "."
+    ]
 
 
 def report() -> str:
@@ -418,7 +474,7 @@ def report() -> str:
         deltas = [
             (name, p["D"] - base["D"], (p["R"] - p["kl_mm"]) - (base["R"] - base["kl_mm"]),
              p["mean_sq_norm"] - base["mean_sq_norm"], p["bleu4"] - base["bleu4"])
-            for name, p in rows.items() if name != "base" and name not in SWEEP_ROWS
+            for name, p in rows.items() if name != "base" and name not in SWEEP_ROWS and name not in RECIPE_ROWS
         ]  # fmt: skip
         for name, d, info, shift, bleu in sorted(deltas, key=lambda x: x[1]):
             lines.append(f"| {name} | {d:+.2f} | {info:+.2f} | {shift:+.2f} | {bleu:+.2f} |")
@@ -456,7 +512,6 @@ class Options:
     list: bool = False  # show the rows and what is measured of them, then stop
     report: bool = False  # write docs/ABLATION.md from the measured rows
     early: bool = False  # train only each named row's first 200 steps (runs/ablation/early/ROW)
-    force: bool = False  # --report: write even where rows the report has figures for are not measured here
     jobs: int = 1  # rows trained side by side, one thread each
     threads: int = 0  # torch threads per row (0: torch's default)
 
@@ -490,34 +545,11 @@ def main(argv: list[str] | None = None) -> int:
         for name in todo:
             run_row(BY_NAME[name], opts.threads)
     if opts.report:
-        here = set(measured()) | {f"{r.name} (first {EARLY_STEPS} steps)" for r in ROWS if early(r.name)}
-        lost = sorted(doc_measured() - here)
-        if lost and not opts.force:
-            print(
-                f"error: {DOC} has figures for rows that {OUT} does not hold ({', '.join(lost)}): left as is "
-                "(train them here, or --force to write the report without them)",
-                file=sys.stderr,
-            )
-            return 1
+        starts = {r.name: s for r in ROWS if (s := early(r.name))}
+        STORE.write_text(json.dumps({"rows": measured(), "early": starts}, indent=1) + "\n", encoding="utf-8")
         DOC.write_text(report(), encoding="utf-8")
-        print(f"wrote {DOC}")
+        print(f"wrote {DOC} and {STORE}")
     return 0
-
-
-def doc_measured() -> set[str]:
-    """What the written report has figures for (rows, and rows' first steps): a report regenerated where
-    runs/ablation lacks them (a fresh clone) would replace hours of measurement with "not measured"."""
-    if not DOC.exists():
-        return set()
-    found = set()
-    for line in DOC.read_text(encoding="utf-8").splitlines():
-        c = line.split(" | ")
-        row = BY_NAME.get(c[0][2:]) if line.startswith("| ") and len(c) > 2 else None
-        if row and c[1] == row.what and not c[2].startswith("not "):  # | name | what changes | D | …
-            found.add(row.name)
-        elif row and c[1] == str(EARLY_STEPS):  # | name | step | C(t) | …: the first steps' table
-            found.add(f"{row.name} (first {EARLY_STEPS} steps)")
-    return found
 
 
 if __name__ == "__main__":
