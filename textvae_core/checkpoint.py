@@ -39,6 +39,7 @@ from .rundir import (
     read_config,
     read_vocab,
     resume_file,
+    weights_in_use,
     weights_meta,
 )
 from .vocab import Vocab
@@ -174,10 +175,8 @@ class LoadedRun:
 
 
 def run_weights(run_dir: Path, cfg: RunConfig) -> Path:
-    """The weights a run is used with: the kept best ones while a run with train.keep_best trains (until
-    shipping makes them model.safetensors), else the last step's."""
-    best = run_dir / BEST_WEIGHTS
-    return best if cfg.train.keep_best and best.exists() else run_dir / WEIGHTS
+    """The weights a run is used with (rundir.weights_in_use)."""
+    return run_dir / weights_in_use(run_dir, cfg.train.keep_best)
 
 
 def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedRun:

@@ -105,6 +105,12 @@ def weights_digest(run_dir: str | Path) -> str:
     return str(weights_meta(run_dir).get("tensor_sha256", ""))
 
 
+def weights_in_use(run_dir: str | Path, keep_best: str) -> str:
+    """The weights file a run is used with: the kept best ones while a run with train.keep_best trains
+    (until shipping makes them model.safetensors), else the last step's. The one rule for loading and labels."""
+    return BEST_WEIGHTS if keep_best and (Path(run_dir) / BEST_WEIGHTS).exists() else WEIGHTS
+
+
 def kept_weights(run_dir: str | Path) -> dict[str, Any] | None:
     """Which validation kept the weights a run is used with (train.keep_best): {"by", "step", "value"} from
     a shipped file's header or from best.safetensors while the run trains; None for the last step's weights."""
@@ -115,7 +121,8 @@ def kept_weights(run_dir: str | Path) -> dict[str, Any] | None:
             keeps = read_config(run_dir).train.keep_best
         except CheckpointError:
             keeps = ""
-        raw = weights_meta(run_dir, BEST_WEIGHTS).get("kept") if keeps else None
+        name = weights_in_use(run_dir, keeps)
+        raw = weights_meta(run_dir, name).get("kept") if name == BEST_WEIGHTS else None
     try:
         kept = json.loads(raw) if raw else None
     except ValueError:
