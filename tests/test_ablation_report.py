@@ -48,3 +48,15 @@ def test_a_row_measured_here_replaces_its_stored_figures(ablation: Any) -> None:
     assert stored["rows"]["base"]["D"] == 101.5
     assert "examples" not in stored["rows"]["base"]  # the store keeps figures, not sentences
     assert stored["early"] == {"ramp": RAMP_START}
+
+
+def test_pre_training_is_judged_against_the_recipe_at_its_budget(ablation: Any) -> None:
+    def probe(d: float, bleu: float) -> dict[str, Any]:
+        return {**BASE, "D": d, "bleu4": bleu, "kl_mm": 7.0, "mean_sq_norm": 0.1, "au": 32}
+
+    rows = {"bnl-bow-ramp": probe(87.73, 6.77), "bnl-bow-ramp-aepre": probe(84.37, 7.15)}
+    for longer, verdict in ((probe(85.0, 7.0), "pre-training does more"), (probe(84.0, 7.5), "no more than")):
+        lines = ablation.on_top({**rows, "bnl-bow-ramp-e16": longer})
+        assert "BLEU-4 7.15 (+0.38)" in lines[0]
+        assert verdict in lines[1]
+    assert len(ablation.on_top(rows)) == 1  # without the longer row, no verdict
