@@ -149,15 +149,34 @@ def test_constraint_misses_are_told_apart_by_the_training_log() -> None:
 
     text = why.constraint([run(10, 11.9, 11.6), run(20, 20.3, 20.0), run(50, 48.5, 49.9), run(90, 87.0, 88.5)])
     assert (
-        "above C on the training batches of the last epoch already (C = 10: test 11.90, training batches 11.60)" in text
+        "above C on the training batches of the weights' last epoch already (C = 10: test 11.90, training batches 11.60)"
+        in text
     )
     assert "bag-of-words loss" in text and "C = 20" not in text  # within C ± 1: not a miss
     assert "off on test (C = 50: test 48.50, training batches 49.90): the generalisation gap" in text
-    assert "below C on the training batches of the last epoch already (C = 90" in text
+    assert "below C on the training batches of the weights' last epoch already (C = 90" in text
     assert "the bag-of-words loss (weight 1) gain from more rate outweighs the penalty's slope β = 1" in text
     stronger = run(10, 11.9, 11.6)
     stronger.config.objective.beta, stronger.config.objective.bow = 2.0, 0.5  # read from the config, not assumed
     assert "(weight 0.5) gain from more rate outweighs the penalty's slope β = 2" in why.constraint([stronger])
+
+
+def test_kept_weights_are_judged_by_their_own_epoch_of_training() -> None:
+    """Under train.keep_best the measured weights are an earlier step's: the KL the penalty saw then counts."""
+    from explorer.reproduction import why
+    from explorer.reproduction.engine import RunData
+
+    cfg = RunConfig()
+    cfg.objective.C = 100.0
+    curve = [
+        {"step": s, "epoch": e, "split": "train", "kl": kl, "steps_averaged": 10}
+        for s, e, kl in ((10, 0, 90.0), (20, 0, 110.0), (30, 1, 100.0), (40, 1, 100.2), (50, 2, 96.0))
+    ]
+    last = RunData("c100", {"bounds": {"kl": 97.0}}, cfg, curve, "complete")
+    assert why.last_epoch_mean(last, "kl") == pytest.approx(96.0)
+    kept = RunData("c100", {"bounds": {"kl": 102.0}, "kept": {"by": "rec", "step": 40}}, cfg, curve, "complete")
+    assert why.last_epoch_mean(kept, "kl") == pytest.approx(100.1)
+    assert "off on test (C = 100: test 102.00, training batches 100.10)" in why.constraint([kept])
 
 
 def test_report_helpers(report: Any) -> None:
@@ -306,7 +325,7 @@ def test_the_recipe_note_names_the_bag_of_words_run_and_whose_weights_were_kept(
     def run(name: str, C: float, bow: float, keep: str, kept_step: int | None) -> engine.RunData:
         cfg = RunConfig()
         cfg.objective.C, cfg.objective.bow, cfg.model.bow_head, cfg.train.keep_best = C, bow, bow > 0, keep
-        ev = {"bounds": {"rec": 90.0, "kl": C}} | ({"kept": {"by": "rec", "step": kept_step}} if kept_step else {})
+        ev = {"step": 30, "bounds": {"rec": 90.0, "kl": C}} | ({"kept": {"by": "rec", "step": kept_step}} if kept_step else {})
         curve = [{"split": "valid", "step": s, "rec": r} for s, r in ((10, 95.0), (20, 93.5), (30, 94.2))]
         return engine.RunData(name, ev, cfg, curve, "evaluated")
 
@@ -319,5 +338,9 @@ def test_the_recipe_note_names_the_bag_of_words_run_and_whose_weights_were_kept(
     note = Report(runs).budget_caveat()
     assert note.startswith("Recipe note: all three runs are emb 128 / hidden 256 / z 32, 1 epochs")
     assert "C = 100 alone adds the bag-of-words loss" in note
-    assert "lowest validation D for C = 3 (step 20) and C = 15 (step 20)" in note
+    assert "lowest validation D for C = 3 (step 20 of 30) and C = 15 (step 20 of 30)" in note
     assert "last step for C = 100, whose validation D was lowest at step 20 (93.50 against 94.20 at its end)" in note
+    runs[claims.TABLE1[2]] = run(claims.TABLE1[2], 100.0, 1.0, "rec", 20)  # all three kept: no last-step clause
+    note = Report(runs).budget_caveat()
+    assert "C = 15 (step 20 of 30) and C = 100 (step 20 of 30) (PTB overfits at this size within 10 epochs)." in note
+    assert "last step" not in note

@@ -169,13 +169,17 @@ class Report:
                 "6.68)."
             )
         kept = [r for r in evs if (r.eval or {}).get("kept")]
-        if kept and len(kept) < len(evs):
-            picks = [f"C = {capacity(r):g} (step {r.eval['kept']['step']})" for r in kept]
+        if kept:
+            picks = [f"C = {capacity(r):g} (step {r.eval['kept']['step']} of {r.eval['step']})" for r in kept]
             last = [f"C = {capacity(r):g}{_valid_low(r)}" for r in evs if r not in kept]
+            tail = (
+                f", and of the last step for {_and(last)}, trained before the grid kept its best weights"
+                if last
+                else ""
+            )
             out.append(
                 f"The weights measured are those of the lowest validation D for {_and(picks)} (PTB overfits at this "
-                f"size within 10 epochs), and of the last step for {_and(last)}, trained before the grid kept its "
-                "best weights."
+                f"size within 10 epochs){tail}."
             )
         return out
 

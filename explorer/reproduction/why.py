@@ -46,8 +46,14 @@ def train_elbo_windows(r: RunData, width: int = 200) -> list[float]:
 
 
 def last_epoch_mean(r: RunData, key: str) -> float | None:
-    """Mean of a training-log figure over the last epoch of the log (e.g. the KL the penalty |KL − C| saw)."""
-    train = [rec for rec in r.curve if rec.get("split") == "train" and key in rec]
+    """Mean of a training-log figure over the last epoch the measured weights trained (e.g. the KL the
+    penalty |KL − C| saw): the log's last, or the kept weights' under train.keep_best."""
+    kept = ((r.eval or {}).get("kept") or {}).get("step")
+    train = [
+        rec
+        for rec in r.curve
+        if rec.get("split") == "train" and key in rec and (kept is None or int(rec["step"]) <= int(kept))
+    ]
     if not train:
         return None
     last = max(int(rec.get("epoch", 0)) for rec in train)
@@ -80,12 +86,12 @@ def constraint(runs: list[RunData], tol: float = 1.0) -> str:
         bows = _values(o.bow for o in objectives if o.bow > 0)
         terms = f"D and the bag-of-words loss (weight {bows}) gain" if bows else "D gains"
         parts.append(
-            f"above C on the training batches of the last epoch already ({'; '.join(t for _, t in above)}): "
+            f"above C on the training batches of the weights' last epoch already ({'; '.join(t for _, t in above)}): "
             f"what {terms} from more rate outweighs the penalty's slope β = {_values(o.beta for o in objectives) or '?'}"
         )
     if below:
         parts.append(
-            f"below C on the training batches of the last epoch already ({'; '.join(t for _, t in below)}): "
+            f"below C on the training batches of the weights' last epoch already ({'; '.join(t for _, t in below)}): "
             "the run ends before its KL has caught up with C"
         )
     if on_test:
