@@ -5,7 +5,7 @@
     python scripts/ablation.py --early all                 # every row's first 200 steps (minutes, not hours)
     python scripts/ablation.py --report                    # write docs/ABLATION.md (and docs/ablation.json)
 
-Every row is the shipped β_C recipe (C = 100 held from step 0, LSTM encoder and decoder, Adam 1e-3,
+Every row is the first shipped β_C recipe (C = 100 held from step 0, LSTM encoder and decoder, Adam 1e-3,
 gradient clipping at 5, length-bucketed batches of 64) with one change, trained by the project's own
 trainer into runs/ablation/ROW and measured on the PTB test set with the evaluation's "probe" profile:
 D, R, the KL from q(z)'s moment-matched Gaussian to the prior (a lower bound on KL(q(z) ‖ p(z)), so
@@ -82,7 +82,7 @@ RAMP = {"C_schedule": "linear", "C_warmup_steps": 2 * epoch_steps()}  # the β_C
 RANDOM = {"bucket_chunk": 1}  # random batches (what a batch-normalised μ needs)
 
 ROWS = [
-    Row("base", "the shipped recipe: C = 100 from step 0"),
+    Row("base", "the first shipped recipe: C = 100 from step 0"),
     Row("ramp", "C ramped 0 → 100 over 2 epochs (the paper's code)", objective=RAMP),
     Row("noclip", "no gradient clipping", train={"grad_clip": 0.0}),
     Row(
