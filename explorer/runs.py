@@ -271,7 +271,8 @@ def knob_family(runs: list[RunSummary], anchor: RunSummary, knob: str) -> list[t
 def default_choice(runs: list[RunSummary], n: int = 3) -> list[RunSummary]:
     """The runs pages open on when none is chosen: those whose reconstructions a reader recognises best
     (highest reconstruction BLEU-4 on their test set), evaluated runs before the rest, trained on the same
-    corpus as the best one (a character-level run's BLEU is not a word-level run's) before any other."""
+    corpus and vocabulary as the best one before any other (a character-level run's BLEU is not a word-level
+    run's, and a 5k-vocabulary run scores the <unk>s it reads in place of rarer words as matches)."""
 
     def bleu4(run: RunSummary) -> float:
         scores = ((read_eval(run.path) or {}).get("reconstruction") or {}).get("scores") or {}
@@ -281,7 +282,10 @@ def default_choice(runs: list[RunSummary], n: int = 3) -> list[RunSummary]:
     ranked = sorted((r for r in runs if r.has_weights), key=lambda r: (-bleu4(r), r.name))
     if not ranked:
         return []
-    # one corpus and tokenisation (the best run's): the pages then compare runs on the same sentences
-    corpus = (ranked[0].config.data.train, ranked[0].config.data.level)
-    same = [r for r in ranked if (r.config.data.train, r.config.data.level) == corpus]
+
+    # one corpus, tokenisation and vocabulary (the best run's): the pages then compare runs on the same sentences
+    def corpus(r: RunSummary) -> tuple[str, str, int]:
+        return r.config.data.train, r.config.data.level, r.config.vocab_size
+
+    same = [r for r in ranked if corpus(r) == corpus(ranked[0])]
     return (same + [r for r in ranked if r not in same])[:n]

@@ -86,6 +86,13 @@ def test_pages_open_on_the_runs_that_reconstruct_best(tmp_path: Path) -> None:
     runs.append(RunSummary(tmp_path / "f", chars, None, True))  # second best, but another corpus
     assert [r.name for r in default_choice(runs)] == ["b", "e", "a"]
     assert [r.name for r in default_choice(runs, n=5)] == ["b", "e", "a", "c", "f"]
+    small = RunConfig()
+    small.vocab_size = 5000  # the others: the default
+    (tmp_path / "g").mkdir()
+    write_eval(tmp_path / "g", {"reconstruction": {"scores": {"all": {"bleu4": 12.0}}}})
+    runs.append(RunSummary(tmp_path / "g", small, None, True))  # second best, but a smaller vocabulary
+    assert [r.name for r in default_choice(runs)] == ["b", "e", "a"]
+    assert [r.name for r in default_choice(runs, n=6)] == ["b", "e", "a", "c", "g", "f"]
 
 
 def test_headline_prefers_eval_json(trained_run: Path, tmp_path: Path) -> None:
