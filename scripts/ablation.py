@@ -169,8 +169,15 @@ ROWS += [
         model=BEST.model,
         train={**BEST.train, "epochs": 2 * EPOCHS},
     ),
+    Row(
+        "bnl-bow-ramp-zboth",
+        "as bnl-bow-ramp + z also initialises the decoder's state",
+        objective=BEST.objective,
+        model={**BEST.model, "z_mode": "both"},
+        train=BEST.train,
+    ),
 ]
-RECIPE_ROWS = ("bnl-bow-ramp-wdrop", "bnl-bow-ramp-aepre", "bnl-bow-ramp-e16")
+RECIPE_ROWS = ("bnl-bow-ramp-wdrop", "bnl-bow-ramp-aepre", "bnl-bow-ramp-e16", "bnl-bow-ramp-zboth")
 BY_NAME = {r.name: r for r in ROWS}
 SWEEP_ROWS = {f"bnl-bow-ramp-c{c:g}": c for c in SWEEP_C}
 
