@@ -325,7 +325,9 @@ def test_the_recipe_note_names_the_bag_of_words_run_and_whose_weights_were_kept(
     def run(name: str, C: float, bow: float, keep: str, kept_step: int | None) -> engine.RunData:
         cfg = RunConfig()
         cfg.objective.C, cfg.objective.bow, cfg.model.bow_head, cfg.train.keep_best = C, bow, bow > 0, keep
-        ev = {"step": 30, "bounds": {"rec": 90.0, "kl": C}} | ({"kept": {"by": "rec", "step": kept_step}} if kept_step else {})
+        ev = {"step": 30, "bounds": {"rec": 90.0, "kl": C}} | (
+            {"kept": {"by": "rec", "step": kept_step}} if kept_step else {}
+        )
         curve = [{"split": "valid", "step": s, "rec": r} for s, r in ((10, 95.0), (20, 93.5), (30, 94.2))]
         return engine.RunData(name, ev, cfg, curve, "evaluated")
 
