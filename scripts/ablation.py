@@ -459,8 +459,8 @@ def on_top(rows: dict[str, dict]) -> list[str]:
     return out
 
 
-def report() -> str:
-    rows = measured()
+def report(rows: dict[str, dict], starts: dict[str, dict]) -> str:
+    """docs/ABLATION.md from the measured rows and their first steps (measured() and early(), read once)."""
     mi_cap = math.log(3761)
     lines = [
         "# Why the rate goes unused: an ablation",
@@ -510,8 +510,6 @@ def report() -> str:
         for name, d, info, shift, bleu in sorted(deltas, key=lambda x: x[1]):
             lines.append(f"| {name} | {d:+.2f} | {info:+.2f} | {shift:+.2f} | {bleu:+.2f} |")
     lines += sweep_section(rows)
-    starts = {row.name: early(row.name) for row in ROWS}
-    starts = {k: v for k, v in starts.items() if v}
     lines += findings(rows, starts)
     if starts:
         lines += [
@@ -576,9 +574,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in todo:
             run_row(BY_NAME[name], opts.threads)
     if opts.report:
-        starts = {r.name: s for r in ROWS if (s := early(r.name))}
-        STORE.write_text(json.dumps({"rows": measured(), "early": starts}, indent=1) + "\n", encoding="utf-8")
-        DOC.write_text(report(), encoding="utf-8")
+        rows, starts = measured(), {r.name: s for r in ROWS if (s := early(r.name))}
+        STORE.write_text(json.dumps({"rows": rows, "early": starts}, indent=1) + "\n", encoding="utf-8")
+        DOC.write_text(report(rows, starts), encoding="utf-8")
         print(f"wrote {DOC} and {STORE}")
     return 0
 
