@@ -146,7 +146,7 @@ ROWS += [
     for c in SWEEP_C
 ]
 # on top of the fixed recipe: what else makes the decoder read z (greedy reconstructions from μ)?
-ROWS += [
+ON_TOP = [
     Row(
         "bnl-bow-ramp-wdrop",
         "as bnl-bow-ramp + word dropout 0.5 on the decoder's inputs",
@@ -177,7 +177,8 @@ ROWS += [
         train=BEST.train,
     ),
 ]
-RECIPE_ROWS = ("bnl-bow-ramp-wdrop", "bnl-bow-ramp-aepre", "bnl-bow-ramp-e16", "bnl-bow-ramp-zboth")
+ROWS += ON_TOP
+RECIPE_ROWS = tuple(r.name for r in ON_TOP)
 BY_NAME = {r.name: r for r in ROWS}
 SWEEP_ROWS = {f"bnl-bow-ramp-c{c:g}": c for c in SWEEP_C}
 
