@@ -118,6 +118,8 @@ def _recipe_knobs(cfg: RunConfig) -> list[tuple[str, str]]:
         knobs.append((f"μ × {m.mu_scale:g}", f"μ×{m.mu_scale:g}"))
     if o.bow > 0:
         knobs.append((f"bag-of-words × {o.bow:g}", "BoW"))
+    if o.free_bits > 0:
+        knobs.append((f"free bits {o.free_bits:g} nats/dim", f"FB{o.free_bits:g}"))
     return knobs
 
 

@@ -36,7 +36,8 @@ def cli_args(cfg: RunConfig) -> list[str]:
     d, t, o = cfg.data, cfg.train, cfg.objective
     return [
         f"--data.train={d.train}", f"--data.valid={d.valid}", f"--data.test={d.test}", "--size=tiny",
-        f"--objective={o.name}", f"--objective.C={o.C}", f"--batch_size={t.batch_size}",
+        f"--objective={o.name}", f"--objective.C={o.C}", f"--objective.free_bits={o.free_bits}",
+        f"--batch_size={t.batch_size}",
         f"--max_steps={t.max_steps}", f"--out={t.out}", "--progress=false", "--ckpt_every=0", f"--amp={t.amp}",
     ]  # fmt: skip
 
@@ -54,16 +55,22 @@ def test_shards_cover_each_batch_once() -> None:
         assert [len(s) for s in shards] == World(0, size).shard_sizes(len(batch))
 
 
+@pytest.mark.parametrize(
+    ("objective", "knobs"),
+    [("beta-c", {"C": 2.0}), ("vae", {"free_bits": 0.3})],
+    ids=["capacity", "free-bits"],
+)
 def test_two_ranks_train_like_one_process_on_the_same_global_batch(
-    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, objective: str, knobs: dict
 ) -> None:
-    """β_C (|mean KL − C| couples the shards), an odd global batch (shards of 16 and 15), 12 steps."""
+    """Objectives whose K couples the shards (|mean KL − C|; free bits' per-dimension batch means, gathered
+    as [B, D]), an odd global batch (shards of 16 and 15), 12 steps."""
     monkeypatch.setattr(SentenceVAE, "sample_z", staticmethod(lambda mu, logvar: mu))
-    single = tiny_config(corpus_dir, tmp_path / "single", "beta-c", C=2.0)
+    single = tiny_config(corpus_dir, tmp_path / "single", objective, **knobs)
     single.train.batch_size, single.train.max_steps = 31, 12
     single.train.amp = False  # fp32: bf16 rounds the two sums of the gradient differently, and Adam magnifies it
     train(single)
-    parallel = tiny_config(corpus_dir, tmp_path / "ddp", "beta-c", C=2.0)
+    parallel = tiny_config(corpus_dir, tmp_path / "ddp", objective, **knobs)
     parallel.train.batch_size, parallel.train.max_steps, parallel.train.amp = 31, 12, False
     torchrun(["tests/ddp_entry.py"], cli_args(parallel))
     a, b = losses(tmp_path / "single"), losses(tmp_path / "ddp")

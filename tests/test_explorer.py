@@ -206,3 +206,5 @@ def test_curve_names_tell_the_rate_recipe_apart() -> None:
     assert recipe_mark(cfg) == ", BN-μ + BoW"
     cfg.model.mu_norm = "none"
     assert recipe_mark(cfg) == ", BoW"
+    cfg.objective.bow, cfg.objective.free_bits = 0.0, 0.25
+    assert recipe_mark(cfg) == ", FB0.25"  # free bits: another curve than the plain objective's

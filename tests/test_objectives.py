@@ -127,6 +127,21 @@ def test_kl_parts_are_logged_and_beta_and_c_act_on_their_sum() -> None:
     assert terms["loss"].item() == pytest.approx(20 + 2 * abs(4 - 10))
 
 
+def test_free_bits_floor_each_dimension_and_stop_its_gradient_below_the_floor() -> None:
+    # two sentences, three dimensions: batch means 0.1, 1.0 and 3.0 nats (KL 4.1 per sentence on average)
+    kl_dims = torch.tensor([[0.0, 0.5, 2.0], [0.2, 1.5, 4.0]], requires_grad=True)
+    kl = kl_dims.sum(-1)
+    terms = objective_terms(REC, kl, preset("vae", free_bits=0.5), 0, kl_dims=kl_dims)
+    assert terms["loss"].item() == pytest.approx(20 + 0.5 + 1.0 + 3.0)  # the first dimension costs λ, not 0.1
+    assert terms["kl"].item() == pytest.approx(4.1)  # the ELBO's KL is the true one, not the floored one
+    assert terms["elbo"].item() == pytest.approx(-24.1)
+    terms["loss"].backward()
+    assert kl_dims.grad[:, 0].tolist() == [0.0, 0.0]  # under the floor: no pressure back to the prior
+    assert kl_dims.grad[:, 1:].flatten().tolist() == pytest.approx([0.5] * 4)  # above: the plain KL's 1/B
+    with pytest.raises(ConfigError, match="per latent dimension"):
+        objective_terms(REC, KL, preset("vae", free_bits=0.5), 0)  # a model output without kl_dims
+
+
 def test_capacity_schedules() -> None:
     ramp = preset("beta-c", C=100.0, C_schedule="linear", C_warmup_steps=200)
     assert [capacity_at(s, ramp) for s in (0, 50, 200, 10**6)] == pytest.approx([0.0, 25.0, 100.0, 100.0])
@@ -146,6 +161,8 @@ def test_capacity_schedules() -> None:
         {"C": 5.0, "C_schedule": "cosine", "C_warmup_steps": 10},
         {"C": 5.0, "C_schedule": "linear", "C_warmup_steps": 0},
         {"C_schedule": "linear", "C_warmup_steps": 10},  # a ramp with no capacity to ramp to
+        {"free_bits": -0.5},
+        {"free_bits": 0.5, "C": 10.0},  # a capacity and a floor per dimension both price the KL
     ],
 )
 def test_invalid_knobs_are_refused_with_a_message(knobs: dict) -> None:

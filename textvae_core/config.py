@@ -92,6 +92,7 @@ class ObjectiveConfig:
     C_warmup_steps: int = 0  # optimizer steps of the linear capacity ramp
     bow: float = 0.0  # weight of the bag-of-words loss −Σ log p(w|z) (needs model.bow_head); not in D or the ELBO
     alpha: float = 0.0  # Hybrid VAE: weight α of the deconvolution's reconstruction D_aux (Semeniuta: 0.2)
+    free_bits: float = 0.0  # λ, nats per latent dimension: K = Σ_d max(λ, batch-mean KL_d) (Kingma 2016); 0 = off
 
 
 @dataclass

@@ -105,7 +105,7 @@ class _GatherShards(torch.autograd.Function):
 
 
 def gather(tensor: torch.Tensor, world: World, sizes: list[int]) -> torch.Tensor:
-    """Concatenate every rank's per-sentence values [n_r] into [Σ n_r], keeping the autograd graph.
+    """Concatenate every rank's per-sentence values [n_r, …] into [Σ n_r, …], keeping the autograd graph.
 
     Shards may differ in length by one (or be empty when a batch has fewer sentences than ranks), so
     each is padded to the longest first. The gradient flowing back to each rank's shard is the sum of
@@ -116,7 +116,7 @@ def gather(tensor: torch.Tensor, world: World, sizes: list[int]) -> torch.Tensor
     width = max(sizes)
     mine = tensor[: sizes[world.rank]]
     if len(mine) < width:
-        mine = torch.cat([mine, mine.new_zeros(width - len(mine))])
+        mine = torch.cat([mine, mine.new_zeros((width - len(mine), *mine.shape[1:]))])
     parts = _GatherShards.apply(mine)
     return torch.cat([p[:n] for p, n in zip(parts, sizes, strict=True)])
 

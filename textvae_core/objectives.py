@@ -1,4 +1,4 @@
-"""The objective family ``loss = (1 + m)·D + β(t)·K + α·D_aux``, K = KL or |KL − C|, as pure functions.
+"""The objective family ``loss = (1 + m)·D + β(t)·K + α·D_aux``, K = KL, |KL − C| or free bits, as pure functions.
 
 D_aux is the Hybrid VAE's auxiliary reconstruction (report eq. 2); models without one ignore α.
 
@@ -144,21 +144,45 @@ def validate(cfg: ObjectiveConfig) -> None:
         raise ConfigError(f"capacity schedule {cfg.C_schedule!r} needs a capacity C and C_warmup_steps > 0")
     if cfg.alpha < 0:
         raise ConfigError(f"α = {cfg.alpha}: the auxiliary reconstruction weight must be ≥ 0")
+    if cfg.free_bits < 0:
+        raise ConfigError(f"free_bits = {cfg.free_bits}: a floor on each dimension's KL must be ≥ 0 nats")
+    if cfg.free_bits > 0 and cfg.C is not None:
+        raise ConfigError(
+            f"free_bits = {cfg.free_bits:g} with C = {cfg.C:g}: both set what the KL may cost; "
+            "choose a capacity (β_C) or a floor per dimension (free bits), not both"
+        )
 
 
-def regulariser(kl: torch.Tensor, C: float | None) -> torch.Tensor:
-    """K: the batch-mean KL, or its distance |KL − C| from the capacity C.
+def regulariser(
+    kl: torch.Tensor, C: float | None, kl_dims: torch.Tensor | None = None, free_bits: float = 0.0
+) -> torch.Tensor:
+    """K: the batch-mean KL, its distance |KL − C| from the capacity C, or with free bits λ > 0 the sum over
+    dimensions of max(λ, batch-mean KL_d) (``kl_dims`` [B, D]).
 
     The constraint is on the batch mean (Burgess et al.; Prokhorov et al.'s code), so single
-    sentences may carry more or less than C nats as long as the average sits at C.
+    sentences may carry more or less than C nats as long as the average sits at C. Free bits (Kingma et al.
+    2016, per dimension and batch as Li et al. 2019) leave a dimension's first λ nats unpenalised: the KL of
+    a dimension below λ gets no gradient, so the optimiser has no reason to close it down to the prior.
     """
+    if free_bits > 0:
+        if kl_dims is None:
+            raise ConfigError("free bits need the KL per latent dimension; this model output has none")
+        return kl_dims.mean(0).clamp_min(free_bits).sum()
     mean_kl = kl.mean()
     return mean_kl if C is None else (mean_kl - C).abs()
 
 
-def family_loss(rec: torch.Tensor, kl: torch.Tensor, m: float, beta: float, C: float | None) -> torch.Tensor:
+def family_loss(
+    rec: torch.Tensor,
+    kl: torch.Tensor,
+    m: float,
+    beta: float,
+    C: float | None,
+    kl_dims: torch.Tensor | None = None,
+    free_bits: float = 0.0,
+) -> torch.Tensor:
     """Per-sentence loss averaged over the batch: (1 + m)·mean D + β·K."""
-    return (1.0 + m) * rec.mean() + beta * regulariser(kl, C)
+    return (1.0 + m) * rec.mean() + beta * regulariser(kl, C, kl_dims, free_bits)
 
 
 def objective_terms(
@@ -170,6 +194,7 @@ def objective_terms(
     bow: torch.Tensor | None = None,
     aux_rec: torch.Tensor | None = None,
     kl_terms: dict[str, torch.Tensor] | None = None,
+    kl_dims: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """The loss to minimise and the quantities logged at every step (all per sentence).
 
@@ -179,12 +204,13 @@ def objective_terms(
     sentence, from a model with a bag-of-words head) adds ``cfg.bow``·mean to the loss only.
     A Hybrid VAE's ``aux_rec`` adds α·D_aux to the loss (not to the ELBO: it is not part of the model's
     likelihood) and is logged as ``aux_rec``; ``kl_terms`` (per ladder layer or FMP position, summing to
-    ``kl``) are logged as ``kl_<name>``. β and C act on the summed KL only.
+    ``kl``) are logged as ``kl_<name>``. β and C act on the summed KL only; free bits on ``kl_dims`` [B, D],
+    the KL per latent coordinate.
     """
     beta = beta_at(step, cfg)
     C = capacity_at(step, cfg)
-    loss = family_loss(rec, kl, cfg.m, beta, C)
-    reg = beta * regulariser(kl, C)
+    reg = beta * regulariser(kl, C, kl_dims, cfg.free_bits)
+    loss = (1.0 + cfg.m) * rec.mean() + reg
     terms: dict[str, torch.Tensor] = {}
     if bow is not None and cfg.bow > 0:
         loss = loss + cfg.bow * bow.mean()

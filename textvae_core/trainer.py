@@ -384,7 +384,14 @@ class Trainer:
 
         kl_terms = {name: gather(v) for name, v in (out.kl_terms or {}).items()}
         terms = objective_terms(
-            rec, kl, self.cfg.objective, state.step, bow=gather(out.bow), aux_rec=gather(out.aux_rec), kl_terms=kl_terms
+            rec,
+            kl,
+            self.cfg.objective,
+            state.step,
+            bow=gather(out.bow),
+            aux_rec=gather(out.aux_rec),
+            kl_terms=kl_terms,
+            kl_dims=gather(out.kl_dims) if self.cfg.objective.free_bits > 0 else None,
         )
         mu = out.mu.detach().float()
         terms["mu_shift"] = mu.mean(0).pow(2).sum()

@@ -32,6 +32,7 @@ class VAEOutput:
     mu: torch.Tensor  # [B, latent_dim]
     logvar: torch.Tensor  # [B, latent_dim]
     kl_terms: dict[str, torch.Tensor] | None = None  # [B] per latent part (ladder layer, FMP position); sums to kl
+    kl_dims: torch.Tensor | None = None  # [B, latent_dim] KL per coordinate (sums to kl): what free bits floor
     aux_rec: torch.Tensor | None = None  # [B] Hybrid: −log p_aux(x|z) of the deconvolutional output alone
     bow: torch.Tensor | None = None  # [B] −Σ_w log p_bow(w|z) over the sentence's tokens (models with a BoW head)
 
@@ -277,6 +278,7 @@ class SentenceVAE(nn.Module):
             mu=post.mu,
             logvar=post.logvar,
             kl_terms=self.kl_terms(post.kl_dims),
+            kl_dims=post.kl_dims,
             aux_rec=aux,
             bow=bow,
         )
