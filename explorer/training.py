@@ -134,6 +134,7 @@ class RunForm:
     log_every: int = 10
     recipe: bool = False  # the rate recipe (docs/ABLATION.md): batch-normalised μ, bag-of-words loss, C ramp
     keep_best: str = ""  # train.keep_best: "" (the last step's weights) | rec | nll_bound (the best validation's)
+    aggressive: bool = False  # train.aggressive: He et al.'s encoder-only updates until validation I(x; z) falls
 
     def args(self, **knob_overrides: object) -> list[str]:
         """``--key=value`` options for ``python -m textvae_core.train`` (the run folder is added by jobs)."""
@@ -149,6 +150,8 @@ class RunForm:
             out.append(f"--num_threads={self.threads}")
         if self.keep_best:
             out.append(f"--train.keep_best={self.keep_best}")
+        if self.aggressive:
+            out.append("--train.aggressive=true")
         if self.recipe:
             out += recipe_args(self.corpus.get("train", ""), self.batch_size, {**self.knobs, **knob_overrides})
         return out

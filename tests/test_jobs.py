@@ -203,3 +203,7 @@ def test_the_training_form_chooses_the_latent_and_alpha(corpus_dir: Path) -> Non
     kept = training.RunForm(corpus=splits, keep_best="nll_bound")
     assert parse_cli([*kept.args(), "--out=runs/z"])[0].train.keep_best == "nll_bound"
     assert training.KEEP_CHOICES["rec"] == "best valid D"
+    lagging = training.RunForm(corpus=splits, objective="vae", knobs={"C": None, "free_bits": 0.5}, aggressive=True)
+    cfg, _ = parse_cli([*lagging.args(), "--out=runs/w"])
+    assert (cfg.objective.free_bits, cfg.objective.C, cfg.train.aggressive) == (0.5, None, True)
+    assert not parse_cli([*training.RunForm(corpus=splits).args(), "--out=runs/v"])[0].train.aggressive

@@ -117,6 +117,8 @@ class TrainConfig:
     num_threads: int = 0  # torch CPU threads; 0 = torch's default
     keep_best: str = ""  # keep the weights of the lowest validation figure in best.safetensors (loaded and shipped instead of the last): "" (off) | rec (D) | nll_bound (−ELBO)
     init_from: str = ""  # run folder whose embedding and encoder start this run (Li et al. 2019: AE pre-training)
+    aggressive: bool = False  # He et al. 2019: encoder-only updates before each step until validation I(x; z) falls
+    aggressive_inner: int = 100  # most encoder-only updates before one step of the aggressive phase
     progress: bool = True  # tqdm progress bar on stderr
 
 

@@ -33,7 +33,7 @@ import torch
 from filelock import FileLock, Timeout
 from tqdm import tqdm
 
-from . import distributed
+from . import aggressive, distributed
 from .checkpoint import load_resume, read_weights, save_best, save_checkpoint
 from .config import ConfigError, RunConfig, TrainConfig
 from .data import Corpus, read_corpus
@@ -67,6 +67,8 @@ class TrainState:
     lr: float = 0.0  # learning rate of the next update
     best: float | None = None  # lowest validation −ELBO per sentence so far (None before any validation)
     best_kept: float | None = None  # train.keep_best: the lowest validation figure so far, whose weights are kept
+    aggressive: bool = False  # train.aggressive: the phase of encoder-only updates is still on
+    mi: float | None = None  # I(x; z) on the validation split at the last validation of that phase
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -145,6 +147,12 @@ def check_recipe(cfg: RunConfig) -> None:
         raise ConfigError(f"train.keep_best={keep!r}: one of {', '.join(KEPT_FIGURES)} (or empty: keep the last step)")
     if keep and not cfg.data.valid:
         raise ConfigError("train.keep_best needs a validation corpus (data.valid) to choose the weights by")
+    if cfg.train.aggressive and not cfg.data.valid:
+        raise ConfigError(
+            "train.aggressive needs a validation corpus (data.valid): the phase ends when I(x; z) on it falls"
+        )
+    if cfg.train.aggressive_inner < 1:
+        raise ConfigError(f"train.aggressive_inner={cfg.train.aggressive_inner}: at least one encoder update a step")
     if cfg.objective.bow > 0 and not cfg.model.bow_head:
         raise ConfigError("objective.bow > 0 needs a bag-of-words head: set --model.bow_head=true")
     if cfg.model.mu_norm == "batchnorm" and cfg.train.bucket_chunk != 1:
@@ -155,11 +163,13 @@ def check_recipe(cfg: RunConfig) -> None:
 
 
 def logged_terms(model: torch.nn.Module, cfg: RunConfig) -> tuple[str, ...]:
-    """What a step logs beyond LOGGED: the bag-of-words loss, a Hybrid's D_aux, and the KL of every latent
-    part (kl_z1 … of a ladder's layers, kl_pos1 … of a feature map's positions) when there are several."""
+    """What a step logs beyond LOGGED: the bag-of-words loss, a Hybrid's D_aux, the KL of every latent
+    part (kl_z1 … of a ladder's layers, kl_pos1 … of a feature map's positions) when there are several, and
+    under train.aggressive the encoder-only updates made before the step (0 once the phase is over)."""
     parts = getattr(model, "parts", [])
     return (
         (("bow",) if cfg.objective.bow > 0 else ())
+        + (("enc_updates",) if cfg.train.aggressive else ())
         + (("aux_rec",) if getattr(model, "aux_out", None) is not None else ())
         + (tuple(f"kl_{p.name}" for p in parts) if len(parts) > 1 else ())
     )
@@ -286,7 +296,8 @@ class Trainer:
             if t.lr_decay < 1.0
             else None
         )
-        self.state = TrainState(lr=t.lr)
+        self.state = TrainState(lr=t.lr, aggressive=t.aggressive)
+        self._sides = aggressive.encoder_side(self.model)  # (encoder side, the rest): train.aggressive steps them apart
         if saved is not None:
             self._restore(tensors, saved)
         elif main:
@@ -367,50 +378,86 @@ class Trainer:
 
     # ----------------------------------------------------------------- one step, validation, checkpoint
 
-    def train_step(self, indices: list[int]) -> torch.Tensor:
-        """One optimizer update on the global batch ``indices`` (this rank's shard of it under torchrun);
-        returns the LOGGED values of the whole batch. A non-finite value stops before the update."""
+    def _terms(self, indices: list[int]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """The objective's terms on the global batch ``indices`` (this rank's shard of it under torchrun), and
+        this shard's μ."""
         t, state = self.cfg.train, self.state
         shard = self.world.shard(indices) or indices[:1]  # a rank without sentences computes on one, counted 0 times
         batch = self.train_set.batch(shard).to(self.device)
         with autocast_context(self.device, t):
             out = self.net(batch, word_dropout=t.word_dropout, unk_id=self.vocab.unk_id)
         sizes = self.world.shard_sizes(len(indices))
-        rec = distributed.gather(out.rec.float(), self.world, sizes)
-        kl = distributed.gather(out.kl.float(), self.world, sizes)
 
         def gather(v: torch.Tensor | None) -> torch.Tensor | None:
             return distributed.gather(v.float(), self.world, sizes) if v is not None else None
 
-        kl_terms = {name: gather(v) for name, v in (out.kl_terms or {}).items()}
         terms = objective_terms(
-            rec,
-            kl,
+            gather(out.rec),
+            gather(out.kl),
             self.cfg.objective,
             state.step,
             bow=gather(out.bow),
             aux_rec=gather(out.aux_rec),
-            kl_terms=kl_terms,
+            kl_terms={name: gather(v) for name, v in (out.kl_terms or {}).items()},
             kl_dims=gather(out.kl_dims) if self.cfg.objective.free_bits > 0 else None,
         )
-        mu = out.mu.detach().float()
+        return terms, out.mu
+
+    def _clipped_norm(self) -> torch.Tensor:
+        """Clip the gradients there are to train.grad_clip (0: none); their norm before clipping."""
+        clip = self.cfg.train.grad_clip
+        params = [p for p in self.model.parameters() if p.grad is not None]
+        return torch.nn.utils.clip_grad_norm_(params, clip if clip > 0 else float("inf"))
+
+    def _refuse_non_finite(self, named: dict[str, torch.Tensor]) -> None:
+        """Stop before an update whose figures are not finite, saying what was kept and what to change."""
+        bad = {k: float(v) for k, v in named.items() if not math.isfinite(float(v))}
+        if not bad:
+            return
+        self._write(
+            {"step": self.state.step, "split": "train", "event": "non_finite", **{k: str(v) for k, v in bad.items()}}
+        )
+        raise TrainingError(
+            f"non-finite values at step {self.state.step} ({', '.join(f'{k}={v}' for k, v in bad.items())}); "
+            f"training stopped without applying this update. The last good checkpoint in {self.run_dir} is kept: "
+            "lower train.lr or set train.grad_clip, then --resume."
+        )
+
+    def _encoder_updates(self, indices: list[int]) -> int:
+        """He et al.'s inner loop before a step of the aggressive phase (textvae_core.aggressive)."""
+        t, lengths = self.cfg.train, self.train_set.lengths
+
+        def update(batch: list[int]) -> tuple[float, int]:
+            terms, _ = self._terms(batch)
+            self.optimizer.zero_grad(set_to_none=True)
+            terms["loss"].backward()
+            aggressive.drop_grads(self._sides[1])
+            gnorm = self._clipped_norm()
+            self._refuse_non_finite({"encoder_loss": terms["loss"].detach(), "encoder_grad_norm": gnorm})
+            self.optimizer.step()
+            return float(terms["loss"].detach()) * len(batch), sum(lengths[i] for i in batch) + len(batch)
+
+        more = aggressive.random_batches(len(self.train_set), t.batch_size, t.seed * 1_000_003 + self.state.step)
+        return aggressive.encoder_updates(update, indices, more, t.aggressive_inner)
+
+    def train_step(self, indices: list[int]) -> torch.Tensor:
+        """One optimizer update on the global batch ``indices`` (after the aggressive phase's encoder-only
+        updates while it lasts: the update itself then moves the decoder side alone); returns the LOGGED
+        values of the whole batch. A non-finite value stops before the update."""
+        state = self.state
+        inner = self._encoder_updates(indices) if state.aggressive else 0
+        terms, mu = self._terms(indices)
+        mu = mu.detach().float()
         terms["mu_shift"] = mu.mean(0).pow(2).sum()
         terms["mu_spread"] = mu.var(0, unbiased=False).sum() if mu.size(0) > 1 else mu.new_zeros(())
+        terms["enc_updates"] = torch.tensor(float(inner))
         self.optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()
-        params = [p for p in self.model.parameters() if p.grad is not None]
-        gnorm = torch.nn.utils.clip_grad_norm_(params, t.grad_clip if t.grad_clip > 0 else float("inf"))
+        if state.aggressive:
+            aggressive.drop_grads(self._sides[0])
+        gnorm = self._clipped_norm()
         values = torch.stack([(gnorm if k == "grad_norm" else terms[k]).detach().float().cpu() for k in self.logged])
-        if not torch.isfinite(values).all():
-            bad = {k: float(v) for k, v in zip(self.logged, values, strict=True) if not math.isfinite(float(v))}
-            self._write(
-                {"step": state.step, "split": "train", "event": "non_finite", **{k: str(v) for k, v in bad.items()}}
-            )
-            raise TrainingError(
-                f"non-finite values at step {state.step} ({', '.join(f'{k}={v}' for k, v in bad.items())}); "
-                f"training stopped without applying this update. The last good checkpoint in {self.run_dir} is kept: "
-                "lower train.lr or set train.grad_clip, then --resume."
-            )
+        self._refuse_non_finite(dict(zip(self.logged, values, strict=True)))
         self.optimizer.step()
         state.step += 1
         state.batch += 1
@@ -425,11 +472,14 @@ class Trainer:
             refresh_mu_stats(self.model, self.train_set, self.cfg.train, self.device)
         if self.world.is_main and self.valid_set is not None:
             batch_size = max(self.cfg.train.batch_size, 128)
-            figures = heldout_bounds(self.model, self.valid_set, self.device, batch_size=batch_size)
+            mi = self.state.aggressive and scheduled  # I(x; z) decides whether the aggressive phase goes on
+            figures = heldout_bounds(self.model, self.valid_set, self.device, batch_size=batch_size, mi=mi)
         nll = distributed.from_main(figures["nll_bound"] if figures else None, self.world, self.device)
         if nll is None:
             return None
         self.state.best = nll if self.state.best is None else min(self.state.best, nll)
+        if self.state.aggressive and scheduled:
+            self._aggressive_phase(distributed.from_main(figures["mi"] if figures else None, self.world, self.device))
         if scheduled and self.scheduler is not None:
             self.scheduler.step(nll)
             self.state.lr = float(self.optimizer.param_groups[0]["lr"])
@@ -442,6 +492,13 @@ class Trainer:
         self._keep_best(figures)
         self._emit("on_validate", record)
         return figures
+
+    def _aggressive_phase(self, mi: float) -> None:
+        """End the aggressive phase at the first validation whose I(x; z) is below the one before."""
+        previous, self.state.mi = self.state.mi, mi
+        if not aggressive.phase_goes_on(previous, mi):
+            self.state.aggressive = False
+            self._event("aggressive_ended", mi=round(mi, 4), previous_mi=round(previous, 4))
 
     def _keep_best(self, figures: dict[str, float]) -> None:
         """train.keep_best: a validation figure lower than any before keeps this step's weights."""

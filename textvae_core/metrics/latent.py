@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from .likelihood import LOG_2PI
+from ..models.vae import LOG_2PI
 
 
 def active_units(mu: torch.Tensor, threshold: float = 0.01) -> tuple[int, torch.Tensor]:

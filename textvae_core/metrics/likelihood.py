@@ -15,27 +15,32 @@ import torch
 from ..data import Corpus
 from ..inference import ENCODE_BATCH, encode_ids
 from ..models import SentenceVAE
+from .latent import mutual_information
 
 LOG_2PI = math.log(2 * math.pi)
 
 
 @torch.no_grad()
 def heldout_bounds(
-    model: SentenceVAE, corpus: Corpus, device: torch.device, batch_size: int = 256, seed: int = 0
+    model: SentenceVAE, corpus: Corpus, device: torch.device, batch_size: int = 256, seed: int = 0, mi: bool = False
 ) -> dict[str, float]:
     """Rate R (closed-form KL), distortion D and the ELBO on a corpus, one z ~ q(z|x) per sentence.
 
     ``nll_bound`` = D + R ≥ −log p(x) per sentence; ``ppl_bound`` = exp of that per target token
-    (words + one end-of-sentence each), the usual ELBO-based perplexity.
+    (words + one end-of-sentence each), the usual ELBO-based perplexity. With ``mi``, also I(x; z) over the
+    corpus (He et al.'s estimator, what ends their aggressive phase).
     """
     was_training = model.training
     model.eval()
     rec = kl = 0.0
     extra: dict[str, float] = {}  # per-layer / per-position KL (kl_<part>) and a Hybrid's aux_rec, summed
+    stats: list[tuple[torch.Tensor, torch.Tensor]] = []  # (μ, log σ²) per batch, for I(x; z)
     with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
         torch.manual_seed(seed)
         for batch in corpus.iter_batches(batch_size):
             out = model(batch.to(device), sample=True)
+            if mi:
+                stats.append((out.mu.float().cpu(), out.logvar.float().cpu()))
             rec += float(out.rec.sum())
             kl += float(out.kl.sum())
             parts = {f"kl_{k}": v for k, v in (out.kl_terms or {}).items()}
@@ -45,7 +50,10 @@ def heldout_bounds(
                 extra[key] = extra.get(key, 0.0) + float(value.sum())
     model.train(was_training)
     n = len(corpus)
-    return {**bounds_per_sentence(rec, kl, n, corpus.n_tokens + n), **{k: v / n for k, v in extra.items()}}
+    figures = {**bounds_per_sentence(rec, kl, n, corpus.n_tokens + n), **{k: v / n for k, v in extra.items()}}
+    if stats:
+        figures["mi"] = mutual_information(torch.cat([m for m, _ in stats]), torch.cat([v for _, v in stats]), seed)
+    return figures
 
 
 def bounds_per_sentence(rec: float, kl: float, n: int, n_tok: int) -> dict[str, float]:
