@@ -109,13 +109,13 @@ def test_free_bits_beside_a_capacity_are_refused_before_a_job_starts(corpus_dir:
     at = open_page()
     at.radio[0].set_value("A folder on this server").run()
     at.text_input[0].input(str(corpus_dir)).run()
-    dict((n.label, n) for n in at.number_input)["Free bits λ (nats per dimension)"].set_value(0.5)
+    dict((n.label, n) for n in at.number_input)["Free bits λ (nats/dim)"].set_value(0.5)
     dict((t.label, t) for t in at.text_input)["Run name"].input("fb-and-c")
     next(b for b in at.button if b.label == "Launch").click().run()  # β_C's preset keeps its C = 15
     assert any("choose a capacity (β_C) or a floor per dimension" in e.value for e in at.error), text(at)
     assert not (root / "fb-and-c").exists()
     dict((s.label, s) for s in at.selectbox)["Objective"].set_value("vae").run()
-    assert dict((n.label, n) for n in at.number_input)["Free bits λ (nats per dimension)"].value == 0.0
+    assert dict((n.label, n) for n in at.number_input)["Free bits λ (nats/dim)"].value == 0.0
 
 
 def test_launch_watch_stop_and_resume_a_tiny_run(corpus_dir: Path, root: Path, address) -> None:

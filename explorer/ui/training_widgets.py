@@ -61,7 +61,7 @@ def objective(form: training.RunForm) -> None:
         "C": c[5].number_input("C (nats; empty: none)", 0.0, 1e4, p.get("C"), key=f"c-{k}"),
         "alpha": c[6].number_input("α (Hybrid: D_aux weight)", 0.0, 100.0, float(p.get("alpha", 0.0)), key=f"a-{k}"),
     }  # fmt: skip
-    r = st.columns([3, 2, 2, 2])
+    r = st.columns([4, 2, 2, 3])
     form.recipe = r[0].checkbox(
         "Make z describe the sentence (rate recipe)",
         value=False,
@@ -75,7 +75,7 @@ def objective(form: training.RunForm) -> None:
         "Long runs overfit PTB: the β_C runs at 512 hidden units had their lowest valid D at epochs 5–7 of 10.",
     )  # fmt: skip
     form.knobs["free_bits"] = r[2].number_input(
-        "Free bits λ (nats per dimension)", 0.0, 100.0, float(p.get("free_bits", 0.0)), key=f"fb-{k}",
+        "Free bits λ (nats/dim)", 0.0, 100.0, float(p.get("free_bits", 0.0)), key=f"fb-{k}",
         help="K = Σ_d max(λ, batch-mean KL_d) (Kingma et al. 2016): each dimension's first λ nats cost nothing, so "
         "the optimiser does not close it. Instead of a capacity C (leave C empty); 0 = off.",
     )  # fmt: skip
