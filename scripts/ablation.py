@@ -105,6 +105,17 @@ ROWS = [
         train=RANDOM,
     ),
     Row("bow", "bag-of-words loss on z, weight 1 (Zhao et al. 2017)", objective={"bow": 1.0}, model={"bow_head": True}),
+    Row(
+        "freebits",
+        f"free bits (Kingma et al. 2016): K = Σ_d max({C / SIZE['z_dim']:g}, KL_d), the same {C:g} nats spread over "
+        "the dimensions as floors, instead of |KL − C|",
+        objective={"C": None, "free_bits": C / SIZE["z_dim"]},
+    ),
+    Row(
+        "aggressive",
+        "aggressive encoder updates (He et al. 2019) until validation I(x; z) falls",
+        train={"aggressive": True},
+    ),
     Row("ae", "no KL term (β = 0): a plain autoencoder, the most z can carry at this budget", objective={"beta": 0.0}),
     Row("ae-pre", "encoder pre-trained as an autoencoder (row ae), then β_C (Li et al. 2019)", after="ae"),
     Row(
@@ -176,6 +187,13 @@ ON_TOP = [
         model={**BEST.model, "z_mode": "both"},
         train=BEST.train,
     ),
+    Row(
+        "bnl-bow-ramp-bidi",
+        "as bnl-bow-ramp + a bidirectional encoder",
+        objective=BEST.objective,
+        model={**BEST.model, "bidirectional": True},
+        train=BEST.train,
+    ),
 ]
 ROWS += ON_TOP
 RECIPE_ROWS = tuple(r.name for r in ON_TOP)
@@ -199,7 +217,7 @@ def run_row(row: Row, threads: int) -> None:
 
     if row.after and state(BY_NAME[row.after]) != "measured":
         run_row(BY_NAME[row.after], threads)
-    cfg = row.config(threads)
+    cfg = row.config(threads, OUT)
     run = Path(cfg.train.out)
     target = cfg.train.max_steps or math.ceil(cfg.train.epochs * epoch_steps(cfg.train.batch_size))
     step = weights_step(run) if (run / WEIGHTS).exists() else 0
@@ -213,6 +231,9 @@ def run_row(row: Row, threads: int) -> None:
             train(cfg)
         spent = json.loads((run / TIME).read_text()) if (run / TIME).exists() else 0.0
         (run / TIME).write_text(json.dumps(spent + time.perf_counter() - t0))
+        step = weights_step(run) if (run / WEIGHTS).exists() else 0
+    if step < target:  # stopped (a signal, a time limit): measuring it would store a shorter budget's figures
+        raise SystemExit(f"{row.name}: trained to step {step} of {target}; run the row again to resume it")
     result = read_eval(run) if (run / EVAL).exists() else {}
     if result.get("step") != target or result.get("profile") != "probe":
         result = evaluate(run, EvalConfig.for_profile("probe", threads=threads), progress=False)

@@ -60,3 +60,19 @@ def test_pre_training_is_judged_against_the_recipe_at_its_budget(ablation: Any) 
         assert "BLEU-4 7.15 (+0.38)" in lines[0]
         assert verdict in lines[1]
     assert len(ablation.on_top(rows)) == 1  # without the longer row, no verdict
+
+
+def test_a_row_stopped_before_its_budget_is_not_measured(ablation: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row whose training was stopped (SIGTERM, a time limit) must not store a shorter budget's figures."""
+    from textvae_core import evaluate, train
+
+    row = ablation.BY_NAME["base"]
+    def stopped_at_once(cfg: Any, resume: bool = False) -> None:  # a run folder, no weights yet
+        Path(cfg.train.out).mkdir(parents=True)
+
+    monkeypatch.setattr(train, "train", stopped_at_once)
+    measured: list[str] = []
+    monkeypatch.setattr(evaluate, "evaluate", lambda run, cfg, progress=False: measured.append(str(run)))
+    with pytest.raises(SystemExit, match="base: trained to step 0 of 5264; run the row again"):
+        ablation.run_row(row, threads=1)
+    assert measured == [] and not (ablation.OUT / "base" / "probe.json").exists()
