@@ -67,6 +67,7 @@ def test_a_row_stopped_before_its_budget_is_not_measured(ablation: Any, monkeypa
     from textvae_core import evaluate, train
 
     row = ablation.BY_NAME["base"]
+
     def stopped_at_once(cfg: Any, resume: bool = False) -> None:  # a run folder, no weights yet
         Path(cfg.train.out).mkdir(parents=True)
 
