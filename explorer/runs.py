@@ -120,6 +120,8 @@ def _recipe_knobs(cfg: RunConfig) -> list[tuple[str, str]]:
         knobs.append((f"bag-of-words × {o.bow:g}", "BoW"))
     if o.free_bits > 0:
         knobs.append((f"free bits {o.free_bits:g} nats/dim", f"FB{o.free_bits:g}"))
+    if cfg.train.aggressive:
+        knobs.append(("aggressive encoder updates", "aggr"))
     return knobs
 
 

@@ -208,3 +208,5 @@ def test_curve_names_tell_the_rate_recipe_apart() -> None:
     assert recipe_mark(cfg) == ", BoW"
     cfg.objective.bow, cfg.objective.free_bits = 0.0, 0.25
     assert recipe_mark(cfg) == ", FB0.25"  # free bits: another curve than the plain objective's
+    cfg.train.aggressive = True
+    assert recipe_mark(cfg) == ", FB0.25 + aggr"  # so is a run trained with He et al.'s aggressive updates
