@@ -77,3 +77,25 @@ def test_a_row_stopped_before_its_budget_is_not_measured(ablation: Any, monkeypa
     with pytest.raises(SystemExit, match="base: trained to step 0 of 5264; run the row again"):
         ablation.run_row(row, threads=1)
     assert measured == [] and not (ablation.OUT / "base" / "probe.json").exists()
+
+
+def test_full_rows_say_whether_any_stops_the_shift(ablation: Any) -> None:
+    shifted = [
+        ("noclip", {**BASE, "D": 100.0, "mean_sq_norm": 90.0}),
+        ("bidi", {**BASE, "D": 99.1, "mean_sq_norm": 75.6}),
+    ]
+    line = ablation.full_rows(BASE, shifted)
+    assert line.index("bidi D 99.10 (-3.64)") < line.index("noclip D 100.00 (-2.74)")  # sorted by D
+    assert "Every one keeps the shift (‖E z‖² ≥ 76)" in line
+    assert "Only z-init bring" in ablation.full_rows(BASE, [*shifted, ("z-init", {**BASE, "mean_sq_norm": 2.0})])
+
+
+def test_free_bits_and_aggressive_findings_cite_their_figures(ablation: Any) -> None:
+    fb = {**BASE, "D": 91.78, "R": 91.5, "kl_mm": 34.8, "mean_sq_norm": 5.07, "bleu4": 3.54}
+    starts = {"base": {**RAMP_START, "mu_shift": 170.0, "mu_spread": 0.8},
+              "aggressive": {**RAMP_START, "mu_shift": 150.0, "mu_spread": 3.0, "enc_updates": 48.0}}  # fmt: skip
+    text = "\n".join(ablation.findings({"base": BASE, "freebits": fb}, starts))
+    assert "D 91.78 (-10.96), R 91.5, ‖E z‖² 5.1, R − KL_mm 56.7, BLEU-4 3.54" in text
+    assert "still meets C by the shift. Each step of the phase came after 48 encoder-only updates" in text
+    calm = {**starts["aggressive"], "mu_shift": 1.0}
+    assert "less by the shift" in "\n".join(ablation.findings({"base": BASE}, {**starts, "aggressive": calm}))
