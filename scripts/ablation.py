@@ -594,8 +594,9 @@ def report(rows: dict[str, dict], starts: dict[str, dict]) -> str:
             "|---|---|---|---|---|---|---|---|",
         ]
         for name, r in starts.items():
+            cap = f"{r['C']:.1f}" if "C" in r else "—"  # free bits: no capacity
             lines.append(
-                f"| {name} | {r['step']} | {r.get('C', C):.1f} | {r['kl']:.1f} | {r['rec']:.1f} | "
+                f"| {name} | {r['step']} | {cap} | {r['kl']:.1f} | {r['rec']:.1f} | "
                 f"{r['mu_shift']:.2f} | {r['mu_spread']:.2f} | {100 * shift_share(r):.0f}% |"
             )
     return "\n".join(lines) + "\n"
