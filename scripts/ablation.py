@@ -108,7 +108,7 @@ ROWS = [
     Row(
         "freebits",
         f"free bits (Kingma et al. 2016): K = Σ_d max({C / SIZE['z_dim']:g}, KL_d), the same {C:g} nats spread over "
-        "the dimensions as floors, instead of |KL − C|",
+        "the dimensions as floors, instead of a capacity C",
         objective={"C": None, "free_bits": C / SIZE["z_dim"]},
     ),
     Row(
@@ -547,7 +547,7 @@ def report(rows: dict[str, dict], starts: dict[str, dict]) -> str:
     for row in ROWS:
         p = rows.get(row.name)
         if p is None:
-            lines.append(f"| {row.name} | {row.what} | not measured |||||||||||")
+            lines.append(f"| {row.name} | {row.what} | not measured ||||||||||")
             continue
         curve = " / ".join(f"{d:.1f}" for d in p["valid_D"])
         mins = f"{p['train_s'] / 60:.0f}" if p.get("train_s") else "–"
