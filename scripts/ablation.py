@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -34,7 +35,7 @@ from textvae_core.cli import parse_dataclass, positional, run_main
 from textvae_core.config import RunConfig
 from textvae_core.objectives import preset
 from textvae_core.paths import ROOT
-from textvae_core.rundir import EVAL, WEIGHTS, read_config, read_eval, read_metrics, weights_step
+from textvae_core.rundir import CONFIG, EVAL, WEIGHTS, read_config, read_eval, read_metrics, weights_step
 
 OUT = Path("runs/ablation")
 EARLY = OUT / "early"  # each row's first EARLY_STEPS steps, trained on their own (--early)
@@ -221,6 +222,9 @@ def run_row(row: Row, threads: int) -> None:
     run = Path(cfg.train.out)
     target = cfg.train.max_steps or math.ceil(cfg.train.epochs * epoch_steps(cfg.train.batch_size))
     step = weights_step(run) if (run / WEIGHTS).exists() else 0
+    if step == 0 and (run / CONFIG).exists():  # killed before its first checkpoint: nothing to resume from
+        print(f"{row.name}: no checkpoint in {run} (stopped before its first); training it from the start")
+        shutil.rmtree(run)
     if step < target:
         t0 = time.perf_counter()
         if step:

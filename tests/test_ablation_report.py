@@ -99,3 +99,24 @@ def test_free_bits_and_aggressive_findings_cite_their_figures(ablation: Any) -> 
     assert "still meets C by the shift. Each step of the phase came after 48 encoder-only updates" in text
     calm = {**starts["aggressive"], "mu_shift": 1.0}
     assert "less by the shift" in "\n".join(ablation.findings({"base": BASE}, {**starts, "aggressive": calm}))
+
+
+def test_a_row_killed_before_its_first_checkpoint_starts_again(ablation: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its folder holds a config and no weights: resuming cannot work and a fresh start would be refused."""
+    from textvae_core import train
+
+    killed = ablation.OUT / "base"
+    killed.mkdir(parents=True)
+    (killed / "config.json").write_text("{}", encoding="utf-8")
+    (killed / "metrics.jsonl").write_text('{"step": 0, "event": "start"}\n', encoding="utf-8")
+    calls: list[bool] = []
+
+    def fresh_start(cfg: Any, resume: bool = False) -> None:
+        assert not Path(cfg.train.out).exists()  # the dead run's files are gone, so the trainer may start
+        calls.append(resume)
+        Path(cfg.train.out).mkdir(parents=True)
+
+    monkeypatch.setattr(train, "train", fresh_start)
+    with pytest.raises(SystemExit, match="trained to step 0"):
+        ablation.run_row(ablation.BY_NAME["base"], threads=1)
+    assert calls == [False]
