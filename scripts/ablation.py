@@ -195,6 +195,20 @@ ON_TOP = [
         model={**BEST.model, "bidirectional": True},
         train=BEST.train,
     ),
+    Row(
+        "bnl-bow-ramp-bidi-zboth",
+        "as bnl-bow-ramp + a bidirectional encoder + z also initialises the decoder's state (do the gains add up?)",
+        objective=BEST.objective,
+        model={**BEST.model, "bidirectional": True, "z_mode": "both"},
+        train=BEST.train,
+    ),
+    Row(
+        "bnl-bow-ramp-lr3e-3",
+        "as bnl-bow-ramp + Adam lr 3e-3",
+        objective=BEST.objective,
+        model=BEST.model,
+        train={**BEST.train, "lr": 3e-3},
+    ),
 ]
 ROWS += ON_TOP
 RECIPE_ROWS = tuple(r.name for r in ON_TOP)
