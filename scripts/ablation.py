@@ -524,6 +524,23 @@ def on_top(rows: dict[str, dict]) -> list[str]:
         f"- **On top of the recipe** (bnl-bow-ramp, {EPOCHS:g} epochs: D {bnl['D']:.2f}, BLEU-4 "
         f"{bnl['bleu4']:.2f}): " + "; ".join(parts) + "."
     ]
+    both, singles = rows.get("bnl-bow-ramp-bidi-zboth"), [rows.get("bnl-bow-ramp-bidi"), rows.get("bnl-bow-ramp-zboth")]
+    if both and all(singles):
+        apart = sum(p["bleu4"] - bnl["bleu4"] for p in singles)
+        together = both["bleu4"] - bnl["bleu4"]
+        out.append(
+            f"- **Do the gains add up?** A bidirectional encoder and z in the decoder's state gain "
+            f"{singles[0]['bleu4'] - bnl['bleu4']:+.2f} and {singles[1]['bleu4'] - bnl['bleu4']:+.2f} BLEU-4 apart "
+            f"(sum {apart:+.2f}), {together:+.2f} together (D {both['D']:.2f}, {both['D'] - bnl['D']:+.2f}): "
+            + (
+                "about their sum"
+                if abs(together - apart) <= 0.25
+                else "more than their sum"
+                if together > apart
+                else "less than their sum"
+            )
+            + "."
+        )
     pre, longer = rows.get("bnl-bow-ramp-aepre"), rows.get("bnl-bow-ramp-e16")
     if pre and longer:
         d, b = pre["D"] - longer["D"], pre["bleu4"] - longer["bleu4"]

@@ -120,3 +120,14 @@ def test_a_row_killed_before_its_first_checkpoint_starts_again(ablation: Any, mo
     with pytest.raises(SystemExit, match="trained to step 0"):
         ablation.run_row(ablation.BY_NAME["base"], threads=1)
     assert calls == [False]
+
+
+def test_combined_gains_are_set_against_their_sum(ablation: Any) -> None:
+    def probe(bleu: float) -> dict[str, Any]:
+        return {**BASE, "D": 86.0, "bleu4": bleu, "kl_mm": 7.0, "mean_sq_norm": 0.1, "au": 32}
+
+    rows = {"bnl-bow-ramp": probe(6.77), "bnl-bow-ramp-bidi": probe(7.15), "bnl-bow-ramp-zboth": probe(7.34)}
+    for combined, verdict in ((7.70, "about their sum"), (8.20, "more than their sum"), (7.00, "less than their")):
+        text = "\n".join(ablation.on_top({**rows, "bnl-bow-ramp-bidi-zboth": probe(combined)}))
+        assert "gain +0.38 and +0.57 BLEU-4 apart (sum +0.95)" in text and verdict in text
+    assert "add up" not in "\n".join(ablation.on_top(rows))
