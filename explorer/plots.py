@@ -188,6 +188,10 @@ CURVES = (  # (column of metrics.jsonl, panel title); validation points share th
     ("mu_spread", "Σ Var μ in a batch (codes that differ)"),
     ("grad_norm", "gradient norm"),
 )
+OPTIONAL_CURVES = (  # drawn only for runs that log them (train.aggressive)
+    ("enc_updates", "encoder-only updates before a step"),
+    ("mi", "I(x; z) on validation (ends the aggressive phase)"),
+)
 
 
 def part_kl_bars(part_kl: dict[str, float], what: str) -> go.Figure:
@@ -208,9 +212,10 @@ def training_curves(records: list[dict], capacity: float | None = None, max_poin
     train = [{**r, "nll_bound": -r["elbo"]} if "elbo" in r else r for r in train]  # −ELBO of the batch
     train = train[:: max(1, len(train) // max_points)] + train[-1:] if train else []
     valid = [r for r in records if r.get("split") == "valid"]
-    rows = math.ceil(len(CURVES) / 3)
-    fig = make_subplots(rows=rows, cols=3, subplot_titles=[title for _, title in CURVES], horizontal_spacing=0.07)
-    for i, (key, _) in enumerate(CURVES):
+    curves = CURVES + tuple(c for c in OPTIONAL_CURVES if any(r.get(c[0]) is not None for r in train + valid))
+    rows = math.ceil(len(curves) / 3)
+    fig = make_subplots(rows=rows, cols=3, subplot_titles=[title for _, title in curves], horizontal_spacing=0.07)
+    for i, (key, _) in enumerate(curves):
         row, col = i // 3 + 1, i % 3 + 1
         xs = [r["step"] for r in train if r.get(key) is not None]
         ys = [r[key] for r in train if r.get(key) is not None]

@@ -210,3 +210,20 @@ def test_curve_names_tell_the_rate_recipe_apart() -> None:
     assert recipe_mark(cfg) == ", FB0.25"  # free bits: another curve than the plain objective's
     cfg.train.aggressive = True
     assert recipe_mark(cfg) == ", FB0.25 + aggr"  # so is a run trained with He et al.'s aggressive updates
+
+
+def test_training_curves_draw_the_aggressive_phase_only_for_runs_that_log_it() -> None:
+    from explorer.plots import CURVES, training_curves
+
+    step = {"split": "train", "loss": 1.0, "rec": 1.0, "kl": 1.0, "elbo": -2.0, "step": 1}
+    titles = lambda fig: [a.text for a in fig.layout.annotations]  # noqa: E731
+    plain = training_curves([step, {"split": "valid", "step": 1, "rec": 1.0}])
+    assert len(titles(plain)) == len(CURVES) and plain.layout.height == 290 * 3
+    aggressive = training_curves([{**step, "enc_updates": 42.0}, {"split": "valid", "step": 1, "rec": 1.0, "mi": 3.2}])
+    assert titles(aggressive)[-2:] == [
+        "encoder-only updates before a step",
+        "I(x; z) on validation (ends the aggressive phase)",
+    ]
+    assert aggressive.layout.height == 290 * 4
+    mi = [t for t in aggressive.data if list(t.y) == [3.2]]
+    assert len(mi) == 1 and mi[0].name == "validation"
