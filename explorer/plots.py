@@ -255,6 +255,8 @@ def training_curves(records: list[dict], capacity: float | None = None, max_poin
             )  # fmt: skip
     fig.update_xaxes(title_text="step", row=rows)
     fig.update_layout(
-        height=290 * rows, margin={"t": 70, "l": 10, "r": 10, "b": 10}, legend={"orientation": "h", "y": 1.14, "x": 0}
+        height=290 * rows,
+        margin={"t": 70, "l": 10, "r": 10, "b": 10},
+        legend={"orientation": "h", "y": 1 + 0.42 / rows, "x": 0},
     )
     return fig
