@@ -473,6 +473,20 @@ def findings(rows: dict[str, dict], starts: dict[str, dict]) -> list[str]:
             "recipe of the shipped ptb-lstm-bc100, of the three shipped sweeps and of every β_C run in "
             "`textvae_core/grid.toml`."
         )
+        nobow = rows.get("bnl-ramp")
+        if nobow:
+            out.append(
+                f"- **What the bag-of-words loss adds to the normalised μ** (bnl-ramp, the recipe without it): D "
+                f"{nobow['D']:.2f} against {bnl['D']:.2f}, BLEU-4 {nobow['bleu4']:.2f} against {bnl['bleu4']:.2f}: "
+                + (
+                    "it buys more exact greedy reconstructions, not a lower D"
+                    if nobow["D"] <= bnl["D"] and nobow["bleu4"] < bnl["bleu4"]
+                    else "it helps both"
+                    if nobow["D"] > bnl["D"] and nobow["bleu4"] < bnl["bleu4"]
+                    else "it does not help greedy reconstructions here"
+                )
+                + "."
+            )
     ae = rows.get("ae")
     if ae and bnl:
         out.append(

@@ -131,3 +131,13 @@ def test_combined_gains_are_set_against_their_sum(ablation: Any) -> None:
         text = "\n".join(ablation.on_top({**rows, "bnl-bow-ramp-bidi-zboth": probe(combined)}))
         assert "gain +0.38 and +0.57 BLEU-4 apart (sum +0.95)" in text and verdict in text
     assert "add up" not in "\n".join(ablation.on_top(rows))
+
+
+def test_the_bag_of_words_contribution_is_read_from_the_recipe_without_it(ablation: Any) -> None:
+    def probe(d: float, bleu: float) -> dict[str, Any]:
+        return {**BASE, "D": d, "bleu4": bleu, "kl_mm": 7.0, "mean_sq_norm": 0.1, "au": 32}
+
+    rows = {"base": BASE, "bn-bow-ramp": probe(87.8, 6.68), "bnl-bow-ramp": probe(87.73, 6.77)}
+    for nobow, verdict in ((probe(86.08, 5.58), "not a lower D"), (probe(90.0, 5.0), "it helps both")):
+        text = "\n".join(ablation.findings({**rows, "bnl-ramp": nobow}, {}))
+        assert f"D {nobow['D']:.2f} against 87.73, BLEU-4 {nobow['bleu4']:.2f} against 6.77" in text and verdict in text
