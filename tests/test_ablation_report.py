@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import load_script
+from textvae_core.rundir import CONFIG, METRICS
 
 BASE = {"row": "base", "step": 5264, "train_s": 1200.0, "D": 102.74, "R": 99.02, "kl_mm": 84.88,
         "mean_sq_norm": 111.0, "au": 26, "mi": 7.28, "bleu4": 0.82, "valid_D": [122.7, 115.1]}  # fmt: skip
@@ -107,8 +108,8 @@ def test_a_row_killed_before_its_first_checkpoint_starts_again(ablation: Any, mo
 
     killed = ablation.OUT / "base"
     killed.mkdir(parents=True)
-    (killed / "config.json").write_text("{}", encoding="utf-8")
-    (killed / "metrics.jsonl").write_text('{"step": 0, "event": "start"}\n', encoding="utf-8")
+    (killed / CONFIG).write_text("{}", encoding="utf-8")
+    (killed / METRICS).write_text('{"step": 0, "event": "start"}\n', encoding="utf-8")
     calls: list[bool] = []
 
     def fresh_start(cfg: Any, resume: bool = False) -> None:
