@@ -209,8 +209,8 @@ def objective_terms(
     """
     beta = beta_at(step, cfg)
     C = capacity_at(step, cfg)
+    loss = family_loss(rec, kl, cfg.m, beta, C, kl_dims, cfg.free_bits)
     reg = beta * regulariser(kl, C, kl_dims, cfg.free_bits)
-    loss = (1.0 + cfg.m) * rec.mean() + reg
     terms: dict[str, torch.Tensor] = {}
     if bow is not None and cfg.bow > 0:
         loss = loss + cfg.bow * bow.mean()
