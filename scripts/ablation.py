@@ -375,7 +375,7 @@ def full_rows(base: dict, full: list[tuple[str, dict]]) -> str:
     ]
     unshifted = [n for n, p in full if p["mean_sq_norm"] < 10]
     verdict = (
-        f"only {', '.join(unshifted)} bring ‖E z‖² below 10"
+        f"only {', '.join(unshifted)} {'brings' if len(unshifted) == 1 else 'bring'} ‖E z‖² below 10 by the end"
         if unshifted
         else f"every one keeps the shift (‖E z‖² ≥ {min(p['mean_sq_norm'] for _, p in full):.0f}): they change how "
         "fast D falls, not where the rate goes"
@@ -413,7 +413,7 @@ def findings(rows: dict[str, dict], starts: dict[str, dict]) -> list[str]:
             f"- **Optimiser, batching, how z enters the decoder, encoder size, word dropout** "
             f"({', '.join(n for n, _ in shape)}): after {shape[0][1]['step']} steps every one still meets the "
             f"KL by the shift ({100 * min(shares):.0f}–{100 * max(shares):.0f}% of E‖μ‖² is the shared mean); "
-            "none changes the mechanism."
+            "none changes how the KL is met at the start."
         )
     full = [(n, rows[n]) for n in OPTIMISER_AND_SHAPE if n in rows]
     if b and full:

@@ -88,7 +88,9 @@ def test_full_rows_say_whether_any_stops_the_shift(ablation: Any) -> None:
     line = ablation.full_rows(BASE, shifted)
     assert line.index("bidi D 99.10 (-3.64)") < line.index("noclip D 100.00 (-2.74)")  # sorted by D
     assert "Every one keeps the shift (‖E z‖² ≥ 76)" in line
-    assert "Only z-init bring" in ablation.full_rows(BASE, [*shifted, ("z-init", {**BASE, "mean_sq_norm": 2.0})])
+    assert "Only z-init brings ‖E z‖² below 10 by the end" in ablation.full_rows(
+        BASE, [*shifted, ("z-init", {**BASE, "mean_sq_norm": 2.0})]
+    )
 
 
 def test_free_bits_and_aggressive_findings_cite_their_figures(ablation: Any) -> None:
