@@ -120,9 +120,7 @@ class RunForm:
     corpus: dict[str, str] = field(default_factory=lambda: dict(PTB))
     fmt: str = "text"
     objective: str = "beta-c"
-    knobs: dict[str, object] = field(
-        default_factory=dict
-    )  # objective.m, beta, schedule, warmup_steps, C, alpha, free_bits
+    knobs: dict[str, object] = field(default_factory=dict)  # objective.m, beta, schedule, warmup_steps, C, α, λ
     encoder: str = "lstm"
     decoder: str = "lstm"
     latent: str = "dense"  # dense | fmp | ladder (model.latent; the ladder's layer sizes keep their defaults)
