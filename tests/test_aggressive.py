@@ -78,15 +78,15 @@ def test_in_the_phase_the_step_moves_the_decoder_alone_and_the_inner_updates_the
     trainer.train_step(batch)
     after_inner, after_step = snapshots[0], trainer.model.state_dict()
     assert inner == [4]  # a falling loss on a tiny model: the cap
-    assert moved(start, after_inner, aggressive.ENCODER_PREFIXES) == {True}
+    assert moved(start, after_inner, tuple(trainer.model.INFERENCE_PARTS)) == {True}
     assert moved(start, after_inner, decoder) == {False}
-    assert moved(after_inner, after_step, aggressive.ENCODER_PREFIXES) == {False}
+    assert moved(after_inner, after_step, tuple(trainer.model.INFERENCE_PARTS)) == {False}
     assert moved(after_inner, after_step, decoder) == {True}
 
     trainer.state.aggressive = False  # after the phase: one joint update
     before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     trainer.train_step(batch)
-    assert moved(before, trainer.model.state_dict(), aggressive.ENCODER_PREFIXES + decoder) == {True}
+    assert moved(before, trainer.model.state_dict(), tuple(trainer.model.INFERENCE_PARTS) + decoder) == {True}
     trainer._release()
 
 
@@ -142,3 +142,16 @@ def test_aggressive_settings_that_cannot_work_are_refused(
         cfg.train.aggressive_inner = change["aggressive_inner"]
     with pytest.raises(ConfigError, match=message):
         Trainer(cfg)
+
+
+def test_a_ladder_puts_its_bottom_up_path_on_the_encoder_side_and_its_top_down_priors_on_the_other() -> None:
+    from textvae_core.config import ModelConfig
+    from textvae_core.models import build_model
+
+    cfg = ModelConfig(latent="ladder")
+    model = build_model(cfg, 50)
+    enc, dec = aggressive.encoder_side(model)
+    names = {id(p): n for n, p in model.named_parameters()}
+    enc_names, dec_names = {names[id(p)].split(".")[0] for p in enc}, {names[id(p)].split(".")[0] for p in dec}
+    assert enc_names == {"embedding", "encoder", "up", "q_heads"}
+    assert dec_names == {"decoder", "out", "p_rungs"}

@@ -6,8 +6,9 @@ training step is preceded by updates of the encoder alone, on fresh random batch
 loss stops falling; the step itself then updates the decoder alone. The phase ends at the first validation
 whose I(x; z) is lower than the one before, after which training is the usual joint update.
 
-The encoder side is everything q(z|x) depends on: the word embedding (shared with the decoder's inputs
-here, so during the phase it moves only with the encoder), the encoder and a learned scale of μ. One Adam
+The encoder side is everything q(z|x) depends on (each model names it: ``INFERENCE_PARTS``): the word
+embedding (shared with the decoder's inputs here, so during the phase it moves only with the encoder), the
+encoder, a learned scale of μ, and a ladder's bottom-up path. One Adam
 keeps both sides' moments: a side whose gradients are dropped (set to None) is not stepped.
 """
 
@@ -19,14 +20,15 @@ from collections.abc import Callable, Iterator
 import torch
 
 CHECK_EVERY = 15  # encoder-only updates between two looks at their loss (the paper's 15)
-ENCODER_PREFIXES = ("embedding.", "encoder.", "mu_gamma")  # the parameters q(z|x) depends on
 
 
 def encoder_side(model: torch.nn.Module) -> tuple[list[torch.nn.Parameter], list[torch.nn.Parameter]]:
-    """(the encoder side's parameters, the rest): what the inner updates step, and what the step itself does."""
+    """(the encoder side's parameters, the rest): what the inner updates step, and what the step itself does.
+    The encoder side is what the model names as q(z|x)'s (``INFERENCE_PARTS``: a ladder adds its bottom-up path)."""
+    prefixes = tuple(model.INFERENCE_PARTS)
     enc, dec = [], []
     for name, p in model.named_parameters():
-        (enc if name.startswith(ENCODER_PREFIXES) else dec).append(p)
+        (enc if name.startswith(prefixes) else dec).append(p)
     return enc, dec
 
 

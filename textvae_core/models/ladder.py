@@ -76,6 +76,7 @@ class ConvRung(nn.Module):
 
 class LadderVAE(SentenceVAE):
     hierarchical = True
+    INFERENCE_PARTS = (*SentenceVAE.INFERENCE_PARTS, "up.", "q_heads.")  # the bottom-up path; p_rungs generate
 
     def __init__(
         self,

@@ -90,6 +90,8 @@ def gaussian_log_density(
 
 class SentenceVAE(nn.Module):
     hierarchical = False  # True when q(z|x) is not one factorised Gaussian (a ladder): sample it with posterior_draws
+    # the parameters q(z|x) depends on, by name prefix (aggressive encoder updates step them apart from the rest)
+    INFERENCE_PARTS: tuple[str, ...] = ("embedding.", "encoder.", "mu_gamma")
 
     def __init__(
         self,
