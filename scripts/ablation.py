@@ -64,7 +64,7 @@ class Row:
     train: dict[str, Any] = field(default_factory=dict)
     after: str = ""  # a row this one starts from (its embedding and encoder): AE pre-training
 
-    def config(self, threads: int, out: Path = OUT) -> RunConfig:
+    def config(self, threads: int, out: Path) -> RunConfig:
         cfg = RunConfig(objective=preset("beta-c", **{"C": C, **self.objective}))
         cfg.data.max_vocab = 5000
         for k, v in {**SIZE, **self.model}.items():
