@@ -179,6 +179,26 @@ def test_kept_weights_are_judged_by_their_own_epoch_of_training() -> None:
     assert "off on test (C = 100: test 102.00, training batches 100.10)" in why.constraint([kept])
 
 
+def test_overfit_is_said_only_when_validation_d_turned_up() -> None:
+    """The C = 100 note says a run overfits when validation D rose after its low while training D fell; it
+    averages the final epoch's training lines by how many steps each stands for."""
+    from explorer.reproduction import why
+    from explorer.reproduction.engine import RunData
+
+    def run(valid: list[float]) -> RunData:
+        train = [
+            {"step": s, "epoch": e, "split": "train", "rec": d, "steps_averaged": n}
+            for s, e, d, n in ((10, 0, 120.0, 10), (20, 1, 90.0, 10), (30, 2, 60.0, 10), (31, 2, 50.0, 30))
+        ]
+        vals = [{"step": 10 * (e + 1), "epoch": e + 1, "split": "valid", "rec": d} for e, d in enumerate(valid)]
+        return RunData("c100", {"bounds": {"kl": 100.0}}, None, train + vals, "complete")
+
+    text = why.overfit(run([100.0, 80.0, 85.0]))
+    assert "lowest after epoch 2 of 3 (80.0), then rose to 85.0" in text and "fell to 52.5" in text
+    assert why.overfit(run([100.0, 90.0, 80.0])) == ""  # still falling at the end
+    assert why.overfit(run([])) == ""
+
+
 def test_report_helpers(report: Any) -> None:
     assert report.monotone([1, 2, 3], True) and not report.monotone([1, 1, 3], True)
     assert report.rises_capped([20, 32, 32], 32) and not report.rises_capped([20, 25, 25], 32)

@@ -25,7 +25,7 @@ from ..references import published, table1
 from ..runs import recipe_label
 from . import claims as C
 from .engine import Claim, Row, RunData, Tally, arrow, capacity, cell, fmt, judge
-from .why import dist, informative, kl
+from .why import dist, informative, kl, valid_turn
 
 TEMPLATE = "report.md.j2"
 
@@ -321,13 +321,13 @@ def build(checkpoints: Path) -> str:
 
 def _valid_low(run: RunData) -> str:
     """ ", whose validation D was lowest at step S (X against Y at its end)", from the run's training log."""
-    valid = [r for r in run.curve if r.get("split") == "valid" and "rec" in r]
-    if not valid:
+    turn = valid_turn(run)
+    if turn is None:
         return ""
-    low = min(valid, key=lambda r: r["rec"])
-    if low is valid[-1]:
-        return ""
-    return f", whose validation D was lowest at step {low['step']} ({low['rec']:.2f} against {valid[-1]['rec']:.2f} at its end)"
+    low, last = turn
+    return (
+        f", whose validation D was lowest at step {low['step']} ({low['rec']:.2f} against {last['rec']:.2f} at its end)"
+    )
 
 
 def _and(words: list[str]) -> str:

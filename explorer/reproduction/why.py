@@ -148,6 +148,34 @@ def averaged_codes(p1_pbar1: list[tuple[float, float]]) -> str:
     )
 
 
+def valid_turn(r: RunData) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The validation records of the lowest D and of the end, when D was lowest before the end (else None)."""
+    valid = [rec for rec in r.curve if rec.get("split") == "valid" and "rec" in rec]
+    if not valid:
+        return None
+    low = min(valid, key=lambda rec: rec["rec"])
+    return None if low is valid[-1] else (low, valid[-1])
+
+
+def overfit(r: RunData) -> str:
+    """Whether validation D turned up before the end while training D kept falling: the run overfits, and
+    its weights are the early ones (train.keep_best). Empty when validation D fell to the last epoch."""
+    turn = valid_turn(r)
+    final = turn and [
+        rec for rec in r.curve if rec.get("split") == "train" and rec.get("epoch") == turn[1]["epoch"] - 1
+    ]
+    if not turn or not final:
+        return ""
+    weights = [float(rec.get("steps_averaged", 1)) for rec in final]
+    train_d = sum(w * rec["rec"] for w, rec in zip(weights, final, strict=True)) / sum(weights)
+    (low, last) = turn
+    return (
+        f"; validation D was lowest after epoch {low['epoch']} of {last['epoch']} ({low['rec']:.1f}), then rose "
+        f"to {last['rec']:.1f} while D on training batches fell to {train_d:.1f}: at this size the model overfits "
+        "PTB's training sentences (docs/PAPER_SIZE.md: what was tried against it)"
+    )
+
+
 def reconstruction_target(runs: list[RunData]) -> str:
     """Where the C = 100 run's rate went, and how it was trained, when its reconstructions miss the target."""
     r = runs[0]
@@ -157,7 +185,9 @@ def reconstruction_target(runs: list[RunData]) -> str:
         f"R {kl(r):.1f}, of which at most {informative(r):.1f} nats can describe the sentence (‖E z‖² "
         f"{lat['mean_sq_norm']:.2f}, active units {lat['active_units']}/{lat['z_dim']}); trained {trained} on "
         "PTB's 42k training sentences (the paper: CBT 192k, WebText 1m, WIKI 2m), and greedy decoding from μ "
-        "must get every word of a 4-gram right, <unk> included"
+        "must get every word of a 4-gram right, <unk> included; the score is the paper's own (its "
+        "Scripts/Experiments/bleu.py: corpus BLEU without smoothing, greedy reconstructions from μ cut at the first "
+        "end of sentence), so the gap is the model's, not the metric's" + overfit(r)
     )
 
 
