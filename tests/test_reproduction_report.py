@@ -194,9 +194,14 @@ def test_overfit_is_said_only_when_validation_d_turned_up() -> None:
         return RunData("c100", {"bounds": {"kl": 100.0}}, None, train + vals, "complete")
 
     text = why.overfit(run([100.0, 80.0, 85.0]))
-    assert "lowest after epoch 2 of 3 (80.0), then rose to 85.0" in text and "fell to 52.5" in text
+    assert "lowest after epoch 2 of 3 (80.0), then rose to 85.0" in text and "fell 90.0 → 52.5" in text
     assert why.overfit(run([100.0, 90.0, 80.0])) == ""  # still falling at the end
     assert why.overfit(run([])) == ""
+    rising = run([100.0, 80.0, 85.0])
+    rising.curve = [
+        dict(rec, rec=200.0) if rec["epoch"] == 2 and rec["split"] == "train" else rec for rec in rising.curve
+    ]
+    assert why.overfit(rising) == ""  # training D rose too: not overfitting
 
 
 def test_report_helpers(report: Any) -> None:

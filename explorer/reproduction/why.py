@@ -49,17 +49,20 @@ def last_epoch_mean(r: RunData, key: str) -> float | None:
     """Mean of a training-log figure over the last epoch the measured weights trained (e.g. the KL the
     penalty |KL − C| saw): the log's last, or the kept weights' under train.keep_best."""
     kept = ((r.eval or {}).get("kept") or {}).get("step")
-    train = [
-        rec
-        for rec in r.curve
-        if rec.get("split") == "train" and key in rec and (kept is None or int(rec["step"]) <= int(kept))
-    ]
-    if not train:
-        return None
-    last = max(int(rec.get("epoch", 0)) for rec in train)
-    recs = [rec for rec in train if int(rec.get("epoch", 0)) == last]
+    train = [rec for rec in train_records(r, key) if kept is None or int(rec["step"]) <= int(kept)]
+    return epoch_mean(train, key, max(int(rec.get("epoch", 0)) for rec in train)) if train else None
+
+
+def train_records(r: RunData, key: str) -> list[dict[str, Any]]:
+    return [rec for rec in r.curve if rec.get("split") == "train" and key in rec]
+
+
+def epoch_mean(train: list[dict[str, Any]], key: str, epoch: int) -> float | None:
+    """Mean of ``key`` over the training records of one epoch (0-based), each weighted by the steps it
+    stands for (shipped logs average 10 steps a line); None when the log has none."""
+    recs = [rec for rec in train if int(rec.get("epoch", 0)) == epoch]
     weights = [float(rec.get("steps_averaged", 1)) for rec in recs]
-    return sum(w * rec[key] for w, rec in zip(weights, recs, strict=True)) / sum(weights)
+    return sum(w * rec[key] for w, rec in zip(weights, recs, strict=True)) / sum(weights) if recs else None
 
 
 def batchnorm_mu(runs: list[RunData]) -> bool:
@@ -158,21 +161,20 @@ def valid_turn(r: RunData) -> tuple[dict[str, Any], dict[str, Any]] | None:
 
 
 def overfit(r: RunData) -> str:
-    """Whether validation D turned up before the end while training D kept falling: the run overfits, and
-    its weights are the early ones (train.keep_best). Empty when validation D fell to the last epoch."""
+    """Whether validation D turned up before the end while D on training batches kept falling: the run
+    overfits, and its weights are the early ones (train.keep_best). Empty otherwise."""
     turn = valid_turn(r)
-    final = turn and [
-        rec for rec in r.curve if rec.get("split") == "train" and rec.get("epoch") == turn[1]["epoch"] - 1
-    ]
-    if not turn or not final:
+    if turn is None:
         return ""
-    weights = [float(rec.get("steps_averaged", 1)) for rec in final]
-    train_d = sum(w * rec["rec"] for w, rec in zip(weights, final, strict=True)) / sum(weights)
-    (low, last) = turn
+    low, last = turn
+    train = train_records(r, "rec")  # a validation record of epoch E follows the training of epoch E − 1
+    at_low, at_end = epoch_mean(train, "rec", low["epoch"] - 1), epoch_mean(train, "rec", last["epoch"] - 1)
+    if at_low is None or at_end is None or at_end >= at_low:
+        return ""
     return (
         f"; validation D was lowest after epoch {low['epoch']} of {last['epoch']} ({low['rec']:.1f}), then rose "
-        f"to {last['rec']:.1f} while D on training batches fell to {train_d:.1f}: at this size the model overfits "
-        "PTB's training sentences (docs/PAPER_SIZE.md: what was tried against it)"
+        f"to {last['rec']:.1f} while D on training batches fell {at_low:.1f} → {at_end:.1f}: at this size the "
+        "model overfits PTB's training sentences (docs/PAPER_SIZE.md: what was tried against it)"
     )
 
 
