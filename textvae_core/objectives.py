@@ -182,7 +182,22 @@ def family_loss(
     free_bits: float = 0.0,
 ) -> torch.Tensor:
     """Per-sentence loss averaged over the batch: (1 + m)·mean D + β·K."""
-    return (1.0 + m) * rec.mean() + beta * regulariser(kl, C, kl_dims, free_bits)
+    return family_terms(rec, kl, m, beta, C, kl_dims, free_bits)[0]
+
+
+def family_terms(
+    rec: torch.Tensor,
+    kl: torch.Tensor,
+    m: float,
+    beta: float,
+    C: float | None,
+    kl_dims: torch.Tensor | None = None,
+    free_bits: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the family's loss, its weighted regulariser β·K): the trainer logs β·K's share of the loss, so it
+    gets both from one computation of K."""
+    reg = beta * regulariser(kl, C, kl_dims, free_bits)
+    return (1.0 + m) * rec.mean() + reg, reg
 
 
 def objective_terms(
@@ -209,8 +224,7 @@ def objective_terms(
     """
     beta = beta_at(step, cfg)
     C = capacity_at(step, cfg)
-    loss = family_loss(rec, kl, cfg.m, beta, C, kl_dims, cfg.free_bits)
-    reg = beta * regulariser(kl, C, kl_dims, cfg.free_bits)
+    loss, reg = family_terms(rec, kl, cfg.m, beta, C, kl_dims, cfg.free_bits)
     terms: dict[str, torch.Tensor] = {}
     if bow is not None and cfg.bow > 0:
         loss = loss + cfg.bow * bow.mean()
