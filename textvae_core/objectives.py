@@ -172,19 +172,6 @@ def regulariser(
     return mean_kl if C is None else (mean_kl - C).abs()
 
 
-def family_loss(
-    rec: torch.Tensor,
-    kl: torch.Tensor,
-    m: float,
-    beta: float,
-    C: float | None,
-    kl_dims: torch.Tensor | None = None,
-    free_bits: float = 0.0,
-) -> torch.Tensor:
-    """Per-sentence loss averaged over the batch: (1 + m)·mean D + β·K."""
-    return family_terms(rec, kl, m, beta, C, kl_dims, free_bits)[0]
-
-
 def family_terms(
     rec: torch.Tensor,
     kl: torch.Tensor,
@@ -194,8 +181,8 @@ def family_terms(
     kl_dims: torch.Tensor | None = None,
     free_bits: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(the family's loss, its weighted regulariser β·K): the trainer logs β·K's share of the loss, so it
-    gets both from one computation of K."""
+    """(the family's loss (1 + m)·mean D + β·K averaged over the batch, its weighted regulariser β·K): the
+    trainer logs β·K's share of the loss, so it gets both from one computation of K."""
     reg = beta * regulariser(kl, C, kl_dims, free_bits)
     return (1.0 + m) * rec.mean() + reg, reg
 
