@@ -122,6 +122,11 @@ def _recipe_knobs(cfg: RunConfig) -> list[tuple[str, str]]:
         knobs.append((f"free bits {o.free_bits:g} nats/dim", f"FB{o.free_bits:g}"))
     if cfg.train.aggressive:
         knobs.append(("aggressive encoder updates", "aggr"))
+    if m.dropout > 0 or m.emb_dropout > 0:  # regularises the decoder: at the paper's size PTB overfits without
+        rates = f"{m.dropout:g}" if m.dropout == m.emb_dropout else f"{m.emb_dropout:g} in / {m.dropout:g} out"
+        knobs.append((f"decoder dropout {rates}", f"DO{rates.replace(' ', '')}"))
+    if m.z_mode == "both":
+        knobs.append(("z in the decoder's first state too", "z→h₀"))
     return knobs
 
 

@@ -210,6 +210,10 @@ def test_curve_names_tell_the_rate_recipe_apart() -> None:
     assert recipe_mark(cfg) == ", FB0.25"  # free bits: another curve than the plain objective's
     cfg.train.aggressive = True
     assert recipe_mark(cfg) == ", FB0.25 + aggr"  # so is a run trained with He et al.'s aggressive updates
+    cfg.train.aggressive, cfg.model.dropout, cfg.model.emb_dropout = False, 0.3, 0.3
+    assert recipe_mark(cfg) == ", FB0.25 + DO0.3"  # decoder dropout regularises: another curve
+    cfg.model.emb_dropout, cfg.model.z_mode = 0.5, "both"
+    assert recipe_mark(cfg) == ", FB0.25 + DO0.5in/0.3out + z→h₀"
 
 
 def test_training_curves_draw_the_aggressive_phase_only_for_runs_that_log_it() -> None:
