@@ -202,6 +202,10 @@ def test_overfit_is_said_only_when_validation_d_turned_up() -> None:
         dict(rec, rec=200.0) if rec["epoch"] == 2 and rec["split"] == "train" else rec for rec in rising.curve
     ]
     assert why.overfit(rising) == ""  # training D rose too: not overfitting
+    assert why.still_falling(rising) == ""  # lowest before the end: not still falling
+    falling = why.still_falling(run([100.0, 90.0, 80.0]))
+    assert "still falling at the end (90.0 → 80.0 over epoch 3)" in falling
+    assert why.still_falling(run([100.0])) == ""  # one validation: no trend to read
 
 
 def test_report_helpers(report: Any) -> None:
@@ -371,3 +375,7 @@ def test_the_recipe_note_names_the_bag_of_words_run_and_whose_weights_were_kept(
     note = Report(runs).budget_caveat()
     assert "C = 15 (step 20 of 30) and C = 100 (step 20 of 30) (PTB overfits at this size within 10 epochs)." in note
     assert "last step" not in note
+    runs[claims.TABLE1[0]] = run(claims.TABLE1[0], 3.0, 0.0, "rec", 30)  # kept at the end: still falling
+    note = Report(runs).budget_caveat()
+    assert "lowest validation D for C = 15 (step 20 of 30) and C = 100 (step 20 of 30) (PTB overfits" in note
+    assert "lowest at the last validation (step 30) for C = 3: no overfitting within the budget" in note

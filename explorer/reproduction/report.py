@@ -170,17 +170,27 @@ class Report:
             )
         kept = [r for r in evs if (r.eval or {}).get("kept")]
         if kept:
-            picks = [f"C = {capacity(r):g} (step {r.eval['kept']['step']} of {r.eval['step']})" for r in kept]
+            early = [r for r in kept if r.eval["kept"]["step"] < r.eval["step"]]  # validation D turned up before the end
+            at_end = [r for r in kept if r not in early]
             last = [f"C = {capacity(r):g}{_valid_low(r)}" for r in evs if r not in kept]
             tail = (
                 f", and of the last step for {_and(last)}, trained before the grid kept its best weights"
                 if last
                 else ""
             )
-            out.append(
-                f"The weights measured are those of the lowest validation D for {_and(picks)} (PTB overfits at this "
-                f"size within 10 epochs){tail}."
-            )
+            if early:
+                picks = [f"C = {capacity(r):g} (step {r.eval['kept']['step']} of {r.eval['step']})" for r in early]
+                out.append(
+                    f"The weights measured are those of the lowest validation D for {_and(picks)} (PTB overfits at "
+                    f"this size within 10 epochs){'' if at_end else tail}."
+                )
+            if at_end:
+                ends = _and([f"C = {capacity(r):g}" for r in at_end])
+                steps = _and(sorted({str(r.eval["step"]) for r in at_end}))
+                out.append(
+                    f"Validation D was lowest at the last validation (step {steps}) for {ends}: no overfitting "
+                    f"within the budget, the weights kept are the last step's and D was still falling{tail}."
+                )
         return out
 
     def sweep_rows(self) -> list[dict[str, Any]]:

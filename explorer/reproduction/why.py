@@ -178,6 +178,20 @@ def overfit(r: RunData) -> str:
     )
 
 
+def still_falling(r: RunData) -> str:
+    """Whether validation D was lowest at the last validation: the budget ended before the run stopped
+    improving, so more training would lower D further. Empty otherwise."""
+    valid = [rec for rec in r.curve if rec.get("split") == "valid" and "rec" in rec]
+    if len(valid) < 2 or valid_turn(r) is not None:
+        return ""
+    before, last = valid[-2], valid[-1]
+    return (
+        f"; validation D was still falling at the end ({before['rec']:.1f} → {last['rec']:.1f} over epoch "
+        f"{last['epoch']}) with no sign of overfitting: the budget, not the recipe, stopped it "
+        "(docs/PAPER_SIZE.md: what longer training gave)"
+    )
+
+
 def reconstruction_target(runs: list[RunData]) -> str:
     """Where the C = 100 run's rate went, and how it was trained, when its reconstructions miss the target."""
     r = runs[0]
@@ -189,7 +203,7 @@ def reconstruction_target(runs: list[RunData]) -> str:
         "PTB's 42k training sentences (the paper: CBT 192k, WebText 1m, WIKI 2m), and greedy decoding from μ "
         "must get every word of a 4-gram right, <unk> included; the score is the paper's own (its "
         "Scripts/Experiments/bleu.py: corpus BLEU without smoothing, greedy reconstructions from μ cut at the first "
-        "end of sentence), so the gap is the model's, not the metric's" + overfit(r)
+        "end of sentence), so the gap is the model's, not the metric's" + (overfit(r) or still_falling(r))
     )
 
 
