@@ -6,6 +6,7 @@ python scripts/screenshots.py            # needs Chromium (Debian: chromium) and
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,7 +20,14 @@ PAGES = ["", "rate_distortion", "posterior", "reconstructions", "homotopy", "enc
 
 def main() -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with serve() as url, browser_page(width=1400, height=1000) as page:
+    # the shipped checkpoints alone: an empty folder for the Training page, so no local run of runs/ shows
+    with tempfile.TemporaryDirectory() as empty, serve(env={"TEXTVAE_TRAIN_DIR": empty}) as url:
+        shoot(url)
+
+
+def shoot(url: str) -> None:
+    """Each page at its defaults, full height, into docs/screenshots/."""
+    with browser_page(width=1400, height=1800) as page:  # Streamlit scrolls inside: the viewport is the shot
         for name in PAGES:
             t0 = time.perf_counter()
             page.goto(f"{url}/{name}")
