@@ -170,7 +170,8 @@ class Report:
             )
         kept = [r for r in evs if (r.eval or {}).get("kept")]
         if kept:
-            early = [r for r in kept if r.eval["kept"]["step"] < r.eval["step"]]  # validation D turned up before the end
+            # kept before the end: validation D turned up; kept at the end: it was still falling
+            early = [r for r in kept if r.eval["kept"]["step"] < r.eval["step"]]
             at_end = [r for r in kept if r not in early]
             last = [f"C = {capacity(r):g}{_valid_low(r)}" for r in evs if r not in kept]
             tail = (
