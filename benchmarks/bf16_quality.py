@@ -39,7 +39,7 @@ def train_one(out: Path, amp: bool, seed: int, args: Options) -> dict[str, float
     cmd = [
         sys.executable, "-m", "textvae_core.train", "--objective=beta-c", "--objective.C=15",
         f"--size={args.size}", f"--out={out}", f"--train.max_steps={args.steps}", f"--train.seed={seed}",
-        f"--train.amp={'true' if amp else 'false'}", f"--train.num_threads={args.threads}",
+        f"--train.amp={'true' if amp else 'false'}", "--train.amp_probe=false", f"--train.num_threads={args.threads}",
         "--train.progress=false", "--train.log_every=10", "--train.val_every=0", "--data.valid=",
     ]  # fmt: skip
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)

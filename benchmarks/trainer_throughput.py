@@ -60,6 +60,7 @@ else:
     cfg.data.train = data
 cfg.data.valid = ""
 cfg.train.num_threads, cfg.train.amp = threads, amp
+cfg.train.amp_probe = False  # the precision named, not timed (an attribute the baseline ignores)
 cfg.train.out, cfg.train.max_steps, cfg.train.ckpt_every, cfg.train.progress = out, steps, 0, False
 marks = {}
 train(cfg, on_log=lambda r: marks.setdefault(r["step"], time.perf_counter()) if r.get("split") == "train" else None)

@@ -37,11 +37,12 @@ from . import aggressive, distributed
 from .checkpoint import load_resume, read_weights, save_best, save_checkpoint
 from .config import ConfigError, RunConfig, TrainConfig
 from .data import Corpus, read_corpus
-from .device import autocast, pick_device
+from .device import autocast, cpu_has_bf16, pick_device
 from .layout import max_tokens, validate_model
 from .metrics import heldout_bounds
 from .models import build_model
 from .objectives import capacity_at, objective_terms, validate
+from .precision import Probe, faster_precision, worth_probing
 from .rundir import CONFIG, KEPT_FIGURES, METRICS, TRAIN_LOCK, WEIGHTS, MetricsLog, read_vocab, write_vocab
 from .vocab import Vocab
 
@@ -316,9 +317,30 @@ class Trainer:
             self.net = DistributedDataParallel(self.model, device_ids=ids)  # broadcasts rank 0's weights
         self.n_batches = math.ceil(len(self.train_set) / t.batch_size)
         self.total_steps = t.max_steps or math.ceil(t.epochs * self.n_batches)
+        self.probe = self._choose_precision() if saved is None else None
         if main:
             cfg.save(self.run_dir / CONFIG)  # on resume, records changed training lengths
         distributed.barrier(self.world)
+
+    def _choose_precision(self) -> Probe | None:
+        """train.amp_probe on a CPU with native bf16: train in whichever precision runs this model faster
+        (textvae_core.precision), timed on the first batches of epoch 0. config.json records the choice in
+        train.amp (and amp_probe false), so a resume trains on in it."""
+        t = self.cfg.train
+        native = self.device.type == "cpu" and cpu_has_bf16()
+        if not (t.amp and t.amp_probe and native) or self.world.parallel or not worth_probing(self.model):
+            return None  # (under torchrun each rank could time differently: all keep train.amp)
+        order = self.train_set.batches(t.batch_size, shuffle=True, seed=t.seed * 100003, chunk=t.bucket_chunk)
+
+        def loss_of(model: torch.nn.Module, bf16: bool, k: int) -> torch.Tensor:
+            batch = self.train_set.batch(order[k % len(order)]).to(self.device)  # epoch 0's batches, as fit's
+            with autocast(self.device, bf16):
+                out = model(batch, word_dropout=t.word_dropout, unk_id=self.vocab.unk_id)
+            return sum(v.float().sum() for v in (out.rec, out.kl, out.bow, out.aux_rec) if v is not None)
+
+        probe = faster_precision(self.model, loss_of)
+        t.amp, t.amp_probe = probe.bf16, False
+        return probe
 
     def _restore(self, tensors: dict[str, torch.Tensor], saved: dict[str, Any]) -> None:
         t = self.cfg.train
@@ -541,6 +563,9 @@ class Trainer:
         window, started, valid, stopping = _LogWindow(self.logged), time.monotonic(), None, False
         self._event("start", total_steps=self.total_steps, world_size=self.world.size, resumed=self.resume,
                     pid=os.getpid(), device=str(self.device))  # fmt: skip
+        if self.probe is not None:
+            p = self.probe
+            self._event("precision", bf16=p.bf16, fp32_ms=round(1000 * p.fp32_s, 1), bf16_ms=round(1000 * p.bf16_s, 1))
         self.model.train()
         try:
             with self._signals():
