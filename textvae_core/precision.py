@@ -28,10 +28,6 @@ class Probe:
     fp32_s: float
     bf16_s: float
 
-    def note(self) -> str:
-        pick = "bf16 autocast" if self.bf16 else "fp32"
-        return f"{pick} (a step: fp32 {1000 * self.fp32_s:.0f} ms, bf16 {1000 * self.bf16_s:.0f} ms)"
-
 
 def faster_precision(
     model: torch.nn.Module, loss_of: Callable[[torch.nn.Module, bool, int], torch.Tensor], steps: int = STEPS
