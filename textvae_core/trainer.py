@@ -330,7 +330,7 @@ class Trainer:
         native = self.device.type == "cpu" and cpu_has_bf16()
         if not (t.amp and t.amp_probe and native) or self.world.parallel or not worth_probing(self.model):
             return None  # (under torchrun each rank could time differently: all keep train.amp)
-        order = self.train_set.batches(t.batch_size, shuffle=True, seed=t.seed * 100003, chunk=t.bucket_chunk)
+        order = self._epoch_batches(0)
 
         def loss_of(model: torch.nn.Module, bf16: bool, k: int) -> torch.Tensor:
             batch = self.train_set.batch(order[k % len(order)]).to(self.device)  # epoch 0's batches, as fit's
@@ -341,6 +341,11 @@ class Trainer:
         probe = faster_precision(self.model, loss_of)
         t.amp, t.amp_probe = probe.bf16, False
         return probe
+
+    def _epoch_batches(self, epoch: int) -> list[list[int]]:
+        """The shuffled batches of one epoch: seeded by train.seed and the epoch, the same on every rank."""
+        t = self.cfg.train
+        return self.train_set.batches(t.batch_size, shuffle=True, seed=t.seed * 100003 + epoch, chunk=t.bucket_chunk)
 
     def _restore(self, tensors: dict[str, torch.Tensor], saved: dict[str, Any]) -> None:
         t = self.cfg.train
@@ -570,9 +575,7 @@ class Trainer:
         try:
             with self._signals():
                 while state.step < self.total_steps:
-                    order = self.train_set.batches(
-                        t.batch_size, shuffle=True, seed=t.seed * 100003 + state.epoch, chunk=t.bucket_chunk
-                    )
+                    order = self._epoch_batches(state.epoch)
                     for idx in order[state.batch :]:
                         window.add(self.train_step(idx), sum(self.train_set.lengths[i] for i in idx) + len(idx))
                         bar.update(1)

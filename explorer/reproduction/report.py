@@ -187,7 +187,7 @@ class Report:
                 )
             if at_end:
                 ends = _and([f"C = {capacity(r):g}" for r in at_end])
-                steps = _and(sorted({str(r.eval["step"]) for r in at_end}))
+                steps = _and([str(s) for s in sorted({r.eval["step"] for r in at_end})])
                 out.append(
                     f"Validation D was lowest at the last validation (step {steps}) for {ends}: no overfitting "
                     f"within the budget, the weights kept are the last step's and D was still falling{tail}."

@@ -151,9 +151,14 @@ def averaged_codes(p1_pbar1: list[tuple[float, float]]) -> str:
     )
 
 
+def valid_records(r: RunData) -> list[dict[str, Any]]:
+    """The run's validation records that carry D, in training order."""
+    return [rec for rec in r.curve if rec.get("split") == "valid" and "rec" in rec]
+
+
 def valid_turn(r: RunData) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """The validation records of the lowest D and of the end, when D was lowest before the end (else None)."""
-    valid = [rec for rec in r.curve if rec.get("split") == "valid" and "rec" in rec]
+    valid = valid_records(r)
     if not valid:
         return None
     low = min(valid, key=lambda rec: rec["rec"])
@@ -181,7 +186,7 @@ def overfit(r: RunData) -> str:
 def still_falling(r: RunData) -> str:
     """Whether validation D was lowest at the last validation: the budget ended before the run stopped
     improving, so more training would lower D further. Empty otherwise."""
-    valid = [rec for rec in r.curve if rec.get("split") == "valid" and "rec" in rec]
+    valid = valid_records(r)
     if len(valid) < 2 or valid_turn(r) is not None:
         return ""
     before, last = valid[-2], valid[-1]
