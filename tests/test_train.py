@@ -186,6 +186,23 @@ def test_learning_rate_decays_after_validations_without_a_better_elbo(corpus_dir
     assert lrs[6:] == pytest.approx([1.25e-13, 1.25e-13])
 
 
+def test_a_validation_must_gain_lr_min_gain_to_hold_the_learning_rate(corpus_dir: Path, tmp_path: Path) -> None:
+    cfg = tiny_config(corpus_dir, tmp_path / "r", "vae")
+    cfg.train.max_steps, cfg.train.val_every = 8, 2
+    cfg.train.lr_decay, cfg.train.lr_patience = 0.5, 1
+    cfg.train.lr = 1e-2  # the −ELBO falls at every validation here, by less than the gain asked for
+    cfg.train.lr_min_gain = 1e6
+    train(cfg)
+    valid = [r for r in records(tmp_path / "r") if r["split"] == "valid"]
+    assert valid[-1]["elbo"] > valid[0]["elbo"]  # it did improve...
+    assert [r["lr"] for r in valid] == pytest.approx([1e-2, 5e-3, 2.5e-3, 1.25e-3])  # ...yet never enough
+    again = tiny_config(corpus_dir, tmp_path / "s", "vae")
+    again.train.max_steps, again.train.val_every = 8, 2
+    again.train.lr_decay, again.train.lr_patience, again.train.lr = 0.5, 1, 1e-2
+    train(again)
+    assert [r["lr"] for r in records(tmp_path / "s") if r["split"] == "valid"] == pytest.approx([1e-2] * 4)
+
+
 def test_decoder_input_dropout_changes_training_but_not_evaluation(corpus_dir: Path, tmp_path: Path) -> None:
     from textvae_core.data import Corpus
     from textvae_core.models import build_model

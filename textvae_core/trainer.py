@@ -283,15 +283,16 @@ class Trainer:
         if saved is None and t.init_from:
             load_encoder(self.model, Path(t.init_from), self.vocab, self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=t.lr, fused=True)  # one kernel for all tensors
-        # the lr falls by train.lr_decay after train.lr_patience validations without a lower −ELBO
+        # the lr falls by train.lr_decay after train.lr_patience validations without a −ELBO at least
+        # train.lr_min_gain below the best: a plateau that still creeps down by hundredths counts as one
         self.scheduler = (
             torch.optim.lr_scheduler.ReduceLROnPlateau(
                 self.optimizer,
                 mode="min",
                 factor=t.lr_decay,
                 patience=max(1, t.lr_patience) - 1,  # torch counts validations *beyond* its patience
-                threshold=0.0,
-                threshold_mode="abs",  # any strictly lower −ELBO is an improvement
+                threshold=t.lr_min_gain,
+                threshold_mode="abs",  # nats per sentence, whatever the −ELBO's size
                 eps=0.0,  # decay however small the lr already is
             )
             if t.lr_decay < 1.0
@@ -356,6 +357,7 @@ class Trainer:
             self.state.lr = t.lr  # a constant lr may be changed on resume (--lr=…)
         elif "scheduler" in saved:
             self.scheduler.load_state_dict(saved["scheduler"])
+            self.scheduler.threshold = t.lr_min_gain  # a resume may change it (train.* options may change)
         else:  # a resume file from before the Trainer: its plateau count lived in the state
             self.scheduler.best = self.state.best if self.state.best is not None else math.inf
             self.scheduler.num_bad_epochs = int(saved["state"].get("bad_validations", 0))
