@@ -185,15 +185,15 @@ def overfit(r: RunData) -> str:
 
 def still_falling(r: RunData) -> str:
     """Whether validation D was lowest at the last validation: the budget ended before the run stopped
-    improving, so more training would lower D further. Empty otherwise."""
+    improving. How much further it goes is a measurement of its own (a longer run), not said here."""
     valid = valid_records(r)
     if len(valid) < 2 or valid_turn(r) is not None:
         return ""
     before, last = valid[-2], valid[-1]
     return (
         f"; validation D was still falling at the end ({before['rec']:.1f} → {last['rec']:.1f} over epoch "
-        f"{last['epoch']}) with no sign of overfitting: the budget, not the recipe, stopped it "
-        "(docs/PAPER_SIZE.md: what longer training gave)"
+        f"{last['epoch']}) with no sign of overfitting: the budget ended before the run had "
+        "levelled off (docs/PAPER_SIZE.md: what longer training gave)"
     )
 
 
