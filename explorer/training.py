@@ -135,6 +135,10 @@ class RunForm:
     recipe: bool = False  # the rate recipe (docs/ABLATION.md): batch-normalised μ, bag-of-words loss, C ramp
     keep_best: str = ""  # train.keep_best: "" (the last step's weights) | rec | nll_bound (the best validation's)
     aggressive: bool = False  # train.aggressive: He et al.'s encoder-only updates until validation I(x; z) falls
+    dropout: float = 0.0  # model.dropout and model.emb_dropout: the decoder's inputs and outputs (probability)
+    z_mode: str = "concat"  # model.z_mode: how z enters an RNN decoder (concat | init | both)
+    lr_decay: float = 1.0  # train.lr_decay: lr × this when validation −ELBO stops falling; 1 = constant lr
+    lr_min_gain: float = 0.0  # train.lr_min_gain: nats/sentence a validation must gain to count as falling
 
     def args(self, **knob_overrides: object) -> list[str]:
         """``--key=value`` options for ``python -m textvae_core.train`` (the run folder is added by jobs)."""
@@ -152,6 +156,9 @@ class RunForm:
             out.append(f"--train.keep_best={self.keep_best}")
         if self.aggressive:
             out.append("--train.aggressive=true")
+        out += [f"--model.dropout={self.dropout:g}", f"--model.emb_dropout={self.dropout:g}"]
+        out += [f"--model.z_mode={self.z_mode}", f"--train.lr_decay={self.lr_decay:g}"]
+        out += ["--train.lr_patience=1", f"--train.lr_min_gain={self.lr_min_gain:g}"]
         if self.recipe:
             out += recipe_args(self.corpus.get("train", ""), self.batch_size, {**self.knobs, **knob_overrides})
         return out
@@ -177,6 +184,7 @@ def recipe_args(train_file: str, batch_size: int, knobs: dict[str, object]) -> l
 
 KEEP_CHOICES = {"": "the last step's", **{k: f"best {v}" for k, v in KEPT_FIGURES.items()}}  # RunForm.keep_best
 LATENTS = ("dense", "fmp", "ladder")
+Z_MODES = {"concat": "each input", "init": "first state", "both": "both"}  # RunForm.z_mode
 LATENT_HELP = (
     "dense: one z; fmp: one z per position of the encoder's last feature map (KL summed); ladder: L stochastic "
     "layers with conditional priors (sizes: the CLI's --model.ladder_z). docs/MODEL_FAMILIES.md compares them."

@@ -207,3 +207,24 @@ def test_the_training_form_chooses_the_latent_and_alpha(corpus_dir: Path) -> Non
     cfg, _ = parse_cli([*lagging.args(), "--out=runs/w"])
     assert (cfg.objective.free_bits, cfg.objective.C, cfg.train.aggressive) == (0.5, None, True)
     assert not parse_cli([*training.RunForm(corpus=splits).args(), "--out=runs/v"])[0].train.aggressive
+
+
+def test_the_training_form_sets_decoder_dropout_z_mode_and_lr_decay(corpus_dir: Path) -> None:
+    """The paper-size recipe's choices (docs/PAPER_SIZE.md) from the page; by default the CLI's defaults."""
+    from explorer import training
+    from textvae_core.config import ModelConfig, TrainConfig
+    from textvae_core.train import parse_cli
+
+    splits, _ = training.folder_corpus(str(corpus_dir))
+    form = training.RunForm(corpus=splits, dropout=0.3, z_mode="both", lr_decay=0.5, lr_min_gain=0.25)
+    cfg, _ = parse_cli([*form.args(), "--out=runs/x"])
+    assert (cfg.model.dropout, cfg.model.emb_dropout, cfg.model.z_mode) == (0.3, 0.3, "both")
+    assert (cfg.train.lr_decay, cfg.train.lr_patience, cfg.train.lr_min_gain) == (0.5, 1, 0.25)
+    plain, _ = parse_cli([*training.RunForm(corpus=splits).args(), "--out=runs/y"])
+    m, t = ModelConfig(), TrainConfig()
+    assert (plain.model.dropout, plain.model.emb_dropout, plain.model.z_mode) == (m.dropout, m.emb_dropout, m.z_mode)
+    assert (plain.train.lr_decay, plain.train.lr_min_gain) == (t.lr_decay, t.lr_min_gain)
+    from textvae_core.models import build_model
+
+    for mode in training.Z_MODES:  # every choice of the page builds a decoder
+        build_model(ModelConfig(emb_dim=8, hidden=8, z_dim=4, z_mode=mode), 20)

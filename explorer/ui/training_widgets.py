@@ -88,7 +88,8 @@ def objective(form: training.RunForm) -> None:
 
 
 def model_and_optimiser(root: Path, form: training.RunForm) -> str:
-    """Architecture, size, epochs, word dropout, device, batch, learning rate, threads; returns the run name."""
+    """Architecture, size, epochs, word dropout, device, batch, learning rate, threads, decoder dropout, how z
+    enters the decoder, the plateau lr decay; returns the run name."""
     from textvae_core.models import DECODERS, ENCODERS  # imports torch: only this page, only when drawn
 
     a = st.columns(6)
@@ -103,6 +104,26 @@ def model_and_optimiser(root: Path, form: training.RunForm) -> str:
     form.lr = b[2].number_input("Learning rate", 1e-6, 1.0, 1e-3, format="%.0e")
     threads = training.default_threads(jobs.max_jobs(root))
     form.threads = b[3].number_input("CPU threads", 1, 256, threads, help=training.THREADS_HELP)
+    c = st.columns([1, 1, 1, 1, 3])  # under the row above, column for column
+    form.dropout = c[0].slider(
+        "Decoder dropout", 0.0, 0.9, 0.0, 0.05,
+        help="On the decoder's input embeddings and its outputs. Large models overfit PTB without it: at hidden 512 "
+        "0.3 kept validation D falling through 10 epochs (docs/PAPER_SIZE.md).",
+    )  # fmt: skip
+    form.z_mode = c[1].selectbox(
+        "z in decoder", list(training.Z_MODES), format_func=training.Z_MODES.get,
+        help="RNN decoders: z joins each input word, starts the state, or both. Both added about 0.5 BLEU-4 to "
+        "each input alone at C = 100 (docs/ABLATION.md, docs/PAPER_SIZE.md).",
+    )  # fmt: skip
+    form.lr_decay = c[2].number_input(
+        "LR decay", 0.01, 1.0, 1.0, 0.05,
+        help="Multiply the learning rate by this after each validation whose −ELBO is not a new best; 1 = constant.",
+    )  # fmt: skip
+    form.lr_min_gain = c[3].number_input(
+        "Min. gain (nats)", 0.0, 100.0, 0.0, 0.05, disabled=form.lr_decay >= 1.0,
+        help="A validation counts as a new best −ELBO only this many nats per sentence below the best, so a "
+        "plateau that creeps down by hundredths lowers the learning rate too.",
+    )  # fmt: skip
     proposed = st.session_state.setdefault(keys.TRAIN_RUN_NAME, f"run-{time.strftime('%Y%m%d-%H%M%S')}")
     return b[4].text_input("Run name", proposed)
 
