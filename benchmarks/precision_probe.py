@@ -29,7 +29,7 @@ from textvae_core.anchors.matched import sentence_vae_config
 from textvae_core.cli import parse_dataclass, run_main
 from textvae_core.config import RunConfig
 from textvae_core.device import cpu_has_bf16
-from textvae_core.rundir import CONFIG, METRICS
+from textvae_core.rundir import CONFIG, read_metrics
 from textvae_core.trainer import Trainer
 
 
@@ -59,7 +59,7 @@ def configure(o: Options, out: Path, amp: bool, probe: bool) -> RunConfig:
 def timed_run(cfg: RunConfig) -> tuple[bool, float, dict | None]:
     """Train; return whether it trained in bf16, its median tokens/s and the probe's event (if one ran)."""
     Trainer(cfg).fit()
-    records = [json.loads(line) for line in (Path(cfg.train.out) / METRICS).read_text().splitlines()]
+    records = read_metrics(cfg.train.out)
     rates = [r["tok_per_s"] for r in records if r.get("split") == "train" and "tok_per_s" in r][1:]
     event = next((r for r in records if r.get("event") == "precision"), None)
     saved = RunConfig.load(Path(cfg.train.out) / CONFIG)
