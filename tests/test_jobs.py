@@ -213,6 +213,7 @@ def test_the_training_form_sets_decoder_dropout_z_mode_and_lr_decay(corpus_dir: 
     """The paper-size recipe's choices (docs/PAPER_SIZE.md) from the page; by default the CLI's defaults."""
     from explorer import training
     from textvae_core.config import ModelConfig, TrainConfig
+    from textvae_core.models import build_model
     from textvae_core.train import parse_cli
 
     splits, _ = training.folder_corpus(str(corpus_dir))
@@ -224,7 +225,5 @@ def test_the_training_form_sets_decoder_dropout_z_mode_and_lr_decay(corpus_dir: 
     m, t = ModelConfig(), TrainConfig()
     assert (plain.model.dropout, plain.model.emb_dropout, plain.model.z_mode) == (m.dropout, m.emb_dropout, m.z_mode)
     assert (plain.train.lr_decay, plain.train.lr_min_gain) == (t.lr_decay, t.lr_min_gain)
-    from textvae_core.models import build_model
-
     for mode in training.Z_MODES:  # every choice of the page builds a decoder
         build_model(ModelConfig(emb_dim=8, hidden=8, z_dim=4, z_mode=mode), 20)

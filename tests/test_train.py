@@ -196,6 +196,12 @@ def test_a_validation_must_gain_lr_min_gain_to_hold_the_learning_rate(corpus_dir
     valid = [r for r in records(tmp_path / "r") if r["split"] == "valid"]
     assert valid[-1]["elbo"] > valid[0]["elbo"]  # it did improve...
     assert [r["lr"] for r in valid] == pytest.approx([1e-2, 5e-3, 2.5e-3, 1.25e-3])  # ...yet never enough
+    resumed = RunConfig.load(tmp_path / "r" / CONFIG)  # a resume may ask for less: any fall counts again
+    resumed.train.max_steps, resumed.train.lr_min_gain = 12, 0.0
+    train(resumed, resume=True)
+    later = [r for r in records(tmp_path / "r") if r["split"] == "valid"][4:]
+    assert all(b["elbo"] > a["elbo"] for a, b in zip([valid[-1], *later], later))  # still improving...
+    assert [r["lr"] for r in later] == pytest.approx([1.25e-3, 1.25e-3])  # ...and now that holds the lr
     again = tiny_config(corpus_dir, tmp_path / "s", "vae")
     again.train.max_steps, again.train.val_every = 8, 2
     again.train.lr_decay, again.train.lr_patience, again.train.lr = 0.5, 1, 1e-2
