@@ -200,7 +200,9 @@ def test_a_validation_must_gain_lr_min_gain_to_hold_the_learning_rate(corpus_dir
     resumed.train.max_steps, resumed.train.lr_min_gain = 12, 0.0
     train(resumed, resume=True)
     later = [r for r in records(tmp_path / "r") if r["split"] == "valid"][4:]
-    assert all(b["elbo"] > a["elbo"] for a, b in zip([valid[-1], *later[:-1]], later, strict=True))  # still improving...
+    assert all(
+        b["elbo"] > a["elbo"] for a, b in zip([valid[-1], *later[:-1]], later, strict=True)
+    )  # still improving...
     assert [r["lr"] for r in later] == pytest.approx([1.25e-3, 1.25e-3])  # ...and now that holds the lr
     again = tiny_config(corpus_dir, tmp_path / "s", "vae")
     again.train.max_steps, again.train.val_every = 8, 2
