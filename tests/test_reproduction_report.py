@@ -293,6 +293,19 @@ def test_record_section_lists_full_vocabulary_runs_and_judges_the_record(report:
     assert "lowered 2 times (the last at the final validation: no step trained at the lower rate)" in row
     assert "still falling 0.41 nats per epoch" in row
 
+    # best at epoch 4, then two validations above it at lower learning rates: levelled off, although the
+    # window's slope (from the epochs before the best) still falls
+    decayed = [{"split": "valid", "epoch": e, "nll_bound": 110.0 - e / 2, "lr": 1e-3} for e in range(5)]
+    decayed += [
+        {"split": "valid", "epoch": 5, "nll_bound": 108.05, "lr": 5e-4},
+        {"split": "valid", "epoch": 6, "nll_bound": 108.02, "lr": 2.5e-4},
+    ]
+    (ck / "ptb-lstm-record" / METRICS).write_text("".join(json.dumps(r) + "\n" for r in decayed))
+    row = claim_row(report.build(ck), "a likelihood-tuned LSTM VAE")
+    assert "lowest 108.00 at epoch 4, above it in the 2 validations after it although the learning rate" in row
+    assert "fell to 0.00025: levelled off, so more epochs of this recipe would not close the 2.00 nats" in row
+    assert "still falling" not in row
+
     flat = [{"split": "valid", "epoch": e, "nll_bound": 108.0 + (e == 6) * 0.1} for e in range(7)]  # stalled
     (ck / "ptb-lstm-record" / METRICS).write_text("".join(json.dumps(r) + "\n" for r in flat))
     row = claim_row(report.build(ck), "a likelihood-tuned LSTM VAE")

@@ -342,7 +342,9 @@ def m2_elbo(runs: list[RunData]) -> str:
 def record(goal: float, window: int = 5) -> Any:
     """Why the record run misses, from its own log: collapse, or the pace its validation −ELBO was still
     falling at when training stopped (is the gap a matter of budget?). The pace is a least-squares slope
-    over the last ``window`` epochs, so one noisy validation does not decide it."""
+    over the last ``window`` epochs, so one noisy validation does not decide it; a run whose best validation
+    was followed by two or more without a new best, at a learning rate its plateau decay had lowered, has
+    levelled off, whatever slope the epochs before its best give the window."""
 
     def why(runs: list[RunData]) -> str:
         r = runs[0]
@@ -367,7 +369,18 @@ def record(goal: float, window: int = 5) -> Any:
                 seen += f", learning rate lowered {len(decays)} time{'s' if len(decays) != 1 else ''}"
                 if decays and decays[-1] == len(lrs) - 1:
                     seen += " (the last at the final validation: no step trained at the lower rate)"
-            if pace > 0:
+            best_at = min(range(len(valid)), key=lambda i: valid[i]["nll_bound"])
+            after = valid[best_at + 1 :]
+            lowered_since = [rec["lr"] for rec in after if "lr" in rec and rec["lr"] < valid[best_at].get("lr", 0)]
+            if len(after) >= 2 and lowered_since:  # the lower rates had validations to show a gain and showed none
+                best = valid[best_at]
+                parts.append(
+                    f"{seen}: lowest {best['nll_bound']:.2f} at epoch {float(best.get('epoch', best_at)):g}, above it "
+                    f"in the {len(after)} validations after it although the learning rate fell to "
+                    f"{min(lowered_since):.2g}: levelled off, so more epochs of this recipe would not close the "
+                    f"{gap:.2f} nats"
+                )
+            elif pace > 0:
                 parts.append(
                     f"{seen}: still falling {pace:.2f} nats per epoch (least-squares slope), so the {gap:.2f} nats "
                     f"left are at least {math.ceil(gap / pace)} more epochs at that pace, which slows as it goes"
