@@ -137,7 +137,7 @@ class RunForm:
     aggressive: bool = False  # train.aggressive: He et al.'s encoder-only updates until validation I(x; z) falls
     dropout: float = 0.0  # model.dropout and model.emb_dropout: the decoder's inputs and outputs (probability)
     z_mode: str = "concat"  # model.z_mode: how z enters an RNN decoder (concat | init | both)
-    lr_decay: float = 1.0  # train.lr_decay: lr × this when validation −ELBO stops falling; 1 = constant lr
+    lr_decay: float = 1.0  # train.lr_decay: lr × this when the validation −ELBO (D if keep_best = rec) stops falling
     lr_min_gain: float = 0.0  # train.lr_min_gain: nats/sentence a validation must gain to count as falling
 
     def args(self, **knob_overrides: object) -> list[str]:

@@ -211,6 +211,37 @@ def test_a_validation_must_gain_lr_min_gain_to_hold_the_learning_rate(corpus_dir
     assert [r["lr"] for r in records(tmp_path / "s") if r["split"] == "valid"] == pytest.approx([1e-2] * 4)
 
 
+def test_the_plateau_watches_the_figure_the_run_keeps_its_best_by(
+    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At C = 100 the −ELBO swings with the KL: a run kept by D (keep_best = rec) decays its lr on D."""
+    from textvae_core import trainer as trainer_module
+
+    real = trainer_module.heldout_bounds
+    calls: list[int] = []
+
+    def scripted(*args: object, **kwargs: object) -> dict[str, float]:
+        figures = dict(real(*args, **kwargs))
+        calls.append(1)
+        # −ELBO falls by 10 at every validation while D rises by 1
+        figures["nll_bound"], figures["rec"] = 200.0 - 10 * len(calls), 80.0 + len(calls)
+        return figures
+
+    monkeypatch.setattr(trainer_module, "heldout_bounds", scripted)
+
+    def lrs(keep: str, name: str) -> list[float]:
+        calls.clear()
+        cfg = tiny_config(corpus_dir, tmp_path / name, "vae")
+        cfg.train.max_steps, cfg.train.val_every, cfg.train.keep_best = 8, 2, keep
+        cfg.train.lr_decay, cfg.train.lr_patience, cfg.train.lr = 0.5, 1, 1e-2
+        train(cfg)
+        return [r["lr"] for r in records(tmp_path / name) if r["split"] == "valid"]
+
+    assert lrs("rec", "by-d") == pytest.approx([1e-2, 5e-3, 2.5e-3, 1.25e-3])  # D never improved after the first
+    assert lrs("nll_bound", "by-elbo") == pytest.approx([1e-2] * 4)
+    assert lrs("", "unkept") == pytest.approx([1e-2] * 4)  # no kept figure: the −ELBO, as before
+
+
 def test_decoder_input_dropout_changes_training_but_not_evaluation(corpus_dir: Path, tmp_path: Path) -> None:
     from textvae_core.data import Corpus
     from textvae_core.models import build_model

@@ -104,9 +104,9 @@ class TrainConfig:
     batch_size: int = 64  # sentences per batch
     lr: float = 1e-3  # Adam learning rate
     grad_clip: float = 5.0  # max global gradient norm; 0 = off
-    lr_decay: float = 1.0  # multiply lr by this after lr_patience validations without a new best −ELBO; 1 = constant lr
-    lr_patience: int = 1  # validations without a new best validation −ELBO before each lr decay
-    lr_min_gain: float = 0.0  # nats/sentence below the best −ELBO that make a new best; 0 = any fall
+    lr_decay: float = 1.0  # multiply lr by this after lr_patience validations without a new best; 1 = constant lr
+    lr_patience: int = 1  # validations without a new best (−ELBO, or keep_best's figure) before a decay
+    lr_min_gain: float = 0.0  # nats/sentence below the best that make a new best; 0 = any fall
     word_dropout: float = 0.0  # Bowman: probability of replacing a decoder input token by <unk>
     seed: int = 0  # seeds torch, numpy and Python's RNG
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N

@@ -358,8 +358,9 @@ class Trainer:
         elif "scheduler" in saved:
             self.scheduler.load_state_dict(saved["scheduler"])
             self.scheduler.threshold = t.lr_min_gain  # a resume may change it (train.* options may change)
-        else:  # a resume file from before the Trainer: its plateau count lived in the state
-            self.scheduler.best = self.state.best if self.state.best is not None else math.inf
+        else:  # a run resumed with a decay it trained without, or a resume file from before the Trainer
+            best = self.state.best_kept if t.keep_best else self.state.best  # the figure the plateau watches
+            self.scheduler.best = best if best is not None else math.inf
             self.scheduler.num_bad_epochs = int(saved["state"].get("bad_validations", 0))
         for group in self.optimizer.param_groups:  # the configured lr, or where the plateau decay had brought it
             group["lr"] = self.state.lr
@@ -509,7 +510,10 @@ class Trainer:
         self.state.best = nll if self.state.best is None else min(self.state.best, nll)
         if self.state.aggressive and scheduled:
             self._aggressive_phase(distributed.from_main(figures["mi"] if figures else None, self.world, self.device))
-        if scheduled and self.scheduler is not None:
+        if scheduled and self.scheduler is not None:  # the plateau watches the figure the run keeps its best by
+            watched = self.cfg.train.keep_best or "nll_bound"
+            if watched != "nll_bound":
+                nll = distributed.from_main(figures[watched] if figures else None, self.world, self.device)
             self.scheduler.step(nll)
             self.state.lr = float(self.optimizer.param_groups[0]["lr"])
         if figures is None:
