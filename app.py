@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from explorer.runs import headline, weights_label
+from explorer.runs import headline, headline_order, weights_label
 from explorer.ui import nav, widgets
 from explorer.ui.caches import run_folders
 
@@ -35,7 +35,9 @@ st.subheader(f"{len(runs)} run(s) — select rows to compare them on the other p
 event = st.dataframe(
     table.drop(columns=["path"]),
     hide_index=True,
+    column_order=headline_order(table.columns.drop("path")),
     width="stretch",
+    height=min(36 * (len(table) + 1) + 2, 620),  # about 16 rows before the table scrolls
     on_select="rerun",
     selection_mode="multi-row",
     key="runs_table",
@@ -43,6 +45,7 @@ event = st.dataframe(
         "selection": {"rows": [i for i, p in enumerate(table["path"]) if p in {str(r.path) for r in chosen}]}
     },
     column_config={
+        "model": st.column_config.TextColumn(width="large"),
         "C": st.column_config.NumberColumn(help="capacity in nats; empty: K = KL (no capacity)"),
         "C(t)": st.column_config.TextColumn(help="capacity schedule: constant from step 0, or ramped from 0"),
         "family": st.column_config.TextColumn(help="the report's model families: RNN, CNN, Hybrid VAE, LVAE, LCNNVAE"),

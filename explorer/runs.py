@@ -4,6 +4,7 @@ family and its latent's parts come from config.json through ``textvae_core.layou
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,6 +195,16 @@ def corpora_first_chosen(rows: list[dict[str, object]], chosen: list[str]) -> li
         counts[str(row["corpus"])] = counts.get(str(row["corpus"]), 0) + 1
     first = [str(row["corpus"]) for row in rows if row["run"] in chosen]
     return sorted(counts, key=lambda c: (c not in first, -counts[c], c))
+
+
+# what a reader compares runs by comes first; the long model description and provenance after it
+HEADLINE_FIRST = ("run", "objective", "m", "β", "C", "α", "R", "D", "−ELBO", "IW-NLL", "BLEU-4", "AU", "model")
+
+
+def headline_order(columns: Iterable[str]) -> list[str]:
+    """The Runs table's column order: HEADLINE_FIRST (those present), then the rest as headline() wrote them."""
+    present = list(columns)
+    return [c for c in HEADLINE_FIRST if c in present] + [c for c in present if c not in HEADLINE_FIRST]
 
 
 def headline(run: RunSummary) -> dict[str, object]:

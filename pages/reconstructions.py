@@ -51,5 +51,5 @@ for col, (run, family) in zip(st.columns(len(columns) or 1), columns, strict=Fal
         for sent, words in unknown.items():
             st.warning(f"Not in {run.name}'s vocabulary (read as <unk>): {', '.join(words)} — in “{sent}”")
         st.caption(f"mean BLEU-4 against the input: **{table['BLEU'].mean():.1f}**")
-        shown = table.drop(columns=["input"] + (["sample"] if n == 1 else [])).round({"BLEU": 1})
-        st.table(shown, hide_index=True, border="horizontal")
+        shown = table.drop(columns=["input"] + (["sample"] if n == 1 else []))
+        st.table(shown.style.format({"BLEU": "{:.1f}"}), hide_index=True, border="horizontal")

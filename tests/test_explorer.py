@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from explorer.latent_map import MapConfig, load_map, precompute, project, sample_points
-from explorer.runs import RunSummary, default_choice, find_runs, headline, knob_family
+from explorer.runs import RunSummary, default_choice, find_runs, headline, headline_order, knob_family
 from explorer.textlab import (
     Endpoints,
     decode_config,
@@ -104,6 +104,10 @@ def test_headline_prefers_eval_json(trained_run: Path, tmp_path: Path) -> None:
     row = headline(summary)
     assert (row["R"], row["D"], row["AU"], row["source"]) == (3.2, 40.0, 7, "eval.json (test)")
     assert read_metrics(run) and all("step" in r for r in read_metrics(run))
+    # the Runs table shows the figures before the long model description, every column once
+    order = headline_order(row)
+    assert order[:2] == ["run", "objective"] and order.index("D") < order.index("model") < order.index("corpus")
+    assert sorted(order) == sorted(row)
 
 
 def test_text_tools_on_a_trained_run(trained_run: Path) -> None:
