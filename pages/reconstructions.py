@@ -31,15 +31,16 @@ for run in picked:
     if ident not in seen:
         seen.add(ident)
         columns.append((run, family if len(family) > 1 else []))
+shown_runs = []  # the sliders in a row of their own, so every run's table starts at the same height
 for col, (run, family) in zip(st.columns(len(columns) or 1), columns, strict=False):
+    if family:
+        values = [v for v, _ in family]
+        now = next(v for v, r in family if r.path == run.path)
+        label = f"{knob} ({run.config.model.decoder})"
+        run = dict(family)[col.select_slider(label, values, value=now, key=f"slide_{knob}_{run.name}")]
+    shown_runs.append(run)
+for col, run in zip(st.columns(len(shown_runs) or 1), shown_runs, strict=False):
     with col:
-        if family:
-            values = [v for v, _ in family]
-            now = next(v for v, r in family if r.path == run.path)
-            value = st.select_slider(
-                f"{knob} ({run.config.model.decoder})", values, value=now, key=f"slide_{knob}_{run.name}"
-            )
-            run = dict(family)[value]
         st.markdown(f"**{run.name}**")
         try:
             table, unknown = caches.reconstruct(
