@@ -50,10 +50,7 @@ event = st.dataframe(
         "C(t)": st.column_config.TextColumn(help="capacity schedule: constant from step 0, or ramped from 0"),
         "family": st.column_config.TextColumn(help="the report's model families: RNN, CNN, Hybrid VAE, LVAE, LCNNVAE"),
         "α": st.column_config.NumberColumn(help="Hybrid VAE: weight of the deconvolution's own reconstruction"),
-        **{
-            c: st.column_config.NumberColumn(format="%.2f")
-            for c in ("R", "D", "−ELBO", "IW-NLL", "log det Cov", "‖μ‖²", "MI", "BLEU-2", "BLEU-4", "homotopy repeats")
-        },
+        **widgets.figure_columns(),
     },
 )
 rows = event.selection.rows if event and event.selection else []

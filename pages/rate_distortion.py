@@ -34,7 +34,12 @@ if points:
     st.success("Chosen: " + ", ".join(f"**{r.name}**" for r in widgets.chosen_runs(runs)))
 
 cols = ["run", "model", "C", "m", "β", "R", "D", "−ELBO", "AU", "log det Cov", "‖μ‖²", "BLEU-2", "source"]
-st.dataframe(shown[[c for c in cols if c in shown]].sort_values(["model", "R"]), hide_index=True, width="stretch")
+st.dataframe(
+    shown[[c for c in cols if c in shown]].sort_values(["model", "R"]),
+    hide_index=True,
+    width="stretch",
+    column_config=widgets.figure_columns(),
+)
 with st.expander(f"The paper's figures — {SOURCE}"):
     st.dataframe(beta_c_table(), hide_index=True)
     st.caption("The paper's D is normalised differently (below 1); compare its trend with C, not its value.")

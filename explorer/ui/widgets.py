@@ -18,6 +18,15 @@ if TYPE_CHECKING:
     from ..survey.repo import SurveyRow
 
 
+# held-out figures in nats (or scores): two decimals in every table of runs, whatever the JSON holds
+FIGURES = ("R", "D", "−ELBO", "IW-NLL", "log det Cov", "‖μ‖²", "MI", "BLEU-2", "BLEU-4", "homotopy repeats")
+
+
+def figure_columns() -> dict[str, object]:
+    """st.dataframe column_config for FIGURES: numbers shown to two decimals."""
+    return {c: st.column_config.NumberColumn(format="%.2f") for c in FIGURES}
+
+
 def chosen_runs(runs: list[RunSummary]) -> list[RunSummary]:
     """The runs chosen on the Runs page (or by clicking a point); by default the three whose
     reconstructions score best (explorer.runs.default_choice)."""
