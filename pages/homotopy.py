@@ -31,7 +31,7 @@ path = b.radio("Path", ["linear", "slerp"], horizontal=True)
 decoding = widgets.decoding_widgets("hom", ("greedy", "sample", "beam"))
 st.caption("Grey rows decode to the same sentence as the row before (β_C paper, Table 2).")
 
-for col, run in zip(st.columns(max(1, min(3, len(picked)))), picked, strict=False):
+for col, run in widgets.run_columns(picked):
     with col:
         st.markdown(f"**{run.name}**")
         texts, unknown = homotopy_texts(caches.load_model(run), ends, steps, path, decoding)

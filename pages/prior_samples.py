@@ -15,7 +15,7 @@ a, b = st.columns(2)
 n = a.slider("Samples", 1, 100, 10)
 seed = b.number_input("Seed", 0, 10**6, 0)
 decoding = widgets.decoding_widgets("prior", ("greedy", "sample", "beam"))
-for col, run in zip(st.columns(max(1, min(3, len(picked)))), picked, strict=False):
+for col, run in widgets.run_columns(picked):
     with col:
         st.markdown(f"**{run.name}**")
         texts, stats = prior_samples(caches.load_model(run), n, decoding, int(seed))
@@ -23,4 +23,5 @@ for col, run in zip(st.columns(max(1, min(3, len(picked)))), picked, strict=Fals
         m1.metric("mean length", f"{stats['mean_length']:.1f}")
         m2.metric("% unk", f"{stats['pct_unk']:.1f}")
         m3.metric("distinct", f"{stats['distinct']}/{stats['n']}")
-        st.dataframe({"sentence": texts}, hide_index=True, width="stretch")
+        rows = {"#": list(range(1, len(texts) + 1)), "sentence": texts}
+        st.table(rows, hide_index=True, border="horizontal")  # wrapped: every sample read in full

@@ -123,8 +123,19 @@ def test_encoder_lens_shows_dimensions_and_unknown_words(run_folder: Path, monke
 def test_prior_samples_page(run_folder: Path, monkeypatch) -> None:
     at = open_page("prior_samples", run_folder, monkeypatch)
     at.slider[0].set_value(12).run()
-    assert all(len(f.value) == 12 for f in at.dataframe)
+    assert len(at.table) == 2 and all(len(f.value) == 12 for f in at.table)  # one table of samples per run
     assert {m.label for m in at.metric} >= {"mean length", "% unk", "distinct"}
+
+
+@pytest.mark.parametrize("page", ["homotopy", "prior_samples"])
+def test_more_runs_than_a_row_holds_are_all_shown(page: str, run_folder: Path, tmp_path: Path, monkeypatch) -> None:
+    names = [f"run{i}" for i in range(4)]  # three columns a row: the fourth run starts a second row
+    for name in names:
+        shutil.copytree(run_folder / "tiny-bc3", tmp_path / name)
+    at = open_page(page, tmp_path, monkeypatch)
+    at.multiselect[0].set_value(names).run()
+    assert not at.exception
+    assert {m.value for m in at.markdown} >= {f"**{n}**" for n in names} and len(at.table) == 4
 
 
 FIRST_PAINT = r"""

@@ -69,6 +69,15 @@ def pick_runs(
     return [names[n] for n in picked]
 
 
+def run_columns(picked: list[RunSummary], per_row: int = 3) -> list[tuple[object, RunSummary]]:
+    """One column per run, ``per_row`` to a row (every run shown, however many are picked), all one width."""
+    width = max(1, min(per_row, len(picked)))
+    pairs: list[tuple[object, RunSummary]] = []
+    for start in range(0, len(picked), width):
+        pairs += zip(st.columns(width), picked[start : start + width], strict=False)
+    return pairs
+
+
 def decoding_widgets(
     key: str,
     methods: tuple[str, ...] = ("greedy", "beam", "sample"),
