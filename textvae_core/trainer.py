@@ -605,6 +605,9 @@ class Trainer:
                 valid = self._last_step(stopping) or valid
             reason = (self.stop_reason or "stopped on another rank") if stopping else None
             self._event("stopped" if stopping else "finished", **({"reason": reason} if reason else {}))
+            # every rank here before any tears the group down: rank 0 may still be writing the last
+            # checkpoint when the others would exit (a gloo peer that closes early can abort the other)
+            distributed.barrier(self.world)
             return TrainResult(self.run_dir, state.step, valid, reason, self.total_steps)
         finally:
             bar.close()
