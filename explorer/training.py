@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from textvae_core.config import RunConfig
 from textvae_core.corpus import CorpusError, decode_corpus, guess_format, parse_corpus
 from textvae_core.rundir import JOB_LOG, KEPT_FIGURES
 
@@ -139,9 +140,13 @@ class RunForm:
     z_mode: str = "concat"  # model.z_mode: how z enters an RNN decoder (concat | init | both)
     lr_decay: float = 1.0  # train.lr_decay: lr × this when the validation −ELBO (D if keep_best = rec) stops falling
     lr_min_gain: float = 0.0  # train.lr_min_gain: nats/sentence a validation must gain to count as falling
+    base: str = ""  # a run's config.json to train like (model, objective, optimiser); then only corpus,
+    # epochs, device and threads come from the form (warm-ups in steps rescaled to the corpus's epochs)
 
     def args(self, **knob_overrides: object) -> list[str]:
         """``--key=value`` options for ``python -m textvae_core.train`` (the run folder is added by jobs)."""
+        if self.base:
+            return self._like_base(knob_overrides)
         out = [f"--data.{split}={path}" for split, path in self.corpus.items()]
         out += [f"--data.format={self.fmt}", f"--objective={self.objective}"]
         for key, value in {**self.knobs, **knob_overrides}.items():
@@ -163,6 +168,49 @@ class RunForm:
             out += recipe_args(self.corpus.get("train", ""), self.batch_size, {**self.knobs, **knob_overrides})
         return out
 
+    def _like_base(self, knob_overrides: dict[str, object]) -> list[str]:
+        """The base run's config.json, this form's corpus, budget and device; nothing of the base run's own
+        stopping (steps, minutes) or initialisation carried over."""
+        cfg = RunConfig.load(Path(self.base))
+        out = [f"--config={self.base}", f"--data.format={self.fmt}"]
+        out += [f"--data.{split}={self.corpus.get(split, '')}" for split in ("train", "valid", "test")]
+        out += [f"--epochs={self.epochs:g}", "--train.max_steps=0", "--train.max_minutes=0", "--train.init_from="]
+        out += [f"--device={self.device}", f"--log_every={self.log_every}"]
+        if self.threads:
+            out.append(f"--num_threads={self.threads}")
+        scale = epoch_ratio(cfg.data.train, self.corpus.get("train", ""), cfg.train.batch_size)
+        o = cfg.objective
+        if scale is not None and o.C_warmup_steps:
+            out.append(f"--objective.C_warmup_steps={max(1, round(o.C_warmup_steps * scale))}")
+        if scale is not None and o.warmup_steps:
+            out.append(f"--objective.warmup_steps={max(1, round(o.warmup_steps * scale))}")
+        for key, value in knob_overrides.items():
+            out.append(f"--objective.{key}={'none' if value is None else value}")
+        return out
+
+
+def count_lines(path: str) -> int:
+    """Non-empty lines of a corpus file (0 when it cannot be read); a relative path may be the repository's."""
+    from textvae_core.paths import ROOT
+
+    for candidate in (Path(path), ROOT / path):
+        try:
+            with open(candidate, "rb") as f:
+                return sum(1 for line in f if line.strip())
+        except OSError:
+            continue
+    return 0
+
+
+def epoch_ratio(old_train: str, new_train: str, batch_size: int) -> float | None:
+    """Steps per epoch on ``new_train`` over those on ``old_train`` at one batch size: a warm-up set in steps
+    (two epochs of PTB for the β_C ramp) keeps its length in epochs on another corpus. None: unknown / same."""
+    old, new = count_lines(old_train), count_lines(new_train)
+    if not old or not new or old == new:
+        return None
+    steps = max(1, batch_size)
+    return -(-new // steps) / -(-old // steps)
+
 
 def recipe_args(train_file: str, batch_size: int, knobs: dict[str, object]) -> list[str]:
     """The options of the rate recipe: a batch-normalised μ with a learned scale (random batches, so batch
@@ -170,15 +218,9 @@ def recipe_args(train_file: str, batch_size: int, knobs: dict[str, object]) -> l
     0 over the first two epochs as the β_C paper's code does."""
     out = ["--model.mu_norm=batchnorm", "--model.mu_scale_learn=true", "--model.bow_head=true"]
     out += ["--objective.bow=1", "--train.bucket_chunk=1"]
-    if knobs.get("C") is not None:
-        try:
-            with open(train_file, "rb") as f:
-                lines = sum(1 for line in f if line.strip())
-        except OSError:
-            lines = 0
-        if lines:
-            steps = 2 * -(-lines // max(1, batch_size))
-            out += ["--objective.C_schedule=linear", f"--objective.C_warmup_steps={steps}"]
+    if knobs.get("C") is not None and (lines := count_lines(train_file)):
+        steps = 2 * -(-lines // max(1, batch_size))
+        out += ["--objective.C_schedule=linear", f"--objective.C_warmup_steps={steps}"]
     return out
 
 

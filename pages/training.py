@@ -22,8 +22,11 @@ root = jobs.train_root()
 with st.expander("New run", expanded=not any(s.state in jobs.ACTIVE for s in jobs.list_jobs(root))):
     form = training.RunForm()
     widgets.corpus(root, form)
-    widgets.objective(form)
-    name = widgets.model_and_optimiser(root, form)
+    if widgets.start_from(form):
+        name = widgets.like_base(root, form)
+    else:
+        widgets.objective(form)
+        name = widgets.model_and_optimiser(root, form)
     widgets.launch(root, form, name)
 
 

@@ -227,3 +227,29 @@ def test_the_training_form_sets_decoder_dropout_z_mode_and_lr_decay(corpus_dir: 
     assert (plain.train.lr_decay, plain.train.lr_min_gain) == (t.lr_decay, t.lr_min_gain)
     for mode in training.Z_MODES:  # every choice of the page builds a decoder
         build_model(ModelConfig(emb_dim=8, hidden=8, z_dim=4, z_mode=mode), 20)
+
+
+def test_a_run_started_from_a_shipped_runs_recipe_trains_like_it_on_another_corpus(corpus_dir: Path) -> None:
+    """The Training page's "Start from": the record run's model and optimiser, the form's corpus and budget,
+    its two-epoch C ramp kept two epochs long on a corpus of another size."""
+    from explorer import training
+    from textvae_core.config import RunConfig
+    from textvae_core.paths import ROOT
+    from textvae_core.train import parse_cli
+
+    base = ROOT / "checkpoints" / "ptb-lstm-record" / "config.json"
+    shipped = RunConfig.load(base)
+    splits, _ = training.folder_corpus(str(corpus_dir))
+    form = training.RunForm(corpus=splits, base=str(base), epochs=2.0, threads=1)
+    cfg, _ = parse_cli([*form.args(), "--out=runs/like"])
+    assert cfg.model == shipped.model and cfg.train.lr_min_gain == shipped.train.lr_min_gain
+    assert (cfg.objective.C, cfg.objective.C_schedule) == (shipped.objective.C, "linear")
+    assert (cfg.data.train, cfg.data.valid, cfg.data.test) == (splits["train"], splits["valid"], splits["test"])
+    assert (cfg.train.epochs, cfg.train.max_steps, cfg.train.max_minutes, cfg.train.num_threads) == (2.0, 0, 0, 1)
+    lines = training.count_lines(splits["train"])
+    per_epoch = -(-lines // shipped.train.batch_size)
+    ptb_epoch = -(-training.count_lines(shipped.data.train) // shipped.train.batch_size)
+    assert cfg.objective.C_warmup_steps == max(1, round(shipped.objective.C_warmup_steps * per_epoch / ptb_epoch))
+    assert shipped.objective.C_warmup_steps == 2 * ptb_epoch  # two epochs of PTB, hence two epochs here
+    swept, _ = parse_cli([*form.args(C=12.0), "--out=runs/like-c12"])  # a C sweep from the same recipe
+    assert swept.objective.C == 12.0 and swept.model == shipped.model

@@ -154,6 +154,37 @@ def test_launch_watch_stop_and_resume_a_tiny_run(corpus_dir: Path, root: Path, a
     jobs.stop(run)
 
 
+def test_start_from_a_runs_recipe_trains_its_model_on_the_chosen_corpus(
+    corpus_dir: Path, run_folder: Path, root: Path, address
+) -> None:
+    import shutil
+
+    from textvae_core.config import RunConfig
+    from textvae_core.rundir import CONFIG
+
+    shutil.copytree(run_folder / "tiny-bc10", root / "tiny-bc10")  # a run already here: its recipe to start from
+    address("127.0.0.1")
+    at = open_page()
+    at.radio[0].set_value("A folder on this server").run()
+    at.text_input[0].input(str(corpus_dir)).run()
+    dict((s.label, s) for s in at.selectbox)["Start from"].set_value("tiny-bc10").run()
+    assert any("16/32/4" in c.value and "beta-c (m 0, β 1, C 10)" in c.value for c in at.caption), text(at)
+    assert "Objective" not in {s.label for s in at.selectbox}  # the recipe is the run's, not the form's
+    assert dict((n.label, n) for n in at.number_input)["Epochs"].value == 12.0  # the run's own budget to start
+    dict((n.label, n) for n in at.number_input)["Epochs"].set_value(0.5)
+    dict((n.label, n) for n in at.number_input)["CPU threads"].set_value(1)
+    dict((t.label, t) for t in at.text_input)["Run name"].input("like-bc10")
+    dict((c.label, c) for c in at.checkbox)["Evaluate when done"].uncheck()
+    next(b for b in at.button if b.label == "Launch").click().run()
+    assert not at.error, text(at)
+    run = root / "like-bc10"
+    assert f"--config={root / 'tiny-bc10' / CONFIG}" in jobs.read_job(run)["command"]
+    until(at, lambda at: jobs.status(run).state == "finished", 120)
+    made, base = RunConfig.load(run / CONFIG), RunConfig.load(root / "tiny-bc10" / CONFIG)
+    assert made.model == base.model and made.objective.C == 10.0 and made.train.epochs == 0.5
+    assert made.data.train == str((corpus_dir / "train.txt").resolve())
+
+
 def test_a_labelled_run_colours_its_posterior_map_by_label(corpus_dir: Path, tmp_path: Path, monkeypatch) -> None:
     """A label<TAB>sentence corpus trains on the sentences; the map offers its labels as colours."""
     from conftest import tiny_config

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from textvae_core.config import SIZES
+from textvae_core.config import SIZES, RunConfig
 from textvae_core.corpus import CorpusError
 from textvae_core.objectives import PRESETS, SCHEDULES
+from textvae_core.rundir import CONFIG
 
 from .. import jobs, plots, training
 from ..markup import md_escape
+from ..runs import headline
 from . import caches, keys
 
 SOURCES = ("Penn Treebank (shipped)", "A folder on this server", "Upload a file")
@@ -45,6 +47,43 @@ def corpus(root: Path, form: training.RunForm) -> None:
     except (CorpusError, OSError) as err:
         st.error(str(err))
         form.corpus = {}
+
+
+def start_from(form: training.RunForm) -> bool:
+    """Train like a run already here (its config.json: model, objective, optimiser), or from the choices
+    below; True when a run was picked, whose recipe is then summed up in a line."""
+    runs = caches.all_runs()[0]
+    own = "the choices below"
+    picked = st.selectbox(
+        "Start from", [own, *(r.name for r in runs)],
+        help="A run's recipe (e.g. ptb-lstm-record, the likelihood run, or ptb-lstm-bc100) on the corpus above: "
+        "its model, objective and optimiser, with warm-ups set in steps kept as long in epochs on this corpus.",
+    )  # fmt: skip
+    if picked == own:
+        return False
+    run = next(r for r in runs if r.name == picked)
+    form.base = str(run.path / CONFIG)
+    o = run.config.objective
+    knobs = ", ".join(f"{k} {v:g}" for k, v in (("m", o.m), ("β", o.beta), ("C", o.C)) if v is not None)
+    st.caption(f"**{md_escape(run.name)}**: {md_escape(headline(run)['model'])}; {o.name} ({knobs})")
+    return True
+
+
+def like_base(root: Path, form: training.RunForm) -> str:
+    """Budget, device and threads for a run trained like another one; returns the run name."""
+    a = st.columns([1, 1, 1, 3])
+    base_epochs = RunConfig.load(Path(form.base)).train.epochs
+    form.epochs = a[0].number_input("Epochs", 0.01, 1000.0, float(base_epochs), key=f"epochs-{form.base}")
+    form.device = a[1].selectbox("Device", training.devices(), key="like-device")
+    threads = training.default_threads(jobs.max_jobs(root))
+    form.threads = a[2].number_input("CPU threads", 1, 256, threads, help=training.THREADS_HELP, key="like-threads")
+    return run_name(a[3])
+
+
+def run_name(slot: object) -> str:
+    """The run name, proposed from the time once per form and kept across reruns."""
+    proposed = st.session_state.setdefault(keys.TRAIN_RUN_NAME, f"run-{time.strftime('%Y%m%d-%H%M%S')}")
+    return slot.text_input("Run name", proposed)
 
 
 def objective(form: training.RunForm) -> None:
@@ -124,8 +163,7 @@ def model_and_optimiser(root: Path, form: training.RunForm) -> str:
         help="A validation counts as a new best −ELBO only this many nats per sentence below the best, so a "
         "plateau that creeps down by hundredths lowers the learning rate too.",
     )  # fmt: skip
-    proposed = st.session_state.setdefault(keys.TRAIN_RUN_NAME, f"run-{time.strftime('%Y%m%d-%H%M%S')}")
-    return b[4].text_input("Run name", proposed)
+    return run_name(b[4])
 
 
 def launch(root: Path, form: training.RunForm, name: str) -> None:
