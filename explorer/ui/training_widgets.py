@@ -156,11 +156,12 @@ def model_and_optimiser(root: Path, form: training.RunForm) -> str:
     )  # fmt: skip
     form.lr_decay = c[2].number_input(
         "LR decay", 0.01, 1.0, 1.0, 0.05,
-        help="Multiply the learning rate by this after each validation whose −ELBO is not a new best; 1 = constant.",
+        help="Multiply the learning rate by this after each validation whose −ELBO (D when the weights kept are "
+        "the best D's) is not a new best; 1 = constant.",
     )  # fmt: skip
     form.lr_min_gain = c[3].number_input(
         "Min. gain (nats)", 0.0, 100.0, 0.0, 0.05, disabled=form.lr_decay >= 1.0,
-        help="A validation counts as a new best −ELBO only this many nats per sentence below the best, so a "
+        help="A validation counts as a new best only this many nats per sentence below the best, so a "
         "plateau that creeps down by hundredths lowers the learning rate too.",
     )  # fmt: skip
     return run_name(b[4])
