@@ -14,7 +14,7 @@ import pytest
 
 from explorer import jobs
 from textvae_core.checkpoint import load_run
-from textvae_core.rundir import EVAL, JOB, JOB_LOG, METRICS, WEIGHTS, read_metrics_since
+from textvae_core.rundir import CONFIG, EVAL, JOB, JOB_LOG, METRICS, WEIGHTS, read_metrics_since
 
 
 def tiny_args(corpus_dir: Path, steps: int = 20, *extra: str) -> list[str]:
@@ -237,7 +237,7 @@ def test_a_run_started_from_a_shipped_runs_recipe_trains_like_it_on_another_corp
     from textvae_core.paths import ROOT
     from textvae_core.train import parse_cli
 
-    base = ROOT / "checkpoints" / "ptb-lstm-record" / "config.json"
+    base = ROOT / "checkpoints" / "ptb-lstm-record" / CONFIG
     shipped = RunConfig.load(base)
     splits, _ = training.folder_corpus(str(corpus_dir))
     form = training.RunForm(corpus=splits, base=str(base), epochs=2.0, threads=1)
