@@ -20,6 +20,7 @@ PAGES = {  # URL path → text the page shows once it has computed something fro
     "homotopy": "repeat(s) in 6 steps",
     "encoder_lens": "KL of this sentence",
     "prior_samples": "mean length",
+    "neighbours": "shared words",
     "": "tiny-bc3",
 }
 

@@ -235,3 +235,38 @@ def test_training_curves_draw_the_aggressive_phase_only_for_runs_that_log_it() -
     assert aggressive.layout.height == 290 * 4
     mi = [t for t in aggressive.data if list(t.y) == [3.2]]
     assert len(mi) == 1 and mi[0].name == "validation"
+
+
+def test_neighbours_in_the_latent_space(trained_run: Path) -> None:
+    from explorer.latent_map import corpus_for
+    from explorer.neighbours import chance_level, code_bank, nearest, query_code, word_overlap
+
+    vae = TextVAE.load(trained_run, device="cpu")
+    sentences = corpus_for(trained_run, "test")
+    bank = code_bank(vae, sentences)
+    assert bank.shape == (len(sentences), vae.z_dim)
+    mu, text, unknown = query_code(vae, sentences[0])
+    assert text == sentences[0] and not unknown and np.allclose(mu, bank[0], atol=1e-5)
+    hood = nearest(bank, sentences, mu, text, k=5)
+    assert len(hood.table) == 5 and text not in list(hood.table["sentence"])  # its own code left out
+    assert list(hood.table["distance"]) == sorted(hood.table["distance"]) and list(hood.table["rank"]) == [
+        1,
+        2,
+        3,
+        4,
+        5,
+    ]
+    # the nearest by cosine are the bank's rows with the highest cosine similarity, the query's row excluded
+    sims = bank @ mu / (np.linalg.norm(bank, axis=1) * np.linalg.norm(mu))
+    sims[[i for i, s in enumerate(sentences) if s == text]] = -np.inf
+    assert list(hood.table["sentence"]) == [sentences[i] for i in np.argsort(-sims, kind="stable")[:5]]
+    assert 0.0 <= hood.overlap <= 1.0 and hood.length_gap >= 0
+    far = nearest(bank, sentences, mu, text, k=5, metric="euclidean")
+    assert far.table["distance"].iloc[0] == pytest.approx(
+        min(np.linalg.norm(bank[i] - mu) for i, s in enumerate(sentences) if s != text), rel=1e-4
+    )
+    assert word_overlap("a b c", "b c d") == pytest.approx(0.5) and word_overlap("", "") == 0.0
+    overlap, gap = chance_level(["a b", "a b c d", "x"], "a b")
+    assert overlap == pytest.approx((2 / 4 + 0) / 2) and gap == pytest.approx((2 + 1) / 2)
+    with pytest.raises(ValueError, match="one of cosine, euclidean"):
+        nearest(bank, sentences, mu, text, k=5, metric="manhattan")

@@ -12,7 +12,9 @@ from explorer.latent_map import load_map
 from textvae_core.rundir import CONFIG
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = ["runs", "rate_distortion", "posterior", "reconstructions", "homotopy", "encoder_lens", "prior_samples"]
+PAGES = [
+    "runs", "rate_distortion", "posterior", "reconstructions", "homotopy", "encoder_lens", "neighbours", "prior_samples"
+]  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -166,3 +168,20 @@ def test_pages_draw_stored_results_without_importing_torch(run_folder: Path, tmp
     n_charts, n_tables, torch_loaded = out.stdout.split()[-3:]
     assert int(n_charts) >= charts and (charts or int(n_tables) >= 1)
     assert torch_loaded == "False"
+
+
+def test_neighbours_page_lists_each_runs_nearest_test_sentences(run_folder: Path, monkeypatch) -> None:
+    at = open_page("neighbours", run_folder, monkeypatch)
+    assert len(at.table) == 2  # one table per run, the default sentence a test sentence
+    query = at.text_input[0].value
+    for table in (t.value for t in at.table):
+        assert len(table) == 8 and query not in list(table["sentence"])  # the sentence itself is left out
+        assert list(table["distance"]) == sorted(table["distance"])
+    assert {m.label for m in at.metric} == {"shared words", "length gap"}
+    at.slider[0].set_value(3).run()
+    at.radio[0].set_value("euclidean").run()
+    assert all(len(t.value) == 3 for t in at.table)
+    at.text_input[0].set_value("the cat sees the zeppelin").run()
+    assert any("zeppelin" in w.value for w in at.warning) and len(at.table) == 2
+    at.text_input[0].set_value("   ").run()
+    assert any("Type a sentence" in i.value for i in at.info)

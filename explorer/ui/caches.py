@@ -103,6 +103,14 @@ def sentences_of(path: str, digest: str, split: str = "test") -> list[str]:
     return corpus_for(path, split)
 
 
+@st.cache_data(show_spinner="Encoding the held-out sentences…", max_entries=16)
+def code_bank(path: str, digest: str, split: str = "test") -> np.ndarray:
+    """Posterior means μ of a run's held-out sentences [N, z_dim] (cached per run and weights)."""
+    from ..neighbours import code_bank as encode_bank
+
+    return encode_bank(load_model(path), sentences_of(path, digest, split))
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def labels_of(path: str, digest: str, split: str = "test") -> list[str] | None:
     """A labelled run's held-out labels (None for a corpus without labels)."""

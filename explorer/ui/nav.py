@@ -29,6 +29,7 @@ SECTIONS: dict[str, list[Link]] = {
         Link("pages/reconstructions.py", "Reconstructions", ":material/compare_arrows:"),
         Link("pages/homotopy.py", "Homotopy", ":material/linear_scale:"),
         Link("pages/encoder_lens.py", "Encoder lens", ":material/tune:"),
+        Link("pages/neighbours.py", "Neighbours", ":material/hub:"),
         Link("pages/prior_samples.py", "Prior samples", ":material/casino:"),
     ],
     "Train": [Link("pages/training.py", "Training", ":material/model_training:")],

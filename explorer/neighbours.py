@@ -1,0 +1,85 @@
+"""Nearest neighbours in a run's latent space: which held-out sentences a model codes close to a query.
+
+The map of the Aggregated posterior page is a 2-D projection; neighbours here are found in the full
+latent space, on the posterior means μ, so two runs can be compared on what their codes put together (a
+code that describes its sentence groups by wording and topic, a collapsed one by nothing much). Each
+neighbour also says how much of its wording and length it shares with the query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.neighbors import NearestNeighbors
+
+from textvae_core.inference import TextVAE
+
+METRICS = ("cosine", "euclidean")
+
+
+def code_bank(vae: TextVAE, sentences: list[str]) -> np.ndarray:
+    """Posterior means μ of every sentence [N, z_dim] (float32), batched by length."""
+    return vae.encode(sentences).mu.cpu().numpy().astype(np.float32)
+
+
+def query_code(vae: TextVAE, text: str) -> tuple[np.ndarray, str, list[str]]:
+    """The query's μ, its text as the model reads it (the bank's form), and its words outside the vocabulary."""
+    enc = vae.encode([text])
+    return enc.mu[0].cpu().numpy().astype(np.float32), " ".join(enc.tokens[0]), list(enc.unknown[0])
+
+
+def word_overlap(a: str, b: str) -> float:
+    """Jaccard overlap of the two sentences' word sets (0–1): how much wording two neighbours share."""
+    wa, wb = set(a.split()), set(b.split())
+    return len(wa & wb) / len(wa | wb) if wa | wb else 0.0
+
+
+@dataclass
+class Neighbourhood:
+    table: pd.DataFrame  # rank, sentence, distance, shared words, length
+    overlap: float  # mean word overlap of the neighbours with the query
+    length_gap: float  # mean |length − the query's length| in words
+
+
+def nearest(
+    bank: np.ndarray, sentences: list[str], query: np.ndarray, query_text: str, k: int, metric: str = "cosine"
+) -> Neighbourhood:
+    """The ``k`` sentences of the bank whose μ are closest to ``query`` (the query's own sentence left out
+    when the bank holds it)."""
+    if metric not in METRICS:
+        raise ValueError(f"metric {metric!r}: one of {', '.join(METRICS)}")
+    k = max(1, min(k, len(sentences) - 1))
+    index = NearestNeighbors(n_neighbors=k + 1, metric=metric, algorithm="brute").fit(bank)
+    dist, idx = index.kneighbors(query.reshape(1, -1).astype(np.float32))
+    pairs = [(int(i), float(d)) for i, d in zip(idx[0], dist[0], strict=True) if sentences[int(i)] != query_text][:k]
+    n_words = len(query_text.split())
+    rows = [
+        {
+            "rank": r + 1,
+            "sentence": sentences[i],
+            "distance": d,
+            "shared words": word_overlap(query_text, sentences[i]),
+            "length": len(sentences[i].split()),
+        }
+        for r, (i, d) in enumerate(pairs)
+    ]
+    table = pd.DataFrame(rows, columns=["rank", "sentence", "distance", "shared words", "length"])
+    return Neighbourhood(
+        table=table,
+        overlap=float(table["shared words"].mean()) if rows else 0.0,
+        length_gap=float((table["length"] - n_words).abs().mean()) if rows else 0.0,
+    )
+
+
+def chance_level(sentences: list[str], query_text: str) -> tuple[float, float]:
+    """Mean word overlap and length gap of every other sentence with the query: what neighbours chosen by
+    a code that holds nothing of the sentence score on average."""
+    pool = [s for s in sentences if s != query_text]
+    if not pool:
+        return 0.0, 0.0
+    n_words = len(query_text.split())
+    overlap = float(np.mean([word_overlap(query_text, s) for s in pool]))
+    gap = float(np.mean([abs(len(s.split()) - n_words) for s in pool]))
+    return overlap, gap
