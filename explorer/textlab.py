@@ -87,6 +87,17 @@ def homotopy_texts(
     return vae.decode(vae.interpolate(z1, z2, steps, kind=path), decoding, seed=ends.seed), unknown
 
 
+def analogy_texts(
+    vae: TextVAE, a: str, b: str, c: str, scales: list[float], decoding: DecodeConfig
+) -> tuple[list[str], list[str]]:
+    """Latent arithmetic (Optimus, Li et al. 2020, §5): decode μ_c + s · (μ_b − μ_a) for each scale s, so s = 0
+    is c's own code and s = 1 carries the change from a to b over to c; also the unknown words typed."""
+    enc = vae.encode([a, b, c])
+    mu_a, mu_b, mu_c = enc.mu[0], enc.mu[1], enc.mu[2]
+    z = torch.stack([mu_c + s * (mu_b - mu_a) for s in scales])
+    return vae.decode(z, decoding, seed=0), [w for words in enc.unknown for w in words]
+
+
 def repeat_mask(texts: list[str]) -> list[bool]:
     """True where a decoded sentence equals the one before it (the β_C paper greys these out)."""
     return [i > 0 and t == texts[i - 1] for i, t in enumerate(texts)]

@@ -21,6 +21,7 @@ PAGES = {  # URL path → text the page shows once it has computed something fro
     "encoder_lens": "KL of this sentence",
     "prior_samples": "mean length",
     "neighbours": "shared words",
+    "arithmetic": "sentence",
     "": "tiny-bc3",
 }
 

@@ -270,3 +270,19 @@ def test_neighbours_in_the_latent_space(trained_run: Path) -> None:
     assert overlap == pytest.approx((2 / 4 + 0) / 2) and gap == pytest.approx((2 + 1) / 2)
     with pytest.raises(ValueError, match="one of cosine, euclidean"):
         nearest(bank, sentences, mu, text, k=5, metric="manhattan")
+
+
+def test_latent_arithmetic_moves_c_the_way_a_became_b(trained_run: Path) -> None:
+    from explorer.textlab import analogy_texts, decode_config, decode_latent
+
+    vae = TextVAE.load(trained_run, device="cpu")
+    greedy = decode_config("greedy")
+    a, b, c = "the cat sees the house", "a dog finds the house", "the bird sees a car"
+    texts, unknown = analogy_texts(vae, a, b, c, [0.0, 1.0], greedy)
+    mu = vae.encode([a, b, c]).mu
+    assert texts[0] == decode_latent(vae, mu[2], greedy) and not unknown  # s = 0: c's own code
+    assert texts[1] == decode_latent(vae, mu[2] + mu[1] - mu[0], greedy)
+    same, _ = analogy_texts(vae, a, a, c, [0.0, 1.0, 2.0], greedy)  # no change from a to b: c at every scale
+    assert same == [texts[0]] * 3
+    _, unknown = analogy_texts(vae, a, b, "the zeppelin sees a car", [1.0], greedy)
+    assert unknown == ["zeppelin"]

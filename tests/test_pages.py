@@ -13,7 +13,8 @@ from textvae_core.rundir import CONFIG
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = [
-    "runs", "rate_distortion", "posterior", "reconstructions", "homotopy", "encoder_lens", "neighbours", "prior_samples"
+    "runs", "rate_distortion", "posterior", "reconstructions", "homotopy", "encoder_lens", "neighbours", "arithmetic",
+    "prior_samples",
 ]  # fmt: skip
 
 
@@ -185,3 +186,13 @@ def test_neighbours_page_lists_each_runs_nearest_test_sentences(run_folder: Path
     assert any("zeppelin" in w.value for w in at.warning) and len(at.table) == 2
     at.text_input[0].set_value("   ").run()
     assert any("Type a sentence" in i.value for i in at.info)
+
+
+def test_latent_arithmetic_decodes_every_scale_for_every_run(run_folder: Path, monkeypatch) -> None:
+    at = open_page("arithmetic", run_folder, monkeypatch)
+    assert len(at.table) == 2 and all(len(t.value) == 7 for t in at.table)  # s = 0 … 1.5 in 6 steps
+    assert list(at.table[0].value["s"]) == ["0", "0.25", "0.5", "0.75", "1", "1.25", "1.5"]
+    at.text_input[2].set_value("the cat sees the zeppelin").run()
+    assert any("zeppelin" in w.value for w in at.warning)
+    at.text_input[0].set_value("").run()
+    assert any("Type all three sentences" in i.value for i in at.info)

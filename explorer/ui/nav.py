@@ -30,6 +30,7 @@ SECTIONS: dict[str, list[Link]] = {
         Link("pages/homotopy.py", "Homotopy", ":material/linear_scale:"),
         Link("pages/encoder_lens.py", "Encoder lens", ":material/tune:"),
         Link("pages/neighbours.py", "Neighbours", ":material/hub:"),
+        Link("pages/arithmetic.py", "Latent arithmetic", ":material/calculate:"),
         Link("pages/prior_samples.py", "Prior samples", ":material/casino:"),
     ],
     "Train": [Link("pages/training.py", "Training", ":material/model_training:")],
