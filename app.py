@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from explorer.runs import headline, headline_order, weights_label
+from explorer.runs import headline, headline_order, recipe_diff, weights_label
 from explorer.ui import nav, widgets
 from explorer.ui.caches import run_folders
 
@@ -58,6 +58,10 @@ if rows:
     widgets.set_chosen([table.loc[i, "path"] for i in rows if table.loc[i, "has weights"]])
 chosen = widgets.chosen_runs(runs)
 st.success("Comparing: " + ", ".join(f"**{r.name}**" for r in chosen))
+if len(chosen) > 1:
+    with st.expander(f"How the {len(chosen)} runs differ (config.json)"):
+        diff = recipe_diff(chosen)
+        st.dataframe(diff, hide_index=True, width="stretch") if diff else st.write("Every setting is the same.")
 st.caption(
     "R, D and −ELBO are nats per sentence on the test set (from eval.json) or, before evaluation, on the "
     "validation set (metrics.jsonl). Nothing here loads weights."

@@ -207,6 +207,36 @@ def headline_order(columns: Iterable[str]) -> list[str]:
     return [c for c in HEADLINE_FIRST if c in present] + [c for c in present if c not in HEADLINE_FIRST]
 
 
+# bookkeeping that differs between any two runs and says nothing about how they were trained
+NOT_RECIPE = {"train.out", "train.max_minutes", "train.progress", "train.num_threads", "train.device"}
+
+
+def flatten(tree: dict[str, object], prefix: str = "") -> dict[str, object]:
+    """{"model": {"hidden": 512}} → {"model.hidden": 512}; top-level values keep their own names."""
+    out: dict[str, object] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out |= flatten(value, f"{prefix}{key}.")
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def recipe_diff(runs: list[RunSummary]) -> list[dict[str, object]]:
+    """The config.json settings (section.key) on which the runs differ, one row each with every run's value:
+    what makes two runs of a comparison different, read from their JSON alone."""
+    flat = [flatten(r.config.to_dict()) for r in runs]
+    keys = sorted({k for f in flat for k in f} - NOT_RECIPE)
+    rows = []
+    for key in keys:
+        values = [f.get(key) for f in flat]
+        if any(v != values[0] for v in values[1:]):
+            rows.append(
+                {"setting": key, **{r.name: "—" if v is None else str(v) for r, v in zip(runs, values, strict=True)}}
+            )
+    return rows
+
+
 def headline(run: RunSummary) -> dict[str, object]:
     """Held-out figures for tables and the rate–distortion plot: test eval.json first, else last validation."""
     ev = read_eval(run.path)

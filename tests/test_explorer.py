@@ -286,3 +286,28 @@ def test_latent_arithmetic_moves_c_the_way_a_became_b(trained_run: Path) -> None
     assert same == [texts[0]] * 3
     _, unknown = analogy_texts(vae, a, b, "the zeppelin sees a car", [1.0], greedy)
     assert unknown == ["zeppelin"]
+
+
+def test_recipe_diff_names_the_settings_two_runs_differ_in(trained_run: Path, tmp_path: Path) -> None:
+    from explorer.runs import flatten, recipe_diff
+    from textvae_core.config import RunConfig
+
+    assert flatten({"a": {"b": 1, "c": {"d": 2}}, "e": 3}) == {"a.b": 1, "a.c.d": 2, "e": 3}
+    other = shutil.copytree(trained_run, tmp_path / "other")
+    cfg = RunConfig.load(other / CONFIG)
+    cfg.objective.C, cfg.model.dropout, cfg.train.out, cfg.train.num_threads = 42.0, 0.3, "elsewhere", 7
+    cfg.save(other / CONFIG)
+    shutil.copytree(trained_run, tmp_path / "base")
+    runs, _ = find_runs(tmp_path)
+    by_name = {r.name: r for r in runs}
+    rows = recipe_diff([by_name["base"], by_name["other"]])
+    base = RunConfig.load(trained_run / CONFIG)
+    assert rows == [
+        {"setting": "model.dropout", "base": str(base.model.dropout), "other": "0.3"},
+        {
+            "setting": "objective.C",
+            "base": str(base.objective.C) if base.objective.C is not None else "—",
+            "other": "42.0",
+        },
+    ]  # train.out and threads are bookkeeping, not recipe
+    assert recipe_diff([by_name["base"], by_name["base"]]) == []

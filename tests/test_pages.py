@@ -58,6 +58,8 @@ def test_runs_page_lists_knobs_and_figures(run_folder: Path, monkeypatch) -> Non
     assert sorted(table["C"]) == [3.0, 10.0] and set(table["objective"]) == {"beta-c"}
     assert (table["R"] > 0).all() and (table["source"] == "metrics.jsonl (valid)").all()
     assert "tiny-bc10" in at.success[0].value and "tiny-bc3" in at.success[0].value
+    diff = at.dataframe[1].value  # how the two chosen runs differ: their C, not their bookkeeping
+    assert list(diff["setting"]) == ["objective.C"] and sorted(diff.iloc[0, 1:]) == ["10.0", "3.0"]
 
 
 def test_rate_distortion_shows_every_beta_c_run(run_folder: Path, monkeypatch) -> None:
