@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from explorer.textlab import analogy_texts
@@ -28,6 +29,7 @@ st.caption(
     "Each row decodes μ_c + s · (μ_b − μ_a): s = 0 is c's own code, s = 1 moves it as far as a's code is "
     "from b's (Optimus, Li et al. 2020, §5). A code that describes its sentence changes c the way a became b."
 )
+tables = {}
 for col, run in widgets.run_columns(picked):
     with col:
         st.markdown(f"**{run.name}**")
@@ -38,4 +40,6 @@ for col, run in widgets.run_columns(picked):
             continue
         if unknown:
             st.warning(f"Not in {run.name}'s vocabulary (read as <unk>): {', '.join(sorted(set(unknown)))}")
+        tables[run.name] = pd.DataFrame({"s": scales, "sentence": texts})
         st.table({"s": [f"{s:g}" for s in scales], "sentence": texts}, hide_index=True, border="horizontal")
+widgets.download_rows(tables, "the decodings", "arithmetic")

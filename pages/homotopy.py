@@ -31,6 +31,7 @@ path = b.radio("Path", ["linear", "slerp"], horizontal=True)
 decoding = widgets.decoding_widgets("hom", ("greedy", "sample", "beam"))
 st.caption("Grey rows decode to the same sentence as the row before (β_C paper, Table 2).")
 
+tables = {}
 for col, run in widgets.run_columns(picked):
     with col:
         st.markdown(f"**{run.name}**")
@@ -38,4 +39,6 @@ for col, run in widgets.run_columns(picked):
         if unknown:
             st.warning(f"Not in {run.name}'s vocabulary (read as <unk>): {', '.join(unknown)}")
         st.table(homotopy_frame(texts), hide_index=True, border="horizontal")
+        tables[run.name] = homotopy_frame(texts).data
         st.caption(f"{sum(repeat_mask(texts))} repeat(s) in {steps - 1} steps")
+widgets.download_rows(tables, "the paths", "homotopy")

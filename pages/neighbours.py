@@ -25,6 +25,7 @@ st.caption(
     "Jaccard overlap of the word sets; chance: the mean over every test sentence, what a code that holds "
     "nothing of the sentence would score."
 )
+tables = {}
 for col, run in widgets.run_columns(picked):
     with col:
         st.markdown(f"**{run.name}**")
@@ -38,6 +39,7 @@ for col, run in widgets.run_columns(picked):
         if unknown:
             st.warning(f"Not in {run.name}'s vocabulary (read as <unk>): {', '.join(unknown)}")
         hood = nearest(caches.code_bank(str(run.path), digest), sentences, mu, text, k, metric)
+        tables[run.name] = hood.table
         overlap, gap = chance_level(sentences, text)
         m1, m2 = st.columns(2)
         m1.metric("shared words", f"{hood.overlap:.2f}", f"{hood.overlap - overlap:+.2f} vs chance")
@@ -47,3 +49,4 @@ for col, run in widgets.run_columns(picked):
         shown = hood.table.drop(columns=["length"]).rename(columns={"rank": "#", "shared words": "shared"})
         shown = shown.style.format({"distance": "{:.3f}", "shared": "{:.2f}"})
         st.table(shown, hide_index=True, border="horizontal")
+widgets.download_rows(tables, "the neighbours", "neighbours")

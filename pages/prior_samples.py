@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from explorer.textlab import prior_samples
@@ -15,6 +16,7 @@ a, b = st.columns(2)
 n = a.slider("Samples", 1, 100, 10)
 seed = b.number_input("Seed", 0, 10**6, 0)
 decoding = widgets.decoding_widgets("prior", ("greedy", "sample", "beam"))
+tables = {}
 for col, run in widgets.run_columns(picked):
     with col:
         st.markdown(f"**{run.name}**")
@@ -24,4 +26,6 @@ for col, run in widgets.run_columns(picked):
         m2.metric("% unk", f"{stats['pct_unk']:.1f}")
         m3.metric("distinct", f"{stats['distinct']}/{stats['n']}")
         rows = {"#": list(range(1, len(texts) + 1)), "sentence": texts}
+        tables[run.name] = pd.DataFrame(rows)
         st.table(rows, hide_index=True, border="horizontal")  # wrapped: every sample read in full
+widgets.download_rows(tables, "the samples", "prior-samples")

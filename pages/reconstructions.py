@@ -31,7 +31,7 @@ for run in picked:
     if ident not in seen:
         seen.add(ident)
         columns.append((run, family if len(family) > 1 else []))
-shown_runs = []  # the sliders in a row of their own, so every run's table starts at the same height
+tables, shown_runs = {}, []  # the sliders in a row of their own, so every run's table starts at the same height
 for col, (run, family) in zip(st.columns(len(columns) or 1), columns, strict=False):
     if family:
         values = [v for v, _ in family]
@@ -51,6 +51,8 @@ for col, run in zip(st.columns(len(shown_runs) or 1), shown_runs, strict=False):
             continue
         for sent, words in unknown.items():
             st.warning(f"Not in {run.name}'s vocabulary (read as <unk>): {', '.join(words)} — in “{sent}”")
+        tables[run.name] = table
         st.caption(f"mean BLEU-4 against the input: **{table['BLEU'].mean():.1f}**")
         shown = table.drop(columns=["input"] + (["sample"] if n == 1 else []))
         st.table(shown.style.format({"BLEU": "{:.1f}"}), hide_index=True, border="horizontal")
+widgets.download_rows(tables, "reconstructions", "reconstructions")

@@ -311,3 +311,23 @@ def test_recipe_diff_names_the_settings_two_runs_differ_in(trained_run: Path, tm
         },
     ]  # train.out and threads are bookkeeping, not recipe
     assert recipe_diff([by_name["base"], by_name["base"]]) == []
+
+
+def test_tables_csv_puts_every_runs_rows_in_one_file() -> None:
+    import io
+
+    import pandas as pd
+
+    from explorer.markup import tables_csv
+
+    csv = tables_csv(
+        {
+            "a": pd.DataFrame({"sentence": ["x, y", "z"]}),
+            "b": pd.DataFrame({"sentence": []}),
+            "c": pd.DataFrame({"sentence": ["w"]}),
+        }
+    )
+    back = pd.read_csv(io.StringIO(csv))
+    assert list(back.columns) == ["run", "sentence"] and list(back["run"]) == ["a", "a", "c"]
+    assert list(back["sentence"]) == ["x, y", "z", "w"]  # a comma inside a sentence survives
+    assert tables_csv({}) == "" and tables_csv({"b": pd.DataFrame({"s": []})}) == ""

@@ -193,6 +193,7 @@ def test_neighbours_page_lists_each_runs_nearest_test_sentences(run_folder: Path
 def test_latent_arithmetic_decodes_every_scale_for_every_run(run_folder: Path, monkeypatch) -> None:
     at = open_page("arithmetic", run_folder, monkeypatch)
     assert len(at.table) == 2 and all(len(t.value) == 7 for t in at.table)  # s = 0 … 1.5 in 6 steps
+    assert [b.proto.label for b in at.get("download_button")] == ["Download the decodings (CSV, every run)"]
     assert list(at.table[0].value["s"]) == ["0", "0.25", "0.5", "0.75", "1", "1.25", "1.5"]
     at.text_input[2].set_value("the cat sees the zeppelin").run()
     assert any("zeppelin" in w.value for w in at.warning)

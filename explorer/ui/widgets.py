@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
+import pandas as pd
 import streamlit as st
 
+from ..markup import tables_csv
 from ..runs import RunSummary, default_choice
 from . import keys
 from .caches import all_runs, run_folders
@@ -76,6 +78,12 @@ def run_columns(picked: list[RunSummary], per_row: int = 3) -> list[tuple[object
     for start in range(0, len(picked), width):
         pairs += zip(st.columns(width), picked[start : start + width], strict=False)
     return pairs
+
+
+def download_rows(tables: dict[str, pd.DataFrame], what: str, key: str) -> None:
+    """A button for one CSV of every run's table on a page (explorer.markup.tables_csv)."""
+    if csv := tables_csv(tables):
+        st.download_button(f"Download {what} (CSV, every run)", csv, f"{key}.csv", "text/csv", key=f"dl-{key}")
 
 
 def decoding_widgets(
