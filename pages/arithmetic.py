@@ -38,8 +38,7 @@ for col, run in widgets.run_columns(picked):
         except InputError as err:
             st.error(str(err))
             continue
-        if unknown:
-            st.warning(f"Not in {run.name}'s vocabulary (read as <unk>): {', '.join(sorted(set(unknown)))}")
+        widgets.warn_unknown(run.name, unknown)
         tables[run.name] = pd.DataFrame({"s": scales, "sentence": texts})
         st.table({"s": [f"{s:g}" for s in scales], "sentence": texts}, hide_index=True, border="horizontal")
 widgets.download_rows(tables, "the decodings", "arithmetic")

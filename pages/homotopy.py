@@ -36,8 +36,7 @@ for col, run in widgets.run_columns(picked):
     with col:
         st.markdown(f"**{run.name}**")
         texts, unknown = homotopy_texts(caches.load_model(run), ends, steps, path, decoding)
-        if unknown:
-            st.warning(f"Not in {run.name}'s vocabulary (read as <unk>): {', '.join(unknown)}")
+        widgets.warn_unknown(run.name, unknown)
         st.table(homotopy_frame(texts), hide_index=True, border="horizontal")
         tables[run.name] = homotopy_frame(texts).data
         st.caption(f"{sum(repeat_mask(texts))} repeat(s) in {steps - 1} steps")

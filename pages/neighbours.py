@@ -36,8 +36,7 @@ for col, run in widgets.run_columns(picked):
         except InputError as err:
             st.error(str(err))
             continue
-        if unknown:
-            st.warning(f"Not in {run.name}'s vocabulary (read as <unk>): {', '.join(unknown)}")
+        widgets.warn_unknown(run.name, unknown)
         hood = nearest(caches.code_bank(str(run.path), digest), sentences, mu, text, k, metric)
         tables[run.name] = hood.table
         overlap, gap = chance_level(sentences, text)

@@ -50,7 +50,7 @@ for col, run in zip(st.columns(len(shown_runs) or 1), shown_runs, strict=False):
             st.error(str(err))
             continue
         for sent, words in unknown.items():
-            st.warning(f"Not in {run.name}'s vocabulary (read as <unk>): {', '.join(words)} — in “{sent}”")
+            widgets.warn_unknown(run.name, words, sent)
         tables[run.name] = table
         st.caption(f"mean BLEU-4 against the input: **{table['BLEU'].mean():.1f}**")
         shown = table.drop(columns=["input"] + (["sample"] if n == 1 else []))

@@ -80,6 +80,13 @@ def run_columns(picked: list[RunSummary], per_row: int = 3) -> list[tuple[object
     return pairs
 
 
+def warn_unknown(run: str, words: list[str], sentence: str = "") -> None:
+    """Words a run's vocabulary lacks (read as <unk>), each named once, in the order typed."""
+    if words:
+        where = f" — in “{sentence}”" if sentence else ""
+        st.warning(f"Not in {run}'s vocabulary (read as <unk>): {', '.join(dict.fromkeys(words))}{where}")
+
+
 def download_rows(tables: dict[str, pd.DataFrame], what: str, key: str) -> None:
     """A button for one CSV of every run's table on a page (explorer.markup.tables_csv)."""
     if csv := tables_csv(tables):
