@@ -9,12 +9,13 @@ neighbour also says how much of its wording and length it shares with the query.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.neighbors import NearestNeighbors
 
-from textvae_core.inference import TextVAE
+if TYPE_CHECKING:  # the Aggregated posterior page finds neighbours in stored codes before any model loads
+    from textvae_core.inference import TextVAE
 
 METRICS = ("cosine", "euclidean")
 
@@ -48,6 +49,8 @@ def nearest(
 ) -> Neighbourhood:
     """The ``k`` sentences of the bank whose μ are closest to ``query`` (the query's own sentence left out
     when the bank holds it)."""
+    from sklearn.neighbors import NearestNeighbors
+
     if metric not in METRICS:
         raise ValueError(f"metric {metric!r}: one of {', '.join(METRICS)}")
     k = max(1, min(k, len(sentences) - 1))

@@ -6,6 +6,7 @@ import streamlit as st
 
 from explorer import plots
 from explorer.markup import md_escape
+from explorer.neighbours import nearest
 from explorer.ui import caches, nav, widgets
 
 nav.page("Aggregated posterior")
@@ -63,5 +64,10 @@ for i, run in enumerate(picked):
             text = caches.decode_point(run, lm.z[row])
             origin = "a prior sample" if lm.is_prior[row] else f"“{md_escape(hover[row])}”"
             st.info(f"**Decoded** (greedy) from {origin}:\n\n{md_escape(text)}")
+            bank, own = caches.code_bank(str(run.path), digest, lm.split), not lm.is_prior[row]
+            query = bank[lm.sentence_index[row]] if own else lm.z[row].astype("float32")
+            hood = nearest(bank, sentences, query, hover[row] if own else "", 5)
+            st.caption("Nearest test sentences in z (μ, cosine; the Neighbours page has more): " + " · ".join(
+                f"“{md_escape(t)}”" for t in hood.table["sentence"]))  # fmt: skip
         n_post = lm.n_posterior
         st.caption(f"{n_post:,} test sentences, {len(lm.z) - n_post} prior samples, z_dim {lm.z.shape[1]}")

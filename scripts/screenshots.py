@@ -15,7 +15,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: t
 from tests.browser import SCREENSHOTS, browser_page, serve, wait_ready
 from textvae_core.paths import ROOT
 
-PAGES = ["", "rate_distortion", "posterior", "reconstructions", "homotopy", "encoder_lens", "neighbours", "arithmetic", "prior_samples"]
+PAGES = [
+    "",
+    "rate_distortion",
+    "posterior",
+    "reconstructions",
+    "homotopy",
+    "encoder_lens",
+    "neighbours",
+    "arithmetic",
+    "prior_samples",
+]
 
 
 def main() -> None:

@@ -102,4 +102,7 @@ def test_clicking_a_point_of_the_map_decodes_its_latent(app_url: str) -> None:
         wait_ready(page)
         info = page.locator('[data-testid="stAlert"]').filter(has_text="Decoded").inner_text()
         assert "(greedy) from" in info and len(info.split("\n")[-1].split()) >= 1
+        page.wait_for_function("() => document.body.innerText.includes('Nearest test sentences')", timeout=60_000)
+        near = page.get_by_text("Nearest test sentences in z").inner_text()
+        assert near.count("“") == 5  # five neighbours of the clicked sentence, itself left out
         page.screenshot(path=str(OUT / "posterior_clicked.png"), full_page=True)
