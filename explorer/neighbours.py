@@ -28,7 +28,7 @@ def code_bank(vae: TextVAE, sentences: list[str]) -> np.ndarray:
 def query_code(vae: TextVAE, text: str) -> tuple[np.ndarray, str, list[str]]:
     """The query's μ, its text as the model reads it (the bank's form), and its words outside the vocabulary."""
     enc = vae.encode([text])
-    return enc.mu[0].cpu().numpy().astype(np.float32), " ".join(enc.tokens[0]), list(enc.unknown[0])
+    return enc.mu[0].cpu().numpy().astype(np.float32), vae.vocab.detokenize(enc.tokens[0]), list(enc.unknown[0])
 
 
 def word_overlap(a: str, b: str) -> float:

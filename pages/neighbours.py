@@ -12,7 +12,8 @@ from textvae_core.inference import InputError
 nav.page("Neighbours")
 runs, chosen = widgets.require_runs()
 picked = widgets.pick_runs(runs, chosen, key="nb_runs")
-pool = caches.sentences_of(str(picked[0].path), caches.digest(picked[0]))
+held = {run.name: widgets.held_out(run) for run in picked}  # the test sets searched (a warning if unreadable)
+pool = next((s for s in held.values() if s), [])
 query = st.text_input("Sentence", next(iter(short_examples(pool, 1)), "the company said it expects to report a loss"))
 a, b = st.columns(2)
 k = a.slider("Neighbours", 1, 30, 8)
@@ -30,7 +31,10 @@ for col, run in widgets.run_columns(picked):
     with col:
         st.markdown(f"**{run.name}**")
         digest = caches.digest(run)
-        sentences = caches.sentences_of(str(run.path), digest)
+        sentences = held[run.name]
+        if len(sentences) < 2:
+            st.info(f"{run.name} has no test sentences to search here.")
+            continue
         try:
             mu, text, unknown = query_code(caches.load_model(run), query)
         except InputError as err:

@@ -28,7 +28,7 @@ for i, run in enumerate(picked):
     with cols[i % len(cols)]:
         digest = caches.digest(run)
         lm = caches.latent_points(str(run.path), digest)
-        sentences = caches.sentences_of(str(run.path), digest, lm.split)
+        sentences = widgets.held_out(run, lm.split)
         hover = [sentences[j] if j < len(sentences) else "?" for j in lm.sentence_index]
         hover += [f"prior sample {k + 1}" for k in range(len(lm.z) - lm.n_posterior)]
         all_labels = caches.labels_of(str(run.path), digest, lm.split) if colour == "label" else None
@@ -64,10 +64,11 @@ for i, run in enumerate(picked):
             text = caches.decode_point(run, lm.z[row])
             origin = "a prior sample" if lm.is_prior[row] else f"“{md_escape(hover[row])}”"
             st.info(f"**Decoded** (greedy) from {origin}:\n\n{md_escape(text)}")
-            bank, own = caches.code_bank(str(run.path), digest, lm.split), not lm.is_prior[row]
-            query = bank[lm.sentence_index[row]] if own else lm.z[row].astype("float32")
-            hood = nearest(bank, sentences, query, hover[row] if own else "", 5)
-            st.caption("Nearest test sentences in z (μ, cosine; the Neighbours page has more): " + " · ".join(
-                f"“{md_escape(t)}”" for t in hood.table["sentence"]))  # fmt: skip
+            if sentences:  # its five nearest test sentences in all of z, not in the 2-D picture
+                bank, own = caches.code_bank(str(run.path), digest, lm.split), not lm.is_prior[row]
+                query = bank[lm.sentence_index[row]] if own else lm.z[row].astype("float32")
+                hood = nearest(bank, sentences, query, hover[row] if own else "", 5)
+                st.caption("Nearest test sentences in z (μ, cosine; the Neighbours page has more): " + " · ".join(
+                    f"“{md_escape(t)}”" for t in hood.table["sentence"]))  # fmt: skip
         n_post = lm.n_posterior
         st.caption(f"{n_post:,} test sentences, {len(lm.z) - n_post} prior samples, z_dim {lm.z.shape[1]}")

@@ -11,8 +11,9 @@ from explorer.ui import caches, nav, widgets
 nav.page("Reconstructions")
 runs, chosen = widgets.require_runs()
 picked = widgets.pick_runs(runs, chosen, key="rec_runs")
-pool = caches.sentences_of(str(picked[0].path), caches.digest(picked[0])) if picked else []
-text = st.text_area("Sentences, one per line", "\n".join(short_examples(pool, 3)), height=100)
+pool = widgets.held_out(picked[0]) if picked else []
+examples = short_examples(pool, 3) or ["the company said it expects to report a loss"]
+text = st.text_area("Sentences, one per line", "\n".join(examples), height=100)
 sentences = clean_lines(text)
 decoding = widgets.decoding_widgets("rec")
 a, b, c = st.columns(3)

@@ -199,3 +199,22 @@ def test_latent_arithmetic_decodes_every_scale_for_every_run(run_folder: Path, m
     assert any("zeppelin" in w.value for w in at.warning)
     at.text_input[0].set_value("").run()
     assert any("Type all three sentences" in i.value for i in at.info)
+
+
+def test_pages_say_when_a_run_has_no_test_sentences_to_show(run_folder: Path, tmp_path: Path, monkeypatch) -> None:
+    from textvae_core.config import RunConfig
+
+    for name, test in (("no-test", ""), ("moved", str(tmp_path / "gone.txt"))):
+        shutil.copytree(run_folder / "tiny-bc3", tmp_path / name)
+        cfg = RunConfig.load(tmp_path / name / CONFIG)
+        cfg.data.test = test
+        cfg.save(tmp_path / name / CONFIG)
+    at = open_page("neighbours", tmp_path, monkeypatch)
+    at.multiselect[0].set_value(["moved", "no-test"]).run()
+    assert not at.exception and not at.table
+    assert any("no-test has no test sentences to search" in i.value for i in at.info)
+    assert any("moved's test sentences cannot be read" in w.value for w in at.warning)
+    for page in ("posterior", "reconstructions"):  # a run copied from another machine: its data paths are gone
+        at = open_page(page, tmp_path, monkeypatch)
+        at.multiselect[0].set_value(["moved"]).run()
+        assert not at.exception and any("moved's test sentences cannot be read" in w.value for w in at.warning)

@@ -11,7 +11,7 @@ import streamlit as st
 from ..markup import tables_csv
 from ..runs import RunSummary, default_choice
 from . import keys
-from .caches import all_runs, run_folders
+from .caches import all_runs, digest, run_folders, sentences_of
 
 if TYPE_CHECKING:
     from textvae_core.decoding import DecodeConfig
@@ -78,6 +78,18 @@ def run_columns(picked: list[RunSummary], per_row: int = 3) -> list[tuple[object
     for start in range(0, len(picked), width):
         pairs += zip(st.columns(width), picked[start : start + width], strict=False)
     return pairs
+
+
+def held_out(run: RunSummary, split: str = "test") -> list[str]:
+    """A run's held-out sentences; none, with a warning, when its corpus file cannot be read here (a run
+    copied from another machine keeps that machine's data paths)."""
+    from textvae_core.corpus import CorpusError
+
+    try:
+        return sentences_of(str(run.path), digest(run), split)
+    except (OSError, CorpusError) as err:
+        st.warning(f"{run.name}'s {split} sentences cannot be read: {err}")
+        return []
 
 
 def warn_unknown(run: str, words: list[str], sentence: str = "") -> None:
