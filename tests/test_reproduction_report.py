@@ -306,6 +306,15 @@ def test_record_section_lists_full_vocabulary_runs_and_judges_the_record(report:
     assert "fell to 0.00025: levelled off, so more epochs of this recipe would not close the 2.00 nats" in row
     assert "still falling" not in row
 
+    # still creeping down, but at a learning rate decayed to 1/16 of its start: a spent schedule, no pace
+    spent = [
+        {"split": "valid", "epoch": e, "nll_bound": 108.0 - e / 20, "lr": 1e-3 / 2 ** max(0, e - 2)} for e in range(7)
+    ]
+    (ck / "ptb-lstm-record" / METRICS).write_text("".join(json.dumps(r) + "\n" for r in spent))
+    row = claim_row(report.build(ck), "a likelihood-tuned LSTM VAE")
+    assert "still falling 0.05 nats per epoch, but at a learning rate decayed to 6.3e-05 (1/16 of 0.001)" in row
+    assert "so more epochs of this recipe would close little of the 2.00 nats" in row and "more epochs at" not in row
+
     flat = [{"split": "valid", "epoch": e, "nll_bound": 108.0 + (e == 6) * 0.1} for e in range(7)]  # stalled
     (ck / "ptb-lstm-record" / METRICS).write_text("".join(json.dumps(r) + "\n" for r in flat))
     row = claim_row(report.build(ck), "a likelihood-tuned LSTM VAE")
