@@ -60,8 +60,10 @@ chosen = widgets.chosen_runs(runs)
 st.success("Comparing: " + ", ".join(f"**{r.name}**" for r in chosen))
 if len(chosen) > 1:
     with st.expander(f"How the {len(chosen)} runs differ (config.json)"):
-        diff = recipe_diff(chosen)
-        st.dataframe(diff, hide_index=True, width="stretch") if diff else st.write("Every setting is the same.")
+        if diff := recipe_diff(chosen):
+            st.dataframe(diff, hide_index=True, width="stretch")
+        else:
+            st.write("Every setting is the same.")
 st.caption(
     "R, D and −ELBO are nats per sentence on the test set (from eval.json) or, before evaluation, on the "
     "validation set (metrics.jsonl). Nothing here loads weights."
