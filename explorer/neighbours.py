@@ -86,3 +86,40 @@ def chance_level(sentences: list[str], query_text: str) -> tuple[float, float]:
     overlap = float(np.mean([word_overlap(query_text, s) for s in pool]))
     gap = float(np.mean([abs(len(s.split()) - n_words) for s in pool]))
     return overlap, gap
+
+
+@dataclass
+class CorpusNeighbourhoods:
+    overlap: float  # mean word overlap of every sentence with its k nearest in z
+    length_gap: float  # mean |length difference| in words, same pairs
+    chance_overlap: float  # the same over every pair of different sentences (what a code of nothing gives)
+    chance_length_gap: float
+
+
+def corpus_neighbourhoods(
+    bank: np.ndarray, sentences: list[str], k: int = 5, metric: str = "cosine"
+) -> CorpusNeighbourhoods:
+    """How much wording and length each held-out sentence shares with its ``k`` nearest codes, over the whole
+    set, against all pairs: one figure per run for what its latent space puts together."""
+    from sklearn.neighbors import NearestNeighbors
+
+    n = len(sentences)
+    idx = NearestNeighbors(n_neighbors=k + 1, metric=metric, algorithm="brute").fit(bank).kneighbors(bank)[1]
+    words = [set(t.split()) for t in sentences]
+    lengths = np.array([len(t.split()) for t in sentences])
+
+    def overlap(i: int, j: int) -> float:
+        union = words[i] | words[j]
+        return len(words[i] & words[j]) / len(union) if union else 0.0
+
+    near = [[j for j in row if j != i][:k] for i, row in enumerate(idx)]
+    pairs_overlap = np.mean([np.mean([overlap(i, j) for j in js]) for i, js in enumerate(near)])
+    gap = np.mean([np.abs(lengths[js] - lengths[i]).mean() for i, js in enumerate(near)])
+    # chance: the length gap over every pair of different sentences, the overlap over 20,000 seeded random pairs
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, n, 20_000), rng.integers(0, n, 20_000)
+    keep = a != b
+    chance_overlap = float(np.mean([overlap(i, j) for i, j in zip(a[keep], b[keep], strict=True)]))
+    diffs = np.abs(lengths[:, None] - lengths[None, :])
+    chance_gap = float(diffs.sum() / (n * (n - 1)))
+    return CorpusNeighbourhoods(float(pairs_overlap), float(gap), chance_overlap, chance_gap)

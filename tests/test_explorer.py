@@ -331,3 +331,22 @@ def test_tables_csv_puts_every_runs_rows_in_one_file() -> None:
     assert list(back.columns) == ["run", "sentence"] and list(back["run"]) == ["a", "a", "c"]
     assert list(back["sentence"]) == ["x, y", "z", "w"]  # a comma inside a sentence survives
     assert tables_csv({}) == "" and tables_csv({"b": pd.DataFrame({"s": []})}) == ""
+
+
+def test_corpus_neighbourhoods_against_a_code_that_holds_the_wording() -> None:
+    """Codes built from the words themselves put sentences sharing words together; codes of noise do not."""
+    from explorer.neighbours import corpus_neighbourhoods
+
+    rng = np.random.default_rng(0)
+    topics = [["cat", "dog", "bird"], ["bank", "stock", "market"], ["rain", "snow", "wind"]]
+    sentences = [" ".join(rng.choice(topics[i % 3], 4)) + " today" * (i % 4) for i in range(90)]
+    vocab = sorted({w for t in sentences for w in t.split()})
+    wording = np.array([[t.split().count(w) for w in vocab] for t in sentences], dtype=np.float32)
+    by_words = corpus_neighbourhoods(wording, sentences, k=5)
+    by_noise = corpus_neighbourhoods(rng.normal(size=(90, 8)).astype(np.float32), sentences, k=5)
+    assert by_words.chance_overlap == pytest.approx(by_noise.chance_overlap)  # chance: the sentences alone
+    assert by_words.overlap > 2 * by_words.chance_overlap and by_words.overlap > by_noise.overlap
+    assert abs(by_noise.overlap - by_noise.chance_overlap) < 0.1
+    lengths = np.array([len(t.split()) for t in sentences])
+    pairs = np.abs(lengths[:, None] - lengths[None, :])
+    assert by_words.chance_length_gap == pytest.approx(pairs.sum() / (90 * 89))
