@@ -30,15 +30,13 @@ st.caption(
     "from b's (Optimus, Li et al. 2020, §5). A code that describes its sentence changes c the way a became b."
 )
 tables = {}
-for col, run in widgets.run_columns(picked):
-    with col:
-        st.markdown(f"**{run.name}**")
-        try:
-            texts, unknown = analogy_texts(caches.load_model(run), first, second, third, scales, decoding)
-        except InputError as err:
-            st.error(str(err))
-            continue
-        widgets.warn_unknown(run.name, unknown)
-        tables[run.name] = pd.DataFrame({"s": scales, "sentence": texts})
-        st.table({"s": [f"{s:g}" for s in scales], "sentence": texts}, hide_index=True, border="horizontal")
+for run in widgets.run_panels(picked):
+    try:
+        texts, unknown = analogy_texts(caches.load_model(run), first, second, third, scales, decoding)
+    except InputError as err:
+        st.error(str(err))
+        continue
+    widgets.warn_unknown(run.name, unknown)
+    tables[run.name] = pd.DataFrame({"s": scales, "sentence": texts})
+    st.table({"s": [f"{s:g}" for s in scales], "sentence": texts}, hide_index=True, border="horizontal")
 widgets.download_rows(tables, "the decodings", "arithmetic")

@@ -32,12 +32,10 @@ decoding = widgets.decoding_widgets("hom", ("greedy", "sample", "beam"))
 st.caption("Grey rows decode to the same sentence as the row before (β_C paper, Table 2).")
 
 tables = {}
-for col, run in widgets.run_columns(picked):
-    with col:
-        st.markdown(f"**{run.name}**")
-        texts, unknown = homotopy_texts(caches.load_model(run), ends, steps, path, decoding)
-        widgets.warn_unknown(run.name, unknown)
-        st.table(homotopy_frame(texts), hide_index=True, border="horizontal")
-        tables[run.name] = homotopy_frame(texts).data
-        st.caption(f"{sum(repeat_mask(texts))} repeat(s) in {steps - 1} steps")
+for run in widgets.run_panels(picked):
+    texts, unknown = homotopy_texts(caches.load_model(run), ends, steps, path, decoding)
+    widgets.warn_unknown(run.name, unknown)
+    st.table(homotopy_frame(texts), hide_index=True, border="horizontal")
+    tables[run.name] = homotopy_frame(texts).data
+    st.caption(f"{sum(repeat_mask(texts))} repeat(s) in {steps - 1} steps")
 widgets.download_rows(tables, "the paths", "homotopy")

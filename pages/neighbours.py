@@ -27,29 +27,25 @@ st.caption(
     "nothing of the sentence would score."
 )
 tables = {}
-for col, run in widgets.run_columns(picked):
-    with col:
-        st.markdown(f"**{run.name}**")
-        digest = caches.digest(run)
-        sentences = held[run.name]
-        if len(sentences) < 2:
-            st.info(f"{run.name} has no test sentences to search here.")
-            continue
-        try:
-            mu, text, unknown = query_code(caches.load_model(run), query)
-        except InputError as err:
-            st.error(str(err))
-            continue
-        widgets.warn_unknown(run.name, unknown)
-        hood = nearest(caches.code_bank(str(run.path), digest), sentences, mu, text, k, metric)
-        tables[run.name] = hood.table
-        overlap, gap = chance_level(sentences, text)
-        m1, m2 = st.columns(2)
-        m1.metric("shared words", f"{hood.overlap:.2f}", f"{hood.overlap - overlap:+.2f} vs chance")
-        m2.metric(
-            "length gap", f"{hood.length_gap:.1f}", f"{hood.length_gap - gap:+.1f} vs chance", delta_color="inverse"
-        )
-        shown = hood.table.drop(columns=["length"]).rename(columns={"rank": "#", "shared words": "shared"})
-        shown = shown.style.format({"distance": "{:.3f}", "shared": "{:.2f}"})
-        st.table(shown, hide_index=True, border="horizontal")
+for run in widgets.run_panels(picked):
+    digest = caches.digest(run)
+    sentences = held[run.name]
+    if len(sentences) < 2:
+        st.info(f"{run.name} has no test sentences to search here.")
+        continue
+    try:
+        mu, text, unknown = query_code(caches.load_model(run), query)
+    except InputError as err:
+        st.error(str(err))
+        continue
+    widgets.warn_unknown(run.name, unknown)
+    hood = nearest(caches.code_bank(str(run.path), digest), sentences, mu, text, k, metric)
+    tables[run.name] = hood.table
+    overlap, gap = chance_level(sentences, text)
+    m1, m2 = st.columns(2)
+    m1.metric("shared words", f"{hood.overlap:.2f}", f"{hood.overlap - overlap:+.2f} vs chance")
+    m2.metric("length gap", f"{hood.length_gap:.1f}", f"{hood.length_gap - gap:+.1f} vs chance", delta_color="inverse")
+    shown = hood.table.drop(columns=["length"]).rename(columns={"rank": "#", "shared words": "shared"})
+    shown = shown.style.format({"distance": "{:.3f}", "shared": "{:.2f}"})
+    st.table(shown, hide_index=True, border="horizontal")
 widgets.download_rows(tables, "the neighbours", "neighbours")

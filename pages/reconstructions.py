@@ -40,20 +40,18 @@ for col, (run, family) in zip(st.columns(len(columns) or 1), columns, strict=Fal
         label = f"{knob} ({run.config.model.decoder})"
         run = dict(family)[col.select_slider(label, values, value=now, key=f"slide_{knob}_{run.name}")]
     shown_runs.append(run)
-for col, run in zip(st.columns(len(shown_runs) or 1), shown_runs, strict=False):
-    with col:
-        st.markdown(f"**{run.name}**")
-        try:
-            table, unknown = caches.reconstruct(
-                str(run.path), caches.digest(run), tuple(sentences), decoding, use_mean, n, 0
-            )
-        except ValueError as err:
-            st.error(str(err))
-            continue
-        for sent, words in unknown.items():
-            widgets.warn_unknown(run.name, words, sent)
-        tables[run.name] = table
-        st.caption(f"mean BLEU-4 against the input: **{table['BLEU'].mean():.1f}**")
-        shown = table.drop(columns=["input"] + (["sample"] if n == 1 else []))
-        st.table(shown.style.format({"BLEU": "{:.1f}"}), hide_index=True, border="horizontal")
+for run in widgets.run_panels(shown_runs, per_row=len(shown_runs)):  # one row, under the sliders' row
+    try:
+        table, unknown = caches.reconstruct(
+            str(run.path), caches.digest(run), tuple(sentences), decoding, use_mean, n, 0
+        )
+    except ValueError as err:
+        st.error(str(err))
+        continue
+    for sent, words in unknown.items():
+        widgets.warn_unknown(run.name, words, sent)
+    tables[run.name] = table
+    st.caption(f"mean BLEU-4 against the input: **{table['BLEU'].mean():.1f}**")
+    shown = table.drop(columns=["input"] + (["sample"] if n == 1 else []))
+    st.table(shown.style.format({"BLEU": "{:.1f}"}), hide_index=True, border="horizontal")
 widgets.download_rows(tables, "reconstructions", "reconstructions")

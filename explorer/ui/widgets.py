@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -71,13 +72,15 @@ def pick_runs(
     return [names[n] for n in picked]
 
 
-def run_columns(picked: list[RunSummary], per_row: int = 3) -> list[tuple[object, RunSummary]]:
-    """One column per run, ``per_row`` to a row (every run shown, however many are picked), all one width."""
+def run_panels(picked: list[RunSummary], per_row: int = 3) -> Iterator[RunSummary]:
+    """Each run in a column of its own under its name, ``per_row`` to a row (every run shown, however many are
+    picked, all one width): what the loop body draws for a run lands in that run's column."""
     width = max(1, min(per_row, len(picked)))
-    pairs: list[tuple[object, RunSummary]] = []
     for start in range(0, len(picked), width):
-        pairs += zip(st.columns(width), picked[start : start + width], strict=False)
-    return pairs
+        for col, run in zip(st.columns(width), picked[start : start + width], strict=False):
+            with col:
+                st.markdown(f"**{run.name}**")
+                yield run
 
 
 def held_out(run: RunSummary, split: str = "test") -> list[str]:
