@@ -92,8 +92,8 @@ def chance_level(sentences: list[str], query_text: str) -> tuple[float, float]:
 class CorpusNeighbourhoods:
     overlap: float  # mean word overlap of every sentence with its k nearest in z
     length_gap: float  # mean |length difference| in words, same pairs
-    chance_overlap: float  # the same over every pair of different sentences (what a code of nothing gives)
-    chance_length_gap: float
+    chance_overlap: float  # the same over 20,000 seeded random pairs of different sentences (a code of nothing)
+    chance_length_gap: float  # the same over every pair of different sentences (exact)
 
 
 def corpus_neighbourhoods(
