@@ -140,6 +140,8 @@ class RunForm:
     z_mode: str = "concat"  # model.z_mode: how z enters an RNN decoder (concat | init | both)
     lr_decay: float = 1.0  # train.lr_decay: lr × this when the validation −ELBO (D if keep_best = rec) stops falling
     lr_min_gain: float = 0.0  # train.lr_min_gain: nats/sentence a validation must gain to count as falling
+    lr_schedule: str = "constant"  # train.lr_schedule: constant (or the plateau decay) | cosine to lr_final
+    lr_final: float = 0.0  # train.lr_final: the cosine's lr at the last step
     base: str = ""  # a run's config.json to train like (model, objective, optimiser); then only corpus,
     # epochs, device and threads come from the form (warm-ups in steps rescaled to the corpus's epochs)
 
@@ -164,6 +166,7 @@ class RunForm:
         out += [f"--model.dropout={self.dropout:g}", f"--model.emb_dropout={self.dropout:g}"]
         out += [f"--model.z_mode={self.z_mode}", f"--train.lr_decay={self.lr_decay:g}"]
         out += ["--train.lr_patience=1", f"--train.lr_min_gain={self.lr_min_gain:g}"]
+        out += [f"--train.lr_schedule={self.lr_schedule}", f"--train.lr_final={self.lr_final:g}"]
         if self.recipe:
             out += recipe_args(self.corpus.get("train", ""), self.batch_size, {**self.knobs, **knob_overrides})
         return out
@@ -227,6 +230,7 @@ def recipe_args(train_file: str, batch_size: int, knobs: dict[str, object]) -> l
 KEEP_CHOICES = {"": "the last step's", **{k: f"best {v}" for k, v in KEPT_FIGURES.items()}}  # RunForm.keep_best
 LATENTS = ("dense", "fmp", "ladder")
 Z_MODES = {"concat": "each input", "init": "first state", "both": "both"}  # RunForm.z_mode
+LR_SCHEDULES = {"constant": "constant", "plateau": "× on a plateau", "cosine": "cosine"}  # the form's choices
 LATENT_HELP = (
     "dense: one z; fmp: one z per position of the encoder's last feature map (KL summed); ladder: L stochastic "
     "layers with conditional priors (sizes: the CLI's --model.ladder_z). docs/MODEL_FAMILIES.md compares them."

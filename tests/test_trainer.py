@@ -14,10 +14,10 @@ import torch
 from conftest import tiny_config
 
 from textvae_core.checkpoint import load_resume, load_run
-from textvae_core.config import RunConfig
+from textvae_core.config import ConfigError, RunConfig
 from textvae_core.paths import ROOT
 from textvae_core.rundir import CONFIG, METRICS
-from textvae_core.trainer import Trainer, TrainState
+from textvae_core.trainer import Trainer, TrainState, check_recipe, cosine_lr
 
 
 def records(run: Path) -> list[dict]:
@@ -55,6 +55,34 @@ def test_a_callback_stops_training_and_resume_goes_on_bit_for_bit(corpus_dir: Pa
     assert all(torch.equal(a[k], b[k]) for k in a), "resume after a stop must equal the straight run exactly"
     lr = lambda run: [r["lr"] for r in records(run) if r["split"] == "valid"]  # noqa: E731
     assert lr(tmp_path / "split") == lr(tmp_path / "straight") and len(set(lr(tmp_path / "straight"))) > 1
+
+
+def test_a_cosine_lr_falls_to_lr_final_and_a_resume_stays_on_its_curve(corpus_dir: Path, tmp_path: Path) -> None:
+    def cosine(out: Path) -> RunConfig:
+        cfg = tiny_config(corpus_dir, out, "vae", decoder="gru")
+        cfg.train.max_steps, cfg.train.val_every, cfg.train.lr = 12, 3, 1e-2
+        cfg.train.lr_schedule, cfg.train.lr_final = "cosine", 1e-4
+        return cfg
+
+    assert cosine_lr(1e-2, 1e-4, 0, 12) == 1e-2 and cosine_lr(1e-2, 1e-4, 11, 12) == pytest.approx(1e-4)
+    assert cosine_lr(1e-2, 1e-4, 11, 23) == pytest.approx((1e-2 + 1e-4) / 2)  # the middle step: halfway
+    Trainer(cosine(tmp_path / "straight")).fit()
+    lrs = [r["lr"] for r in records(tmp_path / "straight") if r["split"] == "valid"]
+    assert lrs == pytest.approx([cosine_lr(1e-2, 1e-4, s - 1, 12) for s in (3, 6, 9, 12)])
+    assert lrs[-1] == pytest.approx(1e-4) and lrs[0] > lrs[1] > lrs[2] > lrs[3]
+    trainer = Trainer(cosine(tmp_path / "split"))
+    trainer.add_callback("on_log", lambda tr, rec: rec["step"] == 5 and tr.stop("halfway"))
+    trainer.fit()
+    Trainer(RunConfig.load(tmp_path / "split" / CONFIG), resume=True).fit()
+    a, b = weights(tmp_path / "straight"), weights(tmp_path / "split")
+    assert all(torch.equal(a[k], b[k]) for k in a), "a resumed cosine run must take the straight run's lr steps"
+    both = cosine(tmp_path / "both")
+    both.train.lr_decay = 0.5
+    with pytest.raises(ConfigError, match="use one of the two"):
+        check_recipe(both)
+    both.train.lr_decay, both.train.lr_schedule = 1.0, "linear"
+    with pytest.raises(ConfigError, match="constant, cosine"):
+        check_recipe(both)
 
 
 def test_sigterm_checkpoints_the_current_step_and_exits_cleanly(corpus_dir: Path, tmp_path: Path) -> None:

@@ -107,6 +107,8 @@ class TrainConfig:
     lr_decay: float = 1.0  # multiply lr by this after lr_patience validations without a new best; 1 = constant lr
     lr_patience: int = 1  # validations without a new best (−ELBO, or keep_best's figure) before a decay
     lr_min_gain: float = 0.0  # nats/sentence below the best that make a new best; 0 = any fall
+    lr_schedule: str = "constant"  # constant (or the plateau decay above) | cosine: lr falls on a half cosine to lr_final at the last step
+    lr_final: float = 0.0  # cosine: the lr of the run's last step
     word_dropout: float = 0.0  # Bowman: probability of replacing a decoder input token by <unk>
     seed: int = 0  # seeds torch, numpy and Python's RNG
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N

@@ -139,6 +139,16 @@ def refresh_mu_stats(model: torch.nn.Module, train_set: Corpus, t: TrainConfig, 
     model.refresh_mu_stats((b.src.to(device), b.lengths) for b in map(sub.batch, order))
 
 
+LR_SCHEDULES = ("constant", "cosine")  # train.lr_schedule's choices (constant: also the plateau decay's)
+
+
+def cosine_lr(start: float, final: float, step: int, total: int) -> float:
+    """The lr of update ``step`` (0-based) of ``total`` on a half cosine from ``start`` to ``final``: a fixed
+    budget spent with the lr falling where the run settles, instead of waiting for validations to stall."""
+    progress = min(1.0, step / max(1, total - 1))
+    return final + (start - final) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
 def check_recipe(cfg: RunConfig) -> None:
     """Settings that only make sense together, refused before any data is read."""
     validate_model(cfg.model)  # a family's impossible shapes (layout.validate_model) say what to change
@@ -151,6 +161,13 @@ def check_recipe(cfg: RunConfig) -> None:
     if cfg.train.aggressive and not cfg.data.valid:
         raise ConfigError(
             "train.aggressive needs a validation corpus (data.valid): the phase ends when I(x; z) on it falls"
+        )
+    if cfg.train.lr_schedule not in LR_SCHEDULES:
+        raise ConfigError(f"train.lr_schedule={cfg.train.lr_schedule!r}: one of {', '.join(LR_SCHEDULES)}")
+    if cfg.train.lr_schedule == "cosine" and cfg.train.lr_decay < 1.0:
+        raise ConfigError(
+            "train.lr_schedule=cosine sets the lr at every step; a plateau decay (train.lr_decay < 1) would fight "
+            "it: use one of the two"
         )
     if cfg.train.aggressive_inner < 1:
         raise ConfigError(f"train.aggressive_inner={cfg.train.aggressive_inner}: at least one encoder update a step")
@@ -483,6 +500,11 @@ class Trainer:
         terms["enc_updates"] = torch.tensor(float(inner))
         self.optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()
+        if self.cfg.train.lr_schedule == "cosine":  # from the step count, so a resume lands on the same curve
+            t = self.cfg.train
+            state.lr = cosine_lr(t.lr, t.lr_final, state.step, self.total_steps)
+            for group in self.optimizer.param_groups:
+                group["lr"] = state.lr
         if state.aggressive:
             aggressive.drop_grads(self._sides[0])
         gnorm = self._clipped_norm()
@@ -519,7 +541,7 @@ class Trainer:
         if figures is None:
             return None
         record = {"step": self.state.step, "epoch": self.state.epoch, "split": "valid", **figures}
-        if self.scheduler is not None:
+        if self.scheduler is not None or self.cfg.train.lr_schedule == "cosine":
             record["lr"] = self.state.lr
         self._write(record)
         self._keep_best(figures)

@@ -128,7 +128,7 @@ def objective(form: training.RunForm) -> None:
 
 def model_and_optimiser(root: Path, form: training.RunForm) -> str:
     """Architecture, size, epochs, word dropout, device, batch, learning rate, threads, decoder dropout, how z
-    enters the decoder, the plateau lr decay; returns the run name."""
+    enters the decoder, the lr schedule; returns the run name."""
     from textvae_core.models import DECODERS, ENCODERS  # imports torch: only this page, only when drawn
 
     a = st.columns(6)
@@ -143,7 +143,7 @@ def model_and_optimiser(root: Path, form: training.RunForm) -> str:
     form.lr = b[2].number_input("Learning rate", 1e-6, 1.0, 1e-3, format="%.0e")
     threads = training.default_threads(jobs.max_jobs(root))
     form.threads = b[3].number_input("CPU threads", 1, 256, threads, help=training.THREADS_HELP)
-    c = st.columns([1, 1, 1, 1, 3])  # under the row above, column for column
+    c = st.columns([1, 1, 1, 1, 1, 2])  # under the row above
     form.dropout = c[0].slider(
         "Decoder dropout", 0.0, 0.9, 0.0, 0.05,
         help="On the decoder's input embeddings and its outputs. Large models overfit PTB without it: at hidden 512 "
@@ -154,16 +154,22 @@ def model_and_optimiser(root: Path, form: training.RunForm) -> str:
         help="RNN decoders: z joins each input word, starts the state, or both. Both added about 0.5 BLEU-4 to "
         "each input alone at C = 100 (docs/ABLATION.md, docs/PAPER_SIZE.md).",
     )  # fmt: skip
-    form.lr_decay = c[2].number_input(
-        "LR decay", 0.01, 1.0, 1.0, 0.05,
-        help="Multiply the learning rate by this after each validation whose −ELBO (D when the weights kept are "
-        "the best D's) is not a new best; 1 = constant.",
+    schedule = c[2].selectbox(
+        "LR schedule", list(training.LR_SCHEDULES), format_func=training.LR_SCHEDULES.get,
+        help="Constant; multiplied by a factor after each validation whose −ELBO (D when the weights kept are the "
+        "best D's) is not a new best; or falling on a half cosine to a final lr at the last step. At C = 100 a "
+        "plateau decay past epoch 10 added 1.2 BLEU-4 (docs/PAPER_SIZE.md).",
     )  # fmt: skip
-    form.lr_min_gain = c[3].number_input(
-        "Min. gain (nats)", 0.0, 100.0, 0.0, 0.05, disabled=form.lr_decay >= 1.0,
-        help="A validation counts as a new best only this many nats per sentence below the best, so a "
-        "plateau that creeps down by hundredths lowers the learning rate too.",
-    )  # fmt: skip
+    form.lr_schedule = "cosine" if schedule == "cosine" else "constant"
+    if schedule == "cosine":
+        form.lr_final = c[3].number_input("Final LR", 0.0, 1.0, 0.0, format="%.0e")
+    elif schedule == "plateau":
+        form.lr_decay = c[3].number_input("Decay ×", 0.01, 0.99, 0.5, 0.05)
+        form.lr_min_gain = c[4].number_input(
+            "Min. gain (nats)", 0.0, 100.0, 0.0, 0.05,
+            help="A validation counts as a new best only this many nats per sentence below the best, so a "
+            "plateau that creeps down by hundredths lowers the learning rate too.",
+        )  # fmt: skip
     return run_name(b[4])
 
 
