@@ -188,7 +188,8 @@ CURVES = (  # (column of metrics.jsonl, panel title); validation points share th
     ("mu_spread", "Σ Var μ in a batch (codes that differ)"),
     ("grad_norm", "gradient norm"),
 )
-OPTIONAL_CURVES = (  # drawn only for runs that log them (train.aggressive)
+OPTIONAL_CURVES = (  # drawn only for runs that log them (train.aggressive; an lr schedule)
+    ("lr", "learning rate"),
     ("enc_updates", "encoder-only updates before a step"),
     ("mi", "I(x; z) on validation (ends the aggressive phase)"),
 )
@@ -210,7 +211,8 @@ def training_curves(records: list[dict], capacity: float | None = None, max_poin
 
     train = [r for r in records if r.get("split") == "train" and "loss" in r]
     train = [{**r, "nll_bound": -r["elbo"]} if "elbo" in r else r for r in train]  # −ELBO of the batch
-    train = train[:: max(1, len(train) // max_points)] + train[-1:] if train else []
+    thinned = train[:: max(1, len(train) // max_points)]
+    train = thinned + train[-1:] if train and thinned[-1] is not train[-1] else thinned  # the last step drawn once
     valid = [r for r in records if r.get("split") == "valid"]
     curves = CURVES + tuple(c for c in OPTIONAL_CURVES if any(r.get(c[0]) is not None for r in train + valid))
     rows = math.ceil(len(curves) / 3)

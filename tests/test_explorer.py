@@ -220,7 +220,7 @@ def test_curve_names_tell_the_rate_recipe_apart() -> None:
     assert recipe_mark(cfg) == ", FB0.25 + DO0.5in/0.3out + z→h₀"
 
 
-def test_training_curves_draw_the_aggressive_phase_only_for_runs_that_log_it() -> None:
+def test_training_curves_draw_the_aggressive_phase_and_the_lr_only_for_runs_that_log_them() -> None:
     from explorer.plots import CURVES, training_curves
 
     step = {"split": "train", "loss": 1.0, "rec": 1.0, "kl": 1.0, "elbo": -2.0, "step": 1}
@@ -235,6 +235,8 @@ def test_training_curves_draw_the_aggressive_phase_only_for_runs_that_log_it() -
     assert aggressive.layout.height == 290 * 4
     mi = [t for t in aggressive.data if list(t.y) == [3.2]]
     assert len(mi) == 1 and mi[0].name == "validation"
+    cosine = training_curves([{**step, "lr": 1e-3}, {**step, "step": 2, "lr": 5e-4}])  # a schedule logs its lr
+    assert titles(cosine)[-1] == "learning rate" and list(cosine.data[-1].y) == [1e-3, 5e-4]
 
 
 def test_neighbours_in_the_latent_space(trained_run: Path) -> None:

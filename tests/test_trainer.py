@@ -70,6 +70,8 @@ def test_a_cosine_lr_falls_to_lr_final_and_a_resume_stays_on_its_curve(corpus_di
     lrs = [r["lr"] for r in records(tmp_path / "straight") if r["split"] == "valid"]
     assert lrs == pytest.approx([cosine_lr(1e-2, 1e-4, s - 1, 12) for s in (3, 6, 9, 12)])
     assert lrs[-1] == pytest.approx(1e-4) and lrs[0] > lrs[1] > lrs[2] > lrs[3]
+    logged = [r["lr"] for r in records(tmp_path / "straight") if r["split"] == "train"]  # the Training page's curve
+    assert logged == pytest.approx([cosine_lr(1e-2, 1e-4, s, 12) for s in range(12)])
     trainer = Trainer(cosine(tmp_path / "split"))
     trainer.add_callback("on_log", lambda tr, rec: rec["step"] == 5 and tr.stop("halfway"))
     trainer.fit()

@@ -643,6 +643,8 @@ class Trainer:
         capacity = capacity_at(self.state.step - 1, self.cfg.objective)
         if capacity is not None:
             record["C"] = capacity  # C(t) of the last step logged (the app draws it on the KL plot)
+        if self.cfg.train.lr_schedule != "constant" or self.cfg.train.lr_decay < 1.0:
+            record["lr"] = self.state.lr  # the lr of the last step logged, where it moves (the app draws it)
         self._write(record)
         if self.world.is_main:
             self._emit("on_log", record)
