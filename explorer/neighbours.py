@@ -31,6 +31,23 @@ def query_code(vae: TextVAE, text: str) -> tuple[np.ndarray, str, list[str]]:
     return enc.mu[0].cpu().numpy().astype(np.float32), vae.vocab.detokenize(enc.tokens[0]), list(enc.unknown[0])
 
 
+def projector_tsv(codes: np.ndarray, sentences: list[str], labels: list[str] | None = None) -> tuple[str, str]:
+    """The two files the TensorFlow Embedding Projector loads: the vectors (one tab-separated row per sentence)
+    and their metadata (a header row, then sentence, length in words and the label if any), row for row, so
+    a run's latent space can be explored there too."""
+    import io
+
+    if len(codes) != len(sentences) or (labels is not None and len(labels) != len(sentences)):
+        raise ValueError(f"{len(codes)} codes for {len(sentences)} sentences: the rows must match")
+    vectors = io.StringIO()
+    np.savetxt(vectors, np.asarray(codes, dtype=np.float32), fmt="%.6g", delimiter="\t")
+    flat = lambda text: " ".join(str(text).split())  # noqa: E731 (a tab or newline inside would split a row)
+    header = "sentence\tlength" + ("\tlabel" if labels is not None else "")
+    rows = [f"{flat(t)}\t{len(t.split())}" + (f"\t{flat(labels[i])}" if labels is not None else "")
+            for i, t in enumerate(sentences)]  # fmt: skip
+    return vectors.getvalue(), "\n".join([header, *rows]) + "\n"
+
+
 def word_overlap(a: str, b: str) -> float:
     """Jaccard overlap of the two sentences' word sets (0–1): how much wording two neighbours share."""
     wa, wb = set(a.split()), set(b.split())

@@ -48,4 +48,5 @@ for run in widgets.run_panels(picked):
     shown = hood.table.drop(columns=["length"]).rename(columns={"rank": "#", "shared words": "shared"})
     shown = shown.style.format({"distance": "{:.3f}", "shared": "{:.2f}"})
     st.table(shown, hide_index=True, border="horizontal")
+    widgets.projector_downloads(run)
 widgets.download_rows(tables, "the neighbours", "neighbours")

@@ -274,6 +274,19 @@ def test_neighbours_in_the_latent_space(trained_run: Path) -> None:
         nearest(bank, sentences, mu, text, k=5, metric="manhattan")
 
 
+def test_the_embedding_projector_files_hold_each_sentences_code_row_for_row() -> None:
+    from explorer.neighbours import projector_tsv
+
+    codes = np.array([[0.5, -1.25], [3e-7, 2.0], [1.0, 1.0]], dtype=np.float32)
+    vectors, metadata = projector_tsv(codes, ["the cat", "a\ttabbed  line", "x"], ["pos", "neg", "pos"])
+    back = np.array([[float(v) for v in line.split("\t")] for line in vectors.splitlines()])
+    assert np.allclose(back, codes, rtol=1e-6) and len(vectors.splitlines()) == 3
+    assert metadata.splitlines() == ["sentence\tlength\tlabel", "the cat\t2\tpos", "a tabbed line\t3\tneg", "x\t1\tpos"]
+    assert projector_tsv(codes[:1], ["only"])[1] == "sentence\tlength\nonly\t1\n"  # unlabelled: two columns
+    with pytest.raises(ValueError, match="rows must match"):
+        projector_tsv(codes, ["one", "two"])
+
+
 def test_latent_arithmetic_moves_c_the_way_a_became_b(trained_run: Path) -> None:
     from explorer.textlab import analogy_texts, decode_config, decode_latent
 

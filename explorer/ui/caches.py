@@ -111,6 +111,15 @@ def code_bank(path: str, digest: str, split: str = "test") -> np.ndarray:
     return encode_bank(load_model(path), sentences_of(path, digest, split))
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def projector_files(path: str, digest: str, split: str = "test") -> tuple[str, str]:
+    """A run's held-out μ and sentences as the Embedding Projector's vectors and metadata TSV files."""
+    from ..neighbours import projector_tsv
+
+    sentences = sentences_of(path, digest, split)
+    return projector_tsv(code_bank(path, digest, split), sentences, labels_of(path, digest, split))
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def labels_of(path: str, digest: str, split: str = "test") -> list[str] | None:
     """A labelled run's held-out labels (None for a corpus without labels)."""

@@ -12,7 +12,7 @@ import streamlit as st
 from ..markup import tables_csv
 from ..runs import RunSummary, default_choice
 from . import keys
-from .caches import all_runs, digest, run_folders, sentences_of
+from .caches import all_runs, digest, projector_files, run_folders, sentences_of
 
 if TYPE_CHECKING:
     from textvae_core.decoding import DecodeConfig
@@ -106,6 +106,18 @@ def download_rows(tables: dict[str, pd.DataFrame], what: str, key: str) -> None:
     """A button for one CSV of every run's table on a page (explorer.markup.tables_csv)."""
     if csv := tables_csv(tables):
         st.download_button(f"Download {what} (CSV, every run)", csv, f"{key}.csv", "text/csv", key=f"dl-{key}")
+
+
+def projector_downloads(run: RunSummary) -> None:
+    """The run's held-out μ and sentences as the Embedding Projector's two TSV files (projector.tensorflow.org:
+    Load, the vectors first, then the metadata)."""
+    vectors, metadata = projector_files(str(run.path), digest(run))
+    how = "For the TensorFlow Embedding Projector: load the vectors, then the sentences as metadata."
+    a, b = st.columns(2)
+    a.download_button("μ of the test sentences (TSV)", vectors, f"{run.name}-vectors.tsv", "text/tab-separated-values",
+                      key=f"proj-v-{run.name}", help=how)  # fmt: skip
+    b.download_button("Their sentences (TSV)", metadata, f"{run.name}-metadata.tsv", "text/tab-separated-values",
+                      key=f"proj-m-{run.name}", help=how)  # fmt: skip
 
 
 def decoding_widgets(
