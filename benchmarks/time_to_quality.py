@@ -1,7 +1,7 @@
 """Time to quality against the anchor itself: test −ELBO after each epoch, and the wall time to reach it.
 
     python benchmarks/time_to_quality.py --anchor SRC --anchor_python VENV/bin/python \\
-        [--epochs 4] [--snapshot_steps 0] [--threads 2] [--amp true] [--scratch DIR]
+        [--epochs 4] [--snapshot_steps 0] [--threads 2] [--amp true] [--bf16_matmul false] [--scratch DIR]
 
 In one sitting, one after the other (never side by side: each has the CPU to itself, as far as the
 machine's other jobs allow), trains timbmg/Sentence-VAE unmodified at its defaults for --epochs epochs
@@ -52,6 +52,7 @@ class Options:
     epochs: int = 4  # training epochs of each side (the anchor's README reports 4)
     threads: int = 2  # CPU threads of each side (OMP_NUM_THREADS for the anchor, torch threads for us)
     amp: bool = True  # ours in bf16 autocast (our default where the CPU has native bf16); false: fp32
+    bf16_matmul: bool = False  # ours, with --amp false: fp32 with oneDNN's bf16 matrix products
     z_mode: str = "init"  # ours: how z enters the decoder (init: h0, as the anchor does; concat; both)
     snapshot_steps: int = 0  # ours: also measure the weights every this many steps (0: at each epoch's end only)
     train_sentences: int = 0  # a seeded random subset of this many training sentences for both (0: all 42,068)
@@ -82,6 +83,7 @@ def train_anchor(args: Options, anchor: svae.Anchor, sub: svae.Subset, work: Pat
 def train_ours(args: Options, sub: svae.Subset) -> tuple[list[dict], float]:
     with tempfile.TemporaryDirectory() as out:
         cfg = matched.sentence_vae_config(f"{out}/run", args.amp, args.threads, args.seed, args.z_mode, args.epochs)
+        cfg.train.bf16_matmul = args.bf16_matmul
         run = matched.train_with_snapshots(
             cfg,
             sub.train_lines if args.train_sentences else None,
@@ -114,7 +116,13 @@ def report(anchor_rows: list[dict], ours_rows: list[dict], args: Options) -> dic
         f"\ntest: anchor {a['n_sentences']} sentences / {a['n_tokens']:,} target tokens (TweetTokenizer, ≤ 59 words + "
         f"<eos>); ours {o['n_sentences']} sentences / {o['n_tokens']:,} (whitespace PTB + <eos>)"
     )
-    summary: dict = {"anchor": anchor_rows, "ours": ours_rows, "epochs": args.epochs, "amp": args.amp}
+    summary: dict = {
+        "anchor": anchor_rows,
+        "ours": ours_rows,
+        "epochs": args.epochs,
+        "amp": args.amp,
+        "bf16_matmul": args.bf16_matmul,
+    }
     for key, unit in (("nll_bound", "per sentence"), ("nll_bound_per_token", "per target token")):
         target, t_anchor = a[key], a["seconds"]
         hit = first_reaching(ours_rows, key, target)

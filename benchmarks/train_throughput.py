@@ -13,11 +13,11 @@ interpreter; textvae_core/anchors/sentence_vae.py says how it is driven and time
     python benchmarks/train_throughput.py --anchor SRC --anchor_python VENV/bin/python \
         [--anchor_iters 200] [--rounds 2] [--threads 2] [--scratch DIR]
 
-trains, in one sitting and in alternating rounds (anchor, ours fp32, ours bf16 | ours bf16, ours fp32,
-anchor | …, so a drifting machine load hits every side alike), the anchor's defaults for one epoch of a
+trains, in one sitting and in alternating rounds (anchor, ours fp32, ours bf16 matmul, ours bf16 | the
+reverse | …, so a drifting machine load hits every side alike), the anchor's defaults for one epoch of a
 seeded subset of anchor_iters × 32 PTB sentences, and our Trainer at those defaults (GRU 256, emb 300,
 z 16, batch 32, embedding dropout 0.5, logistic KL anneal: textvae_core/anchors/matched.py) on the same
-sentences, in fp32 and in bf16 autocast (our default where the CPU has native bf16). Each side is timed
+sentences, in fp32, in fp32 with oneDNN's bf16 matrix products (train.bf16_matmul) and in bf16 autocast. Each side is timed
 from the end of its first update to the end of its last; it prints target tokens/s (each side's own
 tokenisation), sentences/s (the same sentences on both sides) and our rates over the anchor's per round
 and their medians. --steps, --warmup, --batch-size, --size and --device do not apply there (CPU, the
@@ -62,7 +62,7 @@ class Options:
     anchor: str = ""  # a timbmg/Sentence-VAE checkout (scratch folder): compare with it instead (see above)
     anchor_python: str = ""  # with --anchor: the python of a venv with torch, numpy, nltk and tensorboardX
     anchor_iters: int = 200  # with --anchor: iterations per run (batch 32; all but the first are timed)
-    rounds: int = 2  # with --anchor: rounds of (anchor, ours fp32, ours bf16), order reversed every other round
+    rounds: int = 2  # with --anchor: rounds of (anchor, ours in each precision), order reversed every other round
     threads: int = 2  # with --anchor: CPU threads of every side (OMP_NUM_THREADS for the anchor, torch threads for us)
     scratch: str = ""  # with --anchor: folder for the anchor's data and runs, kept and reused ("": temporary)
 
@@ -120,7 +120,7 @@ def against_anchor(args: Options, work: Path) -> dict:
     sub = svae.make_subset(data, work / f"subset-{args.anchor_iters}", args.anchor_iters * svae.BATCH_SIZE, n_valid=64)
     print(f"subset: {len(sub.train_lines)} sentences (seed 0), {sub.train_tokens:,} target tokens on the anchor's "
           f"tokenisation; {args.threads} threads per side; bf16 native on this CPU: {cpu_has_bf16()}", flush=True)  # fmt: skip
-    sides = ["anchor", "ours fp32", "ours bf16"]
+    sides = ["anchor", "ours fp32", "ours bf16 matmul", "ours bf16"]
     rates: dict[str, list[svae.Rate]] = {s: [] for s in sides}
     for r in range(args.rounds):
         for side in sides if r % 2 == 0 else sides[::-1]:
@@ -134,10 +134,11 @@ def against_anchor(args: Options, work: Path) -> dict:
                 rate = svae.iteration_rate(run.log, sub.train_tokens, args.anchor_iters)
             else:
                 with tempfile.TemporaryDirectory() as out:
-                    cfg = matched.sentence_vae_config(f"{out}/run", amp=side.endswith("bf16"), threads=args.threads)
+                    cfg = matched.sentence_vae_config(f"{out}/run", amp=side == "ours bf16", threads=args.threads)
+                    cfg.train.bf16_matmul = side == "ours bf16 matmul"  # fp32, oneDNN's bf16 products
                     rate = matched.time_steps(cfg, sub.train_lines)
             rates[side].append(rate)
-            print(f"round {r + 1}  {side:<10} {rate.tokens_per_s:>9,.0f} target tokens/s  {rate.sentences_per_s:>7.1f} "
+            print(f"round {r + 1}  {side:<16} {rate.tokens_per_s:>9,.0f} target tokens/s  {rate.sentences_per_s:>7.1f} "
                   f"sentences/s  ({rate.steps} steps in {rate.seconds:.1f} s)", flush=True)  # fmt: skip
     summary: dict = {s: [x.to_dict() for x in v] for s, v in rates.items()}
     print("\n| ours / anchor | " + " | ".join(f"round {r + 1}" for r in range(args.rounds)) + " | median |")

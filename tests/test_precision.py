@@ -1,4 +1,4 @@
-"""The precision probe: it picks the faster precision (a tie keeps fp32), records the pick, and leaves no trace."""
+"""The precision probe: it picks the fastest mode (a tie keeps fp32), records the pick, and leaves no trace."""
 
 from __future__ import annotations
 
@@ -16,34 +16,44 @@ from textvae_core.rundir import CONFIG, METRICS
 from textvae_core.trainer import Trainer
 
 
-def timed(fp32_s: float, bf16_s: float):
-    """A one-weight model and a loss that takes the given seconds to compute in each precision."""
+def timed(seconds: dict[str, float]):
+    """A one-weight model and a loss that takes the given seconds to compute in each mode (MODES' names)."""
     model = torch.nn.Module()
     model.weight = torch.nn.Parameter(torch.ones(3))
 
-    def loss_of(m: torch.nn.Module, bf16: bool, k: int) -> torch.Tensor:
-        time.sleep(bf16_s if bf16 else fp32_s)
+    def loss_of(m: torch.nn.Module, amp: bool, k: int) -> torch.Tensor:
+        in_bf16 = torch.backends.mkldnn.matmul.fp32_precision == "bf16"
+        time.sleep(seconds["bf16" if amp else "bf16 matmul" if in_bf16 else "fp32"])
         return (m.weight * k).sum()
 
     return model, loss_of
 
 
 @pytest.mark.parametrize(
-    ("fp32_s", "bf16_s", "picks_bf16"), [(0.02, 0.005, True), (0.005, 0.02, False), (0.05, 0.05, False)]
+    ("fp32", "matmul", "bf16", "pick"),
+    [
+        (0.02, 0.03, 0.005, "bf16"),
+        (0.02, 0.005, 0.01, "bf16 matmul"),
+        (0.005, 0.02, 0.02, "fp32"),
+        (0.05, 0.05, 0.05, "fp32"),  # a tie keeps full precision
+    ],
 )
-def test_the_probe_picks_the_faster_precision_and_a_tie_keeps_fp32(
-    fp32_s: float, bf16_s: float, picks_bf16: bool
+def test_the_probe_picks_the_fastest_mode_and_a_tie_keeps_fp32(
+    fp32: float, matmul: float, bf16: float, pick: str
 ) -> None:
-    model, loss_of = timed(fp32_s, bf16_s)
+    model, loss_of = timed({"fp32": fp32, "bf16 matmul": matmul, "bf16": bf16})
+    before = torch.backends.mkldnn.matmul.fp32_precision
     probe = precision.faster_precision(model, loss_of, steps=3)
-    assert probe.bf16 is picks_bf16
-    assert probe.fp32_s >= fp32_s and probe.bf16_s >= bf16_s
+    assert probe.choice == pick and probe.mode == precision.MODES[pick]
+    assert probe.seconds["fp32"] >= fp32 and probe.seconds["bf16 matmul"] >= matmul and probe.seconds["bf16"] >= bf16
     assert torch.equal(model.weight.detach(), torch.ones(3)), "the probe steps a copy, never the model"
+    assert torch.backends.mkldnn.matmul.fp32_precision == before, "the process's matmul precision is restored"
 
 
-def run(corpus_dir: Path, out: Path, amp: bool, probe: bool) -> RunConfig:
+def run(corpus_dir: Path, out: Path, amp: bool, probe: bool, matmul: bool = False) -> RunConfig:
     cfg = tiny_config(corpus_dir, out, "beta-c", C=2.0)
     cfg.train.max_steps, cfg.train.word_dropout, cfg.train.amp, cfg.train.amp_probe = 6, 0.3, amp, probe
+    cfg.train.bf16_matmul = matmul
     Trainer(cfg).fit()
     return RunConfig.load(out / CONFIG)
 
@@ -60,9 +70,11 @@ def test_a_probed_run_records_its_pick_and_trains_as_one_told_that_precision(
     assert probed.train.amp_probe is False
     logs = [json.loads(line) for line in (tmp_path / "probed" / METRICS).read_text().splitlines()]
     [event] = [r for r in logs if r.get("event") == "precision"]
-    assert event["bf16"] is probed.train.amp and event["fp32_ms"] > 0 and event["bf16_ms"] > 0
-    told = run(corpus_dir, tmp_path / "told", amp=probed.train.amp, probe=False)
-    assert told.train.amp == probed.train.amp
+    assert event["bf16"] is probed.train.amp and event["bf16_matmul"] is probed.train.bf16_matmul
+    assert event["fp32_ms"] > 0 and event["bf16_ms"] > 0 and event["bf16_matmul_ms"] > 0
+    assert precision.MODES[event["choice"]] == precision.Mode(probed.train.amp, probed.train.bf16_matmul)
+    told = run(corpus_dir, tmp_path / "told", amp=probed.train.amp, probe=False, matmul=probed.train.bf16_matmul)
+    assert (told.train.amp, told.train.bf16_matmul) == (probed.train.amp, probed.train.bf16_matmul)
 
     def rec(name: str) -> list[float]:
         lines = (tmp_path / name / METRICS).read_text().splitlines()
@@ -81,3 +93,24 @@ def test_small_models_and_fp32_runs_are_not_probed(
     fp32 = run(corpus_dir, tmp_path / "fp32", amp=False, probe=True)  # asked for fp32: nothing to choose
     assert fp32.train.amp is False and fp32.train.amp_probe is True
     assert "precision" not in (tmp_path / "fp32" / METRICS).read_text()
+
+
+def test_bf16_matmul_covers_the_training_step_and_not_validation(
+    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """train.bf16_matmul: the step's forward and backward run with oneDNN's bf16 products; the validation the
+    weights are kept by runs in full precision, and the process's setting is left as it was."""
+    seen: dict[str, set[str]] = {"train": set(), "valid": set()}
+    cfg = tiny_config(corpus_dir, tmp_path / "run", "beta-c", C=2.0)
+    cfg.train.max_steps, cfg.train.val_every, cfg.train.bf16_matmul, cfg.train.amp = 4, 2, True, False
+    run = Trainer(cfg)
+    terms, validate = run._terms, trainer.heldout_bounds
+    monkeypatch.setattr(run, "_terms", lambda *a: seen["train"].add(matmul()) or terms(*a))
+    monkeypatch.setattr(trainer, "heldout_bounds", lambda *a, **k: seen["valid"].add(matmul()) or validate(*a, **k))
+    before = matmul()
+    run.fit()
+    assert seen == {"train": {"bf16"}, "valid": {before}} and before != "bf16" and matmul() == before
+
+
+def matmul() -> str:
+    return torch.backends.mkldnn.matmul.fp32_precision

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 
 import torch
 
@@ -25,6 +26,23 @@ def cpu_has_bf16() -> bool:
     cpu = getattr(torch, "cpu", None)
     checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
     return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
+
+
+@contextlib.contextmanager
+def bf16_matmul(device: torch.device, enabled: bool = True) -> Iterator[None]:
+    """fp32 tensors throughout, but oneDNN computes the CPU's fp32 matrix products in bf16 (fp32 in, out and
+    accumulated; where the CPU has no native bf16 it keeps fp32). Unlike autocast nothing is cast outside the
+    product, so the small per-step products of a recurrent cell gain too (docs/BENCHMARKS.md). The setting is
+    global to the process: restored on exit."""
+    if not enabled or device.type != "cpu":
+        yield
+        return
+    matmul = torch.backends.mkldnn.matmul
+    before, matmul.fp32_precision = matmul.fp32_precision, "bf16"
+    try:
+        yield
+    finally:
+        matmul.fp32_precision = before
 
 
 def autocast(device: torch.device, enabled: bool = True) -> contextlib.AbstractContextManager:

@@ -37,7 +37,7 @@ from . import aggressive, distributed
 from .checkpoint import load_resume, read_weights, save_best, save_checkpoint
 from .config import ConfigError, RunConfig, TrainConfig
 from .data import Corpus, read_corpus
-from .device import autocast, cpu_has_bf16, pick_device
+from .device import autocast, bf16_matmul, cpu_has_bf16, pick_device
 from .layout import max_tokens, validate_model
 from .metrics import heldout_bounds
 from .models import build_model
@@ -341,9 +341,10 @@ class Trainer:
         distributed.barrier(self.world)
 
     def _choose_precision(self) -> Probe | None:
-        """train.amp_probe on a CPU with native bf16: train in whichever precision runs this model faster
-        (textvae_core.precision), timed on the first batches of epoch 0. config.json records the choice in
-        train.amp (and amp_probe false), so a resume trains on in it."""
+        """train.amp_probe on a CPU with native bf16: train in whichever precision runs this model fastest
+        (textvae_core.precision: fp32, fp32 with bf16 matrix products, bf16 autocast), timed on the first
+        batches of epoch 0. config.json records the choice in train.amp and train.bf16_matmul (and amp_probe
+        false), so a resume trains on in it."""
         t = self.cfg.train
         native = self.device.type == "cpu" and cpu_has_bf16()
         if not (t.amp and t.amp_probe and native) or self.world.parallel or not worth_probing(self.model):
@@ -357,7 +358,7 @@ class Trainer:
             return sum(v.float().sum() for v in (out.rec, out.kl, out.bow, out.aux_rec) if v is not None)
 
         probe = faster_precision(self.model, loss_of)
-        t.amp, t.amp_probe = probe.bf16, False
+        t.amp, t.bf16_matmul, t.amp_probe = probe.mode.amp, probe.mode.bf16_matmul, False
         return probe
 
     def _epoch_batches(self, epoch: int) -> list[list[int]]:
@@ -490,7 +491,12 @@ class Trainer:
     def train_step(self, indices: list[int]) -> torch.Tensor:
         """One optimizer update on the global batch ``indices`` (after the aggressive phase's encoder-only
         updates while it lasts: the update itself then moves the decoder side alone); returns the LOGGED
-        values of the whole batch. A non-finite value stops before the update."""
+        values of the whole batch. A non-finite value stops before the update. Under train.bf16_matmul the
+        step's matrix products (forward and backward) run in bf16; validation stays in full precision."""
+        with bf16_matmul(self.device, self.cfg.train.bf16_matmul):
+            return self._train_step(indices)
+
+    def _train_step(self, indices: list[int]) -> torch.Tensor:
         state = self.state
         inner = self._encoder_updates(indices) if state.aggressive else 0
         terms, mu = self._terms(indices)
@@ -598,7 +604,8 @@ class Trainer:
                     pid=os.getpid(), device=str(self.device))  # fmt: skip
         if self.probe is not None:
             p = self.probe
-            self._event("precision", bf16=p.bf16, fp32_ms=round(1000 * p.fp32_s, 1), bf16_ms=round(1000 * p.bf16_s, 1))
+            ms = {f"{name.replace(' ', '_')}_ms": round(1000 * s, 1) for name, s in p.seconds.items()}
+            self._event("precision", choice=p.choice, bf16=p.mode.amp, bf16_matmul=p.mode.bf16_matmul, **ms)
         self.model.train()
         try:
             with self._signals():
