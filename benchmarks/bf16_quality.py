@@ -1,6 +1,6 @@
 """bf16 on the CPU against fp32: training speed, and the test −ELBO after the same budget.
 
-    python benchmarks/bf16_quality.py [--steps 658] [--seeds 0 1] [--threads 2] [--size small] [--config anchor|RUN/config.json]
+    python benchmarks/bf16_quality.py [--steps 658] [--seeds 0,1] [--threads 2] [--size small] [--config anchor|RUN/config.json]
 
 Trains the same run (β_C with C = 15, PTB, the default small model unless --size says otherwise; or
 --config: timbmg/Sentence-VAE's defaults, or a run's config.json) in each of textvae_core.precision's
@@ -34,7 +34,7 @@ from textvae_core.rundir import read_metrics
 @dataclass
 class Options:
     steps: int = 658  # optimizer steps per run (658 = one PTB epoch at batch 64)
-    seeds: list[int] = field(default_factory=lambda: [0, 1])  # seeds, each trained in both precisions
+    seeds: list[int] = field(default_factory=lambda: [0, 1])  # seeds, each trained in every mode
     threads: int = 2  # torch CPU threads per run
     size: str = "small"  # model size preset (small, paper, autogen)
     config: str = ""  # instead of --size: "anchor" (timbmg/Sentence-VAE's defaults) or a run's config.json
