@@ -1,4 +1,5 @@
-"""Screenshots of every explorer page on the shipped checkpoints, into docs/screenshots/ (for the README).
+"""Screenshots of every explorer page on the shipped checkpoints, and of the Training page's form (a new
+recipe, and one started from a shipped run's), into docs/screenshots/ (for the README).
 
 python scripts/screenshots.py            # needs Chromium (Debian: chromium) and playwright (requirements-dev)
 """
@@ -46,6 +47,17 @@ def shoot(url: str) -> None:
             path = SCREENSHOTS / f"explorer-{name or 'runs'}.png"
             page.screenshot(path=str(path), full_page=True)
             print(f"{path.relative_to(ROOT)}  ({time.perf_counter() - t0:.1f} s)")
+        page.goto(f"{url}/training")
+        wait_ready(page)
+        for name, start_from in (("training-form", ""), ("training-start-from", "ptb-lstm-record")):
+            if start_from:
+                page.get_by_role("combobox", name="Start from").click()
+                page.get_by_role("option", name=start_from, exact=True).click()
+                wait_ready(page)
+            page.mouse.move(0, 0)
+            path = SCREENSHOTS / f"{name}.png"
+            page.screenshot(path=str(path), full_page=True)
+            print(path.relative_to(ROOT))
 
 
 if __name__ == "__main__":
