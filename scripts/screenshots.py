@@ -32,7 +32,9 @@ PAGES = [
 def main() -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     # the shipped checkpoints alone: an empty folder for the Training page, so no local run of runs/ shows
-    with tempfile.TemporaryDirectory() as empty, serve(env={"TEXTVAE_TRAIN_DIR": empty}) as url:
+    # served on localhost only: the Training page's form is open there without an admin secret
+    local = ("--server.address", "127.0.0.1")
+    with tempfile.TemporaryDirectory() as empty, serve(env={"TEXTVAE_TRAIN_DIR": empty}, args=local) as url:
         shoot(url)
 
 

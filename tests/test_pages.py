@@ -182,7 +182,7 @@ def test_neighbours_page_lists_each_runs_nearest_test_sentences(run_folder: Path
         assert list(table["distance"]) == sorted(table["distance"])
     assert {m.label for m in at.metric} == {"shared words", "length gap"}
     downloads = [b.proto.label for b in at.get("download_button")]
-    assert downloads.count("μ of the test sentences (TSV)") == downloads.count("Their sentences (TSV)") == 2
+    assert downloads.count("Vectors μ (TSV)") == downloads.count("Metadata (TSV)") == 2
     at.slider[0].set_value(3).run()
     at.radio[0].set_value("euclidean").run()
     assert all(len(t.value) == 3 for t in at.table)

@@ -112,11 +112,14 @@ def projector_downloads(run: RunSummary) -> None:
     """The run's held-out μ and sentences as the Embedding Projector's two TSV files (projector.tensorflow.org:
     Load, the vectors first, then the metadata)."""
     vectors, metadata = projector_files(str(run.path), digest(run))
-    how = "For the TensorFlow Embedding Projector: load the vectors, then the sentences as metadata."
+    how = (
+        "The test sentences' μ and the sentences themselves, for the TensorFlow Embedding Projector: load the "
+        "vectors, then the metadata."
+    )
     a, b = st.columns(2)
-    a.download_button("μ of the test sentences (TSV)", vectors, f"{run.name}-vectors.tsv", "text/tab-separated-values",
+    a.download_button("Vectors μ (TSV)", vectors, f"{run.name}-vectors.tsv", "text/tab-separated-values",
                       key=f"proj-v-{run.name}", help=how)  # fmt: skip
-    b.download_button("Their sentences (TSV)", metadata, f"{run.name}-metadata.tsv", "text/tab-separated-values",
+    b.download_button("Metadata (TSV)", metadata, f"{run.name}-metadata.tsv", "text/tab-separated-values",
                       key=f"proj-m-{run.name}", help=how)  # fmt: skip
 
 
