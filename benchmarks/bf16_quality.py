@@ -7,9 +7,9 @@ Trains the same run (β_C with C = 15, PTB, the default small model unless --siz
 modes: fp32 (``--train.amp=false``), fp32 with oneDNN's bf16 matrix products (``--train.bf16_matmul=true``:
 fp32 tensors, the products computed in bf16) and bf16 autocast (``--train.amp=true``: bf16 matrix products
 and recurrent cells, fp32 master weights, loss and sums over a sentence in fp32), one seed after the
-other, the modes' order rotating with the seed so that a machine whose load drifts slows all alike. Evaluation is fp32 for both: the test
-−ELBO per sentence (one z ~ q(z|x) each, closed-form KL) on all 3,761 PTB test sentences. Prints a
-table and the speed ratio; it measures, it does not pass or fail.
+other, the modes' order rotating with the seed so that a machine whose load drifts slows all alike.
+Evaluation is fp32 for all: the test −ELBO per sentence (one z ~ q(z|x) each, closed-form KL) on all 3,761
+PTB test sentences. Prints a table and the speed ratios; it measures, it does not pass or fail.
 """
 
 from __future__ import annotations
@@ -41,16 +41,18 @@ class Options:
 
 
 def train_one(out: Path, mode: Mode, seed: int, args: Options) -> dict[str, float]:
-    source = [f"--config={args.config}"] if args.config not in ("", "anchor") else []
     if args.config == "anchor":
-        source = [f"--config={write_anchor_config(out.parent)}"]
-    recipe = source or ["--objective=beta-c", "--objective.C=15", f"--size={args.size}"]
+        recipe = [f"--config={write_anchor_config(out.parent)}"]
+    elif args.config:
+        recipe = [f"--config={args.config}"]
+    else:
+        recipe = ["--objective=beta-c", "--objective.C=15", f"--size={args.size}"]
     cmd = [
         sys.executable, "-m", "textvae_core.train", *recipe, f"--out={out}", f"--train.max_steps={args.steps}",
         f"--train.seed={seed}", f"--train.amp={str(mode.amp).lower()}", f"--train.bf16_matmul={str(mode.bf16_matmul).lower()}",
         "--train.amp_probe=false", f"--train.num_threads={args.threads}", "--train.progress=false",
         "--train.log_every=10", "--train.val_every=0", "--data.valid=", "--train.keep_best=", "--train.max_minutes=0",
-        "--train.epochs=1000", "--train.init_from=",
+        "--train.init_from=",
     ]  # fmt: skip
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     steps = read_metrics(out, "train")

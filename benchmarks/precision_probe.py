@@ -6,8 +6,9 @@ Each round trains the same configuration four times with our Trainer, in turn: w
 times eight steps in each of textvae_core.precision's modes and picks one), then in each mode outright
 (fp32; fp32 with oneDNN's bf16 matrix products; bf16 autocast), each for --steps optimizer steps without
 validation or checkpoints. It prints the probe's step times and pick, the whole runs' tokens/s (the
-median of their logged windows) and whether the pick was the fastest. `--config anchor` is timbmg/Sentence-VAE's defaults (textvae_core.anchors.matched);
-`--config checkpoints/ptb-lstm-bc100/config.json` the paper's size. On a CPU without native bf16, or a
+median of their logged windows) and whether the pick was the fastest. `--config anchor` is
+timbmg/Sentence-VAE's defaults (textvae_core.anchors.matched); `--config checkpoints/ptb-lstm-bc100/config.json`
+the paper's size. On a CPU without native bf16, or a
 model under the probe's 1M weights, no probe runs and the first run keeps bf16 autocast (which on a CPU
 without native bf16 is fp32, as are the other modes there). Prints figures; it measures, it does not pass
 or fail.

@@ -17,8 +17,8 @@ trains, in one sitting and in alternating rounds (anchor, ours fp32, ours bf16 m
 reverse | …, so a drifting machine load hits every side alike), the anchor's defaults for one epoch of a
 seeded subset of anchor_iters × 32 PTB sentences, and our Trainer at those defaults (GRU 256, emb 300,
 z 16, batch 32, embedding dropout 0.5, logistic KL anneal: textvae_core/anchors/matched.py) on the same
-sentences, in fp32, in fp32 with oneDNN's bf16 matrix products (train.bf16_matmul) and in bf16 autocast. Each side is timed
-from the end of its first update to the end of its last; it prints target tokens/s (each side's own
+sentences, in fp32, in fp32 with oneDNN's bf16 matrix products (train.bf16_matmul) and in bf16 autocast.
+Each side is timed from the end of its first update to the end of its last; it prints target tokens/s (each side's own
 tokenisation), sentences/s (the same sentences on both sides) and our rates over the anchor's per round
 and their medians. --steps, --warmup, --batch-size, --size and --device do not apply there (CPU, the
 anchor's sizes).
