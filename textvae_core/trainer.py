@@ -340,6 +340,11 @@ class Trainer:
             cfg.save(self.run_dir / CONFIG)  # on resume, records changed training lengths
         distributed.barrier(self.world)
 
+    @property
+    def lr_moves(self) -> bool:
+        """A plateau decay or a cosine: the lr is logged with training and validation lines."""
+        return self.scheduler is not None or self.cfg.train.lr_schedule == "cosine"
+
     def _choose_precision(self) -> Probe | None:
         """train.amp_probe on a CPU with native bf16: train in whichever precision runs this model fastest
         (textvae_core.precision: fp32, fp32 with bf16 matrix products, bf16 autocast), timed on the first
@@ -547,7 +552,7 @@ class Trainer:
         if figures is None:
             return None
         record = {"step": self.state.step, "epoch": self.state.epoch, "split": "valid", **figures}
-        if self.scheduler is not None or self.cfg.train.lr_schedule == "cosine":
+        if self.lr_moves:
             record["lr"] = self.state.lr
         self._write(record)
         self._keep_best(figures)
@@ -650,8 +655,8 @@ class Trainer:
         capacity = capacity_at(self.state.step - 1, self.cfg.objective)
         if capacity is not None:
             record["C"] = capacity  # C(t) of the last step logged (the app draws it on the KL plot)
-        if self.cfg.train.lr_schedule != "constant" or self.cfg.train.lr_decay < 1.0:
-            record["lr"] = self.state.lr  # the lr of the last step logged, where it moves (the app draws it)
+        if self.lr_moves:
+            record["lr"] = self.state.lr  # the lr of the last step logged (the app draws it)
         self._write(record)
         if self.world.is_main:
             self._emit("on_log", record)
