@@ -85,6 +85,30 @@ def history(records: pd.DataFrame, y: str, title: str) -> go.Figure:
     return fig
 
 
+VALID_FIGURES = {"D": "rec", "R": "kl", "−ELBO": "nll_bound"}  # shown name → validation record's key
+
+
+def validation_history(records: pd.DataFrame, figure: str) -> go.Figure:
+    """One line per run of a validation figure (D, R or −ELBO per sentence on the validation set).
+
+    Against the epoch when every run validated once an epoch (runs of different batch sizes then line up),
+    else against the optimizer step (``train.val_every`` validates within an epoch, whose number repeats).
+    """
+    y = VALID_FIGURES[figure]
+    df = records.dropna(subset=[y])
+    x = "epoch" if not df.duplicated(["run", "epoch"]).any() else "step"
+    fig = px.line(
+        df.sort_values(["run", x]),
+        x=x,
+        y=y,
+        color="run",
+        markers=True,
+        labels={"epoch": "epoch", "step": "optimizer step", y: f"{figure} (validation, nats / sentence)"},
+    )
+    fig.update_layout(margin={"t": 30}, legend_title_text="")
+    return fig
+
+
 def latent_scatter(
     coords: np.ndarray,
     lengths: np.ndarray,

@@ -56,3 +56,7 @@ if records:
     b.plotly_chart(plots.history(hist, "elbo", "ELBO per sentence (train batch)"), width="stretch")
 else:
     st.info("No training log (metrics.jsonl) for the chosen runs.")
+valid = [rec | {"run": r.name} for r in picked for rec in read_metrics(r.path, "valid")]
+if valid:
+    figure = st.radio("On the validation set", list(plots.VALID_FIGURES), horizontal=True, key="rd_valid")
+    st.plotly_chart(plots.validation_history(pd.DataFrame(valid), figure), width="stretch")

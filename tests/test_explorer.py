@@ -365,3 +365,20 @@ def test_corpus_neighbourhoods_against_a_code_that_holds_the_wording() -> None:
     lengths = np.array([len(t.split()) for t in sentences])
     pairs = np.abs(lengths[:, None] - lengths[None, :])
     assert by_words.chance_length_gap == pytest.approx(pairs.sum() / (90 * 89))
+
+
+def test_validation_curves_line_up_runs_by_epoch_unless_an_epoch_validates_twice() -> None:
+    import pandas as pd
+
+    from explorer.plots import validation_history
+
+    once = [{"run": r, "step": s * e, "epoch": e, "rec": 100.0 - e, "kl": 3.0, "nll_bound": 103.0 - e}
+            for r, s in (("batch64", 658), ("batch128", 329)) for e in (1, 2, 3)]  # fmt: skip
+    fig = validation_history(pd.DataFrame(once), "−ELBO")
+    assert fig.layout.xaxis.title.text == "epoch"
+    assert {t.name: list(t.x) for t in fig.data} == {"batch128": [1, 2, 3], "batch64": [1, 2, 3]}
+    assert list(fig.data[0].y) == [102.0, 101.0, 100.0]
+    twice = [*once, {"run": "batch64", "step": 900, "epoch": 1, "rec": 98.5, "kl": 3.0, "nll_bound": 101.5}]
+    fig = validation_history(pd.DataFrame(twice), "D")
+    assert fig.layout.xaxis.title.text == "optimizer step"
+    assert list(next(t for t in fig.data if t.name == "batch64").x) == [658, 900, 1316, 1974]

@@ -68,6 +68,10 @@ def test_rate_distortion_shows_every_beta_c_run(run_folder: Path, monkeypatch) -
     assert len(charts) >= 3  # R–D, KL against C, two training curves
     table = at.dataframe[0].value
     assert list(table["C"]) == sorted(table["C"]) and len(table) == 2
+    valid = at.radio(key="rd_valid")  # validation curves of the chosen runs, one figure at a time
+    assert valid.options == ["D", "R", "−ELBO"] and valid.value == "D"
+    valid.set_value("R").run()
+    assert not at.exception and len(at.get("plotly_chart")) == len(charts)
 
 
 def test_posterior_page_opens_on_the_stored_map(run_folder: Path, monkeypatch) -> None:
