@@ -142,6 +142,7 @@ class RunForm:
     lr_min_gain: float = 0.0  # train.lr_min_gain: nats/sentence a validation must gain to count as falling
     lr_schedule: str = "constant"  # train.lr_schedule: constant (or the plateau decay) | cosine to lr_final
     lr_final: float = 0.0  # train.lr_final: the cosine's lr at the last step
+    lr_hold: float = 0.0  # train.lr_hold: epochs at lr before the cosine starts to fall
     base: str = ""  # a run's config.json to train like (model, objective, optimiser); then only corpus,
     # epochs, device and threads come from the form (warm-ups in steps rescaled to the corpus's epochs)
 
@@ -167,6 +168,7 @@ class RunForm:
         out += [f"--model.z_mode={self.z_mode}", f"--train.lr_decay={self.lr_decay:g}"]
         out += ["--train.lr_patience=1", f"--train.lr_min_gain={self.lr_min_gain:g}"]
         out += [f"--train.lr_schedule={self.lr_schedule}", f"--train.lr_final={self.lr_final:g}"]
+        out.append(f"--train.lr_hold={self.lr_hold:g}")
         if self.recipe:
             out += recipe_args(self.corpus.get("train", ""), self.batch_size, {**self.knobs, **knob_overrides})
         return out

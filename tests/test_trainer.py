@@ -87,6 +87,28 @@ def test_a_cosine_lr_falls_to_lr_final_and_a_resume_stays_on_its_curve(corpus_di
         check_recipe(both)
 
 
+def test_a_held_cosine_keeps_its_lr_then_falls_over_the_remaining_steps(corpus_dir: Path, tmp_path: Path) -> None:
+    assert [cosine_lr(1e-2, 1e-4, s, 12, hold=4) for s in (0, 3, 4)] == [1e-2] * 3
+    assert cosine_lr(1e-2, 1e-4, 11, 12, hold=4) == pytest.approx(1e-4)
+    assert cosine_lr(1e-2, 1e-4, 4 + 7, 4 + 15, hold=4) == pytest.approx((1e-2 + 1e-4) / 2)  # halfway of the fall
+    cfg = tiny_config(corpus_dir, tmp_path / "wsd", "vae", decoder="gru")
+    cfg.train.epochs, cfg.train.lr = 2.0, 1e-2
+    cfg.train.lr_schedule, cfg.train.lr_final, cfg.train.lr_hold = "cosine", 1e-4, 1.0  # an epoch at 1e-2, then down
+    trainer = Trainer(cfg)
+    hold, total = trainer.n_batches, trainer.total_steps
+    assert total == 2 * hold > 2
+    trainer.fit()
+    logged = [r["lr"] for r in records(tmp_path / "wsd") if r["split"] == "train"]
+    assert logged == pytest.approx([cosine_lr(1e-2, 1e-4, s, total, hold) for s in range(total)])
+    assert logged[: hold + 1] == [1e-2] * (hold + 1) and logged[-1] == pytest.approx(1e-4)
+    for bad in ({"lr_schedule": "constant"}, {"lr_hold": 2.0}, {"lr_hold": -1.0}):  # no cosine; no steps left
+        wrong = RunConfig.load(tmp_path / "wsd" / CONFIG)
+        for key, value in bad.items():
+            setattr(wrong.train, key, value)
+        with pytest.raises(ConfigError, match=r"train\.lr_hold"):
+            check_recipe(wrong)
+
+
 def test_sigterm_checkpoints_the_current_step_and_exits_cleanly(corpus_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     args = [sys.executable, "-m", "textvae_core.train", f"--data.train={corpus_dir / 'train.txt'}",

@@ -109,6 +109,7 @@ class TrainConfig:
     lr_min_gain: float = 0.0  # nats/sentence below the best that make a new best; 0 = any fall
     lr_schedule: str = "constant"  # constant (or the plateau decay above) | cosine: lr falls on a half cosine to lr_final at the last step
     lr_final: float = 0.0  # cosine: the lr of the run's last step
+    lr_hold: float = 0.0  # cosine: epochs at lr before the fall starts (warmup-stable-decay); 0 = falls from step 0
     word_dropout: float = 0.0  # Bowman: probability of replacing a decoder input token by <unk>
     seed: int = 0  # seeds torch, numpy and Python's RNG
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N

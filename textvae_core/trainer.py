@@ -142,10 +142,13 @@ def refresh_mu_stats(model: torch.nn.Module, train_set: Corpus, t: TrainConfig, 
 LR_SCHEDULES = ("constant", "cosine")  # train.lr_schedule's choices (constant: also the plateau decay's)
 
 
-def cosine_lr(start: float, final: float, step: int, total: int) -> float:
+def cosine_lr(start: float, final: float, step: int, total: int, hold: int = 0) -> float:
     """The lr of update ``step`` (0-based) of ``total`` on a half cosine from ``start`` to ``final``: a fixed
-    budget spent with the lr falling where the run settles, instead of waiting for validations to stall."""
-    progress = min(1.0, step / max(1, total - 1))
+    budget spent with the lr falling where the run settles, instead of waiting for validations to stall.
+
+    The first ``hold`` updates stay at ``start`` and the cosine spans the rest: a run trained on at a constant
+    lr then ends on a decay phase of its own length (resumed with a longer budget, it decays from there)."""
+    progress = min(1.0, max(0, step - hold) / max(1, total - hold - 1))
     return final + (start - final) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
@@ -168,6 +171,12 @@ def check_recipe(cfg: RunConfig) -> None:
         raise ConfigError(
             "train.lr_schedule=cosine sets the lr at every step; a plateau decay (train.lr_decay < 1) would fight "
             "it: use one of the two"
+        )
+    t = cfg.train
+    if t.lr_hold and (t.lr_schedule != "cosine" or t.lr_hold < 0 or (not t.max_steps and t.lr_hold >= t.epochs)):
+        raise ConfigError(
+            f"train.lr_hold={t.lr_hold:g}: the epochs a cosine holds its lr before falling, so it needs "
+            f"train.lr_schedule=cosine and a value between 0 and train.epochs ({t.epochs:g})"
         )
     if cfg.train.aggressive_inner < 1:
         raise ConfigError(f"train.aggressive_inner={cfg.train.aggressive_inner}: at least one encoder update a step")
@@ -513,7 +522,7 @@ class Trainer:
         terms["loss"].backward()
         if self.cfg.train.lr_schedule == "cosine":  # from the step count, so a resume lands on the same curve
             t = self.cfg.train
-            state.lr = cosine_lr(t.lr, t.lr_final, state.step, self.total_steps)
+            state.lr = cosine_lr(t.lr, t.lr_final, state.step, self.total_steps, round(t.lr_hold * self.n_batches))
             for group in self.optimizer.param_groups:
                 group["lr"] = state.lr
         if state.aggressive:

@@ -163,6 +163,11 @@ def model_and_optimiser(root: Path, form: training.RunForm) -> str:
     form.lr_schedule = "cosine" if schedule == "cosine" else "constant"
     if schedule == "cosine":
         form.lr_final = c[3].number_input("Final LR", 0.0, 1.0, 0.0, format="%.0e")
+        form.lr_hold = c[4].number_input(
+            "Hold (epochs)", 0.0, max(0.0, form.epochs - 0.1), 0.0, 0.5,
+            help="Epochs at the starting lr before the cosine begins to fall (warmup-stable-decay): the fall then "
+            "spans the remaining epochs. 0: it falls from the first step.",
+        )  # fmt: skip
     elif schedule == "plateau":
         form.lr_decay = c[3].number_input("Decay ×", 0.01, 0.99, 0.5, 0.05)
         form.lr_min_gain = c[4].number_input(
