@@ -128,6 +128,8 @@ def _recipe_knobs(cfg: RunConfig) -> list[tuple[str, str]]:
         knobs.append((f"decoder dropout {rates}", f"DO{rates.replace(' ', '')}"))
     if m.z_mode == "both":
         knobs.append(("z in the decoder's first state too", "z→h₀"))
+    if m.bidirectional:  # an RNN encoder reading both ways (docs/PAPER_SIZE.md): another curve
+        knobs.append(("a bidirectional encoder", "bi-enc"))
     return knobs
 
 

@@ -218,6 +218,8 @@ def test_curve_names_tell_the_rate_recipe_apart() -> None:
     assert recipe_mark(cfg) == ", FB0.25 + DO0.3"  # decoder dropout regularises: another curve
     cfg.model.emb_dropout, cfg.model.z_mode = 0.5, "both"
     assert recipe_mark(cfg) == ", FB0.25 + DO0.5in/0.3out + z→h₀"
+    cfg.model.bidirectional = True
+    assert recipe_mark(cfg) == ", FB0.25 + DO0.5in/0.3out + z→h₀ + bi-enc"
 
 
 def test_training_curves_draw_the_aggressive_phase_and_the_lr_only_for_runs_that_log_them() -> None:
