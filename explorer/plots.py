@@ -258,7 +258,7 @@ def training_curves(records: list[dict], capacity: float | None = None, max_poin
                     y=[p[1] for p in points],
                     mode="markers+lines",
                     name="validation",
-                    marker={"color": "#d62728", "size": 8 if len(points) <= 40 else 3},  # dense: train shows
+                    marker={"color": "#d62728", "size": 8 if len(points) <= 40 else 3},  # many: small, train seen
                     line={"dash": "dot", "color": "#d62728"},
                     showlegend=i == 0,
                 ),

@@ -225,8 +225,8 @@ def test_the_training_form_sets_decoder_dropout_z_mode_and_lr_decay(corpus_dir: 
     m, t = ModelConfig(), TrainConfig()
     assert (plain.model.dropout, plain.model.emb_dropout, plain.model.z_mode) == (m.dropout, m.emb_dropout, m.z_mode)
     assert (plain.train.lr_decay, plain.train.lr_min_gain) == (t.lr_decay, t.lr_min_gain)
-    assert (plain.train.lr_schedule, plain.train.lr_final, plain.train.lr_hold) == (t.lr_schedule, t.lr_final, 0.0)
-    assert t.lr_schedule == "constant" and t.lr_final == 0.0
+    defaults = (t.lr_schedule, t.lr_final, t.lr_hold)
+    assert (plain.train.lr_schedule, plain.train.lr_final, plain.train.lr_hold) == defaults == ("constant", 0.0, 0.0)
     form = training.RunForm(corpus=splits, lr_schedule="cosine", lr_final=1e-5, lr_hold=0.5)
     cosine, _ = parse_cli([*form.args(), "--out=z"])
     assert (cosine.train.lr_schedule, cosine.train.lr_final, cosine.train.lr_decay) == ("cosine", 1e-5, 1.0)

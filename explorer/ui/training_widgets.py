@@ -158,7 +158,8 @@ def model_and_optimiser(root: Path, form: training.RunForm) -> str:
         "LR schedule", list(training.LR_SCHEDULES), format_func=training.LR_SCHEDULES.get,
         help="Constant; multiplied by a factor after each validation whose −ELBO (D when the weights kept are the "
         "best D's) is not a new best; or falling on a half cosine to a final lr at the last step. At C = 100 a "
-        "plateau decay past epoch 10 added 1.2 BLEU-4; a cosine within the 10 epochs cost 0.5 (docs/PAPER_SIZE.md).",
+        "plateau decay past epoch 10 added 1.2 BLEU-4 in 9 epochs, a cosine held to epoch 10 then falling 1.0 in 2.5; "
+        "a cosine over the 10 epochs cost 0.5 (docs/PAPER_SIZE.md).",
     )  # fmt: skip
     form.lr_schedule = "cosine" if schedule == "cosine" else "constant"
     if schedule == "cosine":
