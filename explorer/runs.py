@@ -15,6 +15,7 @@ from textvae_core.rundir import (
     KEPT_FIGURES,
     WEIGHTS,
     CheckpointError,
+    averaged_weights,
     has_weights,
     kept_weights,
     last_validation,
@@ -65,7 +66,8 @@ class RunSummary:
 def weights_label(run_dir: Path) -> str:
     """How a run's weights are stored, from the file's header alone: "int8 · 11.2 MB" for a shipped run,
     "float32 · …" while it trains, "none" before its first checkpoint, "unreadable" for a broken file;
-    weights kept by a validation (train.keep_best) add where from: "· best valid D, step 3948"."""
+    weights kept by a validation (train.keep_best) add where from: "· best valid D, step 3948"; a weight
+    average (train.average_from) says of how many samples."""
     path = Path(run_dir) / WEIGHTS
     if not path.exists():
         return "none"
@@ -76,6 +78,9 @@ def weights_label(run_dir: Path) -> str:
     kept = kept_weights(run_dir)
     if kept:
         label += f" · best {KEPT_FIGURES.get(kept.get('by'), kept.get('by'))}, step {kept.get('step')}"
+    averaged = averaged_weights(run_dir)
+    if averaged:
+        label += f" · mean of {averaged.get('count')} steps' weights"
     return label
 
 

@@ -143,6 +143,7 @@ class RunForm:
     lr_schedule: str = "constant"  # train.lr_schedule: constant (or the plateau decay) | cosine to lr_final
     lr_final: float = 0.0  # train.lr_final: the cosine's lr at the last step
     lr_hold: float = 0.0  # train.lr_hold: epochs at lr before the cosine starts to fall
+    average_from: float = 0.0  # train.average_from: the epoch a weight average (SWA) starts at; 0 = off
     base: str = ""  # a run's config.json to train like (model, objective, optimiser); then only corpus,
     # epochs, device and threads come from the form (warm-ups in steps rescaled to the corpus's epochs)
 
@@ -169,6 +170,8 @@ class RunForm:
         out += ["--train.lr_patience=1", f"--train.lr_min_gain={self.lr_min_gain:g}"]
         out += [f"--train.lr_schedule={self.lr_schedule}", f"--train.lr_final={self.lr_final:g}"]
         out.append(f"--train.lr_hold={self.lr_hold:g}")
+        if self.average_from:
+            out.append(f"--train.average_from={self.average_from:g}")
         if self.recipe:
             out += recipe_args(self.corpus.get("train", ""), self.batch_size, {**self.knobs, **knob_overrides})
         return out

@@ -230,7 +230,9 @@ def test_the_training_form_sets_decoder_dropout_z_mode_and_lr_decay(corpus_dir: 
     form = training.RunForm(corpus=splits, lr_schedule="cosine", lr_final=1e-5, lr_hold=0.5)
     cosine, _ = parse_cli([*form.args(), "--out=z"])
     assert (cosine.train.lr_schedule, cosine.train.lr_final, cosine.train.lr_decay) == ("cosine", 1e-5, 1.0)
-    assert cosine.train.lr_hold == 0.5
+    assert cosine.train.lr_hold == 0.5 and plain.train.average_from == t.average_from == 0.0
+    averaged, _ = parse_cli([*training.RunForm(corpus=splits, average_from=8.0).args(), "--out=w"])
+    assert averaged.train.average_from == 8.0
     for mode in training.Z_MODES:  # every choice of the page builds a decoder
         build_model(ModelConfig(emb_dim=8, hidden=8, z_dim=4, z_mode=mode), 20)
 

@@ -130,6 +130,7 @@ def test_launch_watch_stop_and_resume_a_tiny_run(corpus_dir: Path, root: Path, a
     dict((s.label, s) for s in at.selectbox)["LR schedule"].set_value("cosine").run()
     dict((n.label, n) for n in at.number_input)["Final LR"].set_value(1e-5)
     dict((n.label, n) for n in at.number_input)["Hold (epochs)"].set_value(500.0)  # at most the epochs
+    dict((n.label, n) for n in at.number_input)["Average weights from (epoch)"].set_value(800.0)
     dict((n.label, n) for n in at.number_input)["C (nats; empty: none)"].set_value(2.0)
     dict((n.label, n) for n in at.number_input)["CPU threads"].set_value(1)  # the suite shares two cores
     dict((t.label, t) for t in at.text_input)["Run name"].input("tiny-page")
@@ -139,9 +140,12 @@ def test_launch_watch_stop_and_resume_a_tiny_run(corpus_dir: Path, root: Path, a
     run = root / "tiny-page"
     assert jobs.read_job(run)["command"][1:3] == ["-m", "textvae_core.train"]
     assert "--train.keep_best=rec" in jobs.read_job(run)["command"]
-    assert {"--train.lr_schedule=cosine", "--train.lr_final=1e-05", "--train.lr_hold=500"} <= set(
-        jobs.read_job(run)["command"]
-    )
+    assert {
+        "--train.lr_schedule=cosine",
+        "--train.lr_final=1e-05",
+        "--train.lr_hold=500",
+        "--train.average_from=800",
+    } <= set(jobs.read_job(run)["command"])
     # the live view: progress with steps, tokens/s and ETA, then the curves with the C line on the KL panel
     until(at, lambda at: any("tokens/s" in (p.proto.text or "") for p in at.get("progress")))
     until(at, lambda at: at.get("plotly_chart"))

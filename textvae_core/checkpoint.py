@@ -28,6 +28,7 @@ from .config import FORMAT_VERSION, ConfigError, RunConfig
 from .io import atomic_write, atomic_write_bytes
 from .models import SentenceVAE, build_model
 from .rundir import (
+    AVERAGE_WEIGHTS,
     BEST_WEIGHTS,
     CONFIG,
     EVAL,
@@ -53,6 +54,7 @@ __all__ = [
     "load_run",
     "read_config",
     "read_weights",
+    "save_average",
     "save_best",
     "save_checkpoint",
     "weights_bytes",
@@ -260,12 +262,26 @@ def _state_meta(state: dict[str, Any]) -> dict[str, str]:
     return {k: json.dumps(v) if not isinstance(v, str) else v for k, v in state.items()}
 
 
-def save_best(run_dir: Path, model: SentenceVAE, state: dict[str, Any], by: str, value: float) -> None:
+def _averaged_meta(count: int, state: dict[str, Any]) -> dict[str, str]:
+    return {"averaged": json.dumps({"count": int(count), "step": int(state["step"])})} if count else {}
+
+
+def save_best(
+    run_dir: Path, model: SentenceVAE, state: dict[str, Any], by: str, value: float, averaged: int = 0
+) -> None:
     """The weights of a new best validation figure ``by`` (train.keep_best), atomically, with what kept
-    them ("kept" in the header: the figure, its value and the step)."""
+    them ("kept" in the header: the figure, its value and the step; "averaged" when they are a weight
+    average of that many samples)."""
     kept = {"by": by, "step": int(state["step"]), "value": round(float(value), 4)}
-    meta = _state_meta(state) | {"kept": json.dumps(kept)}
+    meta = _state_meta(state) | {"kept": json.dumps(kept)} | _averaged_meta(averaged, state)
     atomic_write_bytes(Path(run_dir) / BEST_WEIGHTS, weights_bytes(model, meta))
+
+
+def save_average(run_dir: Path, model: SentenceVAE, state: dict[str, Any], count: int) -> None:
+    """The weight average (train.average_from) as the run now uses it, atomically; "averaged" in the
+    header says of how many samples."""
+    meta = _state_meta(state) | _averaged_meta(count, state)
+    atomic_write_bytes(Path(run_dir) / AVERAGE_WEIGHTS, weights_bytes(model, meta))
 
 
 def export_run(src: str | Path, dst: str | Path, dtype: str = "float16") -> Path:

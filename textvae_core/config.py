@@ -122,6 +122,8 @@ class TrainConfig:
     bucket_chunk: int = 50  # batches per length-sorted chunk: larger = less padding, less shuffling
     num_threads: int = 0  # torch CPU threads; 0 = torch's default
     keep_best: str = ""  # keep the weights of the lowest validation figure in best.safetensors (loaded and shipped instead of the last): "" (off) | rec (D) | nll_bound (−ELBO)
+    average_from: float = 0.0  # SWA (Izmailov 2018): from this epoch on, an equal-weight mean of the weights is validated, kept and shipped instead of the last step's; 0 = off
+    average_every: int = 100  # optimizer steps between the samples of that mean
     init_from: str = ""  # run folder whose embedding and encoder start this run (Li et al. 2019: AE pre-training)
     aggressive: bool = False  # He et al. 2019: encoder-only updates before each step until validation I(x; z) falls
     aggressive_inner: int = 100  # most encoder-only updates before one step of the aggressive phase

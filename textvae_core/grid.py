@@ -149,11 +149,12 @@ SHIP_LOG_EVERY = 10  # steps per shipped training-log record (averaged); validat
 def shipped(run_dir: Path, dtype: str | None = None) -> bool:
     """Weights already in ``dtype`` (None: in either shipping dtype) and no resume state left: shipping
     again would change nothing."""
-    from .rundir import BEST_WEIGHTS, RESUME_GLOB, weights_meta
+    from .rundir import AVERAGE_WEIGHTS, BEST_WEIGHTS, RESUME_GLOB, weights_meta
 
     stored = weights_meta(run_dir).get("dtype")
     wanted = stored == dtype if dtype else stored in GRID_SHIP_DTYPES
-    return wanted and not any(Path(run_dir).glob(RESUME_GLOB)) and not (Path(run_dir) / BEST_WEIGHTS).exists()
+    kept = any((Path(run_dir) / name).exists() for name in (BEST_WEIGHTS, AVERAGE_WEIGHTS))
+    return wanted and not any(Path(run_dir).glob(RESUME_GLOB)) and not kept
 
 
 def ship(run_dir: Path, log_every: int = SHIP_LOG_EVERY, dtype: str = "float16") -> tuple[int, int]:
@@ -165,12 +166,13 @@ def ship(run_dir: Path, log_every: int = SHIP_LOG_EVERY, dtype: str = "float16")
     import tempfile
 
     from .checkpoint import export_run
-    from .rundir import BEST_WEIGHTS, RESUME_GLOB, WEIGHTS, thin_metrics
+    from .rundir import AVERAGE_WEIGHTS, BEST_WEIGHTS, RESUME_GLOB, WEIGHTS, thin_metrics
 
     run_dir = Path(run_dir)
     with tempfile.TemporaryDirectory(dir=run_dir.parent) as tmp:
         export_run(run_dir, Path(tmp) / "run", dtype=dtype)  # the kept best weights, under train.keep_best
         os.replace(Path(tmp) / "run" / WEIGHTS, run_dir / WEIGHTS)  # atomic
-    for leftover in [*run_dir.glob(RESUME_GLOB), run_dir / BEST_WEIGHTS]:  # training state, kept weights (shipped now)
+    # training state, kept or averaged weights (shipped now)
+    for leftover in [*run_dir.glob(RESUME_GLOB), run_dir / BEST_WEIGHTS, run_dir / AVERAGE_WEIGHTS]:
         leftover.unlink(missing_ok=True)
     return thin_metrics(run_dir, log_every)

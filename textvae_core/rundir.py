@@ -4,6 +4,7 @@
     vocab.json              the vocabulary
     model.safetensors       the weights; the header records the step and a SHA-256 of the tensors
     best.safetensors        train.keep_best: the weights of the best validation so far ("kept" in the header)
+    average.safetensors     train.average_from: the weight average as of the last validation ("averaged" in the header)
     resume-<step>.pt        optimizer and RNG state of that step (written by checkpoint.save_checkpoint)
     metrics.jsonl           one JSON line per logged training step and per validation
     eval.json               every held-out figure (written by ``python -m textvae_core.evaluate``)
@@ -31,6 +32,7 @@ CONFIG = "config.json"
 VOCAB = "vocab.json"
 WEIGHTS = "model.safetensors"
 BEST_WEIGHTS = "best.safetensors"
+AVERAGE_WEIGHTS = "average.safetensors"
 KEPT_FIGURES = {"rec": "valid D", "nll_bound": "valid −ELBO"}  # train.keep_best's choices, as the app names them
 METRICS = "metrics.jsonl"
 EVAL = "eval.json"
@@ -107,8 +109,12 @@ def weights_digest(run_dir: str | Path) -> str:
 
 def weights_in_use(run_dir: str | Path, keep_best: str) -> str:
     """The weights file a run is used with: the kept best ones while a run with train.keep_best trains
-    (until shipping makes them model.safetensors), else the last step's. The one rule for loading and labels."""
-    return BEST_WEIGHTS if keep_best and (Path(run_dir) / BEST_WEIGHTS).exists() else WEIGHTS
+    (until shipping makes them model.safetensors), else the weight average of a run that averages
+    (train.average_from), else the last step's. The one rule for loading and labels."""
+    run_dir = Path(run_dir)
+    if keep_best and (run_dir / BEST_WEIGHTS).exists():
+        return BEST_WEIGHTS
+    return AVERAGE_WEIGHTS if (run_dir / AVERAGE_WEIGHTS).exists() else WEIGHTS
 
 
 def kept_weights(run_dir: str | Path) -> dict[str, Any] | None:
@@ -128,6 +134,27 @@ def kept_weights(run_dir: str | Path) -> dict[str, Any] | None:
     except ValueError:
         return None
     return kept if isinstance(kept, dict) else None
+
+
+def averaged_weights(run_dir: str | Path) -> dict[str, Any] | None:
+    """The weight average a run is used with (train.average_from): {"count", "step"} (samples, and the step
+    the mean reached) from a shipped file's header or from the file in use while the run trains; None
+    for weights of one step."""
+    run_dir = Path(run_dir)
+    raw = weights_meta(run_dir).get("averaged")
+    name = WEIGHTS
+    if raw is None:
+        try:
+            keeps = read_config(run_dir).train.keep_best
+        except CheckpointError:
+            keeps = ""
+        name = weights_in_use(run_dir, keeps)
+        raw = weights_meta(run_dir, name).get("averaged") if name != WEIGHTS else None
+    try:
+        averaged = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return averaged if isinstance(averaged, dict) else None
 
 
 def weights_step(run_dir: str | Path) -> int | None:

@@ -34,7 +34,8 @@ from filelock import FileLock, Timeout
 from tqdm import tqdm
 
 from . import aggressive, distributed
-from .checkpoint import load_resume, read_weights, save_best, save_checkpoint
+from .averaging import WeightAverage, check_averaging, sample_due, start_step
+from .checkpoint import load_resume, read_weights, save_average, save_best, save_checkpoint
 from .config import ConfigError, RunConfig, TrainConfig
 from .data import Corpus, read_corpus
 from .device import autocast, bf16_matmul, cpu_has_bf16, pick_device
@@ -178,6 +179,7 @@ def check_recipe(cfg: RunConfig) -> None:
             f"train.lr_hold={t.lr_hold:g}: the epochs a cosine holds its lr before falling, so it needs "
             f"train.lr_schedule=cosine and a value between 0 and train.epochs ({t.epochs:g})"
         )
+    check_averaging(t)
     if cfg.train.aggressive_inner < 1:
         raise ConfigError(f"train.aggressive_inner={cfg.train.aggressive_inner}: at least one encoder update a step")
     if cfg.objective.bow > 0 and not cfg.model.bow_head:
@@ -325,6 +327,7 @@ class Trainer:
             else None
         )
         self.state = TrainState(lr=t.lr, aggressive=t.aggressive)
+        self.average = WeightAverage(self.model) if t.average_from > 0 else None  # filled from average_from on
         self._sides = aggressive.encoder_side(self.model)  # (encoder side, the rest): train.aggressive steps them apart
         if saved is not None:
             self._restore(tensors, saved)
@@ -344,6 +347,7 @@ class Trainer:
             self.net = DistributedDataParallel(self.model, device_ids=ids)  # broadcasts rank 0's weights
         self.n_batches = math.ceil(len(self.train_set) / t.batch_size)
         self.total_steps = t.max_steps or math.ceil(t.epochs * self.n_batches)
+        self.average_start = start_step(t, self.n_batches)
         self.probe = self._choose_precision() if saved is None else None
         if main:
             cfg.save(self.run_dir / CONFIG)  # on resume, records changed training lengths
@@ -396,6 +400,8 @@ class Trainer:
             self.scheduler.num_bad_epochs = int(saved["state"].get("bad_validations", 0))
         for group in self.optimizer.param_groups:  # the configured lr, or where the plateau decay had brought it
             group["lr"] = self.state.lr
+        if self.average is not None and "average" in saved:  # else averaging was switched on by this resume
+            self.average.load_state_dict(saved["average"])
         torch.set_rng_state(saved["rng_cpu"])
         if "rng_cuda" in saved and self.device.type == "cuda":
             torch.cuda.set_rng_state_all(saved["rng_cuda"])
@@ -533,19 +539,24 @@ class Trainer:
         self.optimizer.step()
         state.step += 1
         state.batch += 1
+        if self.average is not None and sample_due(state.step, self.average_start, self.cfg.train.average_every):
+            self.average.add(self.model)
         return values
 
     def validate(self, scheduled: bool = True) -> dict[str, float] | None:
         """Held-out R, D and −ELBO on the validation split (rank 0), logged; a ``scheduled`` validation
         (every val_every steps, or at an epoch's end) also steps the plateau lr schedule on every rank."""
         self._marks["val"] = self.state.step
-        figures = None
+        figures, model = None, self.used_model()
         if self.world.is_main:  # a batch-normalised μ gets its population statistics before every evaluation
             refresh_mu_stats(self.model, self.train_set, self.cfg.train, self.device)
+            if model is not self.model:  # the weight average: its own statistics, and the run's weights now
+                refresh_mu_stats(model, self.train_set, self.cfg.train, self.device)
+                save_average(self.run_dir, model, self.state.to_dict(), self.average.count)  # type: ignore[union-attr]
         if self.world.is_main and self.valid_set is not None:
             batch_size = max(self.cfg.train.batch_size, 128)
             mi = self.state.aggressive and scheduled  # I(x; z) decides whether the aggressive phase goes on
-            figures = heldout_bounds(self.model, self.valid_set, self.device, batch_size=batch_size, mi=mi)
+            figures = heldout_bounds(model, self.valid_set, self.device, batch_size=batch_size, mi=mi)
         nll = distributed.from_main(figures["nll_bound"] if figures else None, self.world, self.device)
         if nll is None:
             return None
@@ -563,8 +574,10 @@ class Trainer:
         record = {"step": self.state.step, "epoch": self.state.epoch, "split": "valid", **figures}
         if self.lr_moves:
             record["lr"] = self.state.lr
+        if model is not self.model:
+            record["averaged"] = self.average.count  # type: ignore[union-attr]
         self._write(record)
-        self._keep_best(figures)
+        self._keep_best(figures, model)
         self._emit("on_validate", record)
         return figures
 
@@ -575,13 +588,21 @@ class Trainer:
             self.state.aggressive = False
             self._event("aggressive_ended", mi=round(mi, 4), previous_mi=round(previous, 4))
 
-    def _keep_best(self, figures: dict[str, float]) -> None:
-        """train.keep_best: a validation figure lower than any before keeps this step's weights."""
+    def used_model(self) -> torch.nn.Module:
+        """The weights validation measures and the run is used with: the weight average once it holds a
+        sample (train.average_from), else the model being trained."""
+        if self.average is None or not self.average.count:
+            return self.model
+        return self.average.model(self.model)
+
+    def _keep_best(self, figures: dict[str, float], model: torch.nn.Module) -> None:
+        """train.keep_best: a validation figure lower than any before keeps the weights it measured."""
         keep = self.cfg.train.keep_best
         if not keep or (self.state.best_kept is not None and figures[keep] >= self.state.best_kept):
             return
         self.state.best_kept = float(figures[keep])
-        save_best(self.run_dir, self.model, self.state.to_dict(), keep, self.state.best_kept)
+        averaged = self.average.count if model is not self.model else 0  # type: ignore[union-attr]
+        save_best(self.run_dir, model, self.state.to_dict(), keep, self.state.best_kept, averaged)
         self._event("kept_best", by=keep, value=round(self.state.best_kept, 4))
 
     def checkpoint(self) -> None:
@@ -589,7 +610,9 @@ class Trainer:
         self._marks["ckpt"] = self.state.step
         if not self.world.is_main:
             return
-        extra = {"scheduler": self.scheduler.state_dict()} if self.scheduler is not None else {}
+        extra: dict[str, Any] = {"scheduler": self.scheduler.state_dict()} if self.scheduler is not None else {}
+        if self.average is not None and self.average.count:
+            extra["average"] = self.average.state_dict()
         save_checkpoint(self.run_dir, self.model, self.optimizer, self.state.to_dict(), extra)
         self._emit("on_checkpoint", {"step": self.state.step, "path": str(self.run_dir)})
 

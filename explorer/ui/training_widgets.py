@@ -128,7 +128,7 @@ def objective(form: training.RunForm) -> None:
 
 def model_and_optimiser(root: Path, form: training.RunForm) -> str:
     """Architecture, size, epochs, word dropout, device, batch, learning rate, threads, decoder dropout, how z
-    enters the decoder, the lr schedule; returns the run name."""
+    enters the decoder, the lr schedule, the weight average; returns the run name."""
     from textvae_core.models import DECODERS, ENCODERS  # imports torch: only this page, only when drawn
 
     a = st.columns(6)
@@ -176,6 +176,12 @@ def model_and_optimiser(root: Path, form: training.RunForm) -> str:
             help="A validation counts as a new best only this many nats per sentence below the best, so a "
             "plateau that creeps down by hundredths lowers the learning rate too.",
         )  # fmt: skip
+    form.average_from = c[5].number_input(
+        "Average weights from (epoch)", 0.0, max(0.0, form.epochs - 0.1), 0.0, 0.5,
+        help="Stochastic weight averaging: from this epoch on, validation, the kept weights and the shipped ones "
+        "are the mean of the weights every 100 steps. At C = 100 the mean over epochs 8–10 lowered test D by 0.8 "
+        "nats and added 0.44 BLEU-4 at no extra training (docs/PAPER_SIZE.md). 0: off.",
+    )  # fmt: skip
     return run_name(b[4])
 
 
