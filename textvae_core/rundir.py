@@ -117,44 +117,35 @@ def weights_in_use(run_dir: str | Path, keep_best: str) -> str:
     return AVERAGE_WEIGHTS if (run_dir / AVERAGE_WEIGHTS).exists() else WEIGHTS
 
 
-def kept_weights(run_dir: str | Path) -> dict[str, Any] | None:
-    """Which validation kept the weights a run is used with (train.keep_best): {"by", "step", "value"} from
-    a shipped file's header or from best.safetensors while the run trains; None for the last step's weights."""
-    run_dir = Path(run_dir)
-    raw = weights_meta(run_dir).get("kept")
-    if raw is None and (run_dir / BEST_WEIGHTS).exists():
+def _in_use_record(run_dir: Path, key: str) -> dict[str, Any] | None:
+    """A JSON record of the header of the weights a run is used with: the shipped file's, or while the run
+    trains the kept best or averaged file's (rundir.weights_in_use); None when absent or unreadable."""
+    raw = weights_meta(run_dir).get(key)
+    if raw is None and any((run_dir / name).exists() for name in (BEST_WEIGHTS, AVERAGE_WEIGHTS)):
         try:
             keeps = read_config(run_dir).train.keep_best
         except CheckpointError:
             keeps = ""
         name = weights_in_use(run_dir, keeps)
-        raw = weights_meta(run_dir, name).get("kept") if name == BEST_WEIGHTS else None
+        raw = weights_meta(run_dir, name).get(key) if name != WEIGHTS else None
     try:
-        kept = json.loads(raw) if raw else None
+        record = json.loads(raw) if raw else None
     except ValueError:
         return None
-    return kept if isinstance(kept, dict) else None
+    return record if isinstance(record, dict) else None
+
+
+def kept_weights(run_dir: str | Path) -> dict[str, Any] | None:
+    """Which validation kept the weights a run is used with (train.keep_best): {"by", "step", "value"} from
+    a shipped file's header or from best.safetensors while the run trains; None for the last step's weights."""
+    return _in_use_record(Path(run_dir), "kept")
 
 
 def averaged_weights(run_dir: str | Path) -> dict[str, Any] | None:
     """The weight average a run is used with (train.average_from): {"count", "step"} (samples, and the step
     the mean reached) from a shipped file's header or from the file in use while the run trains; None
     for weights of one step."""
-    run_dir = Path(run_dir)
-    raw = weights_meta(run_dir).get("averaged")
-    name = WEIGHTS
-    if raw is None:
-        try:
-            keeps = read_config(run_dir).train.keep_best
-        except CheckpointError:
-            keeps = ""
-        name = weights_in_use(run_dir, keeps)
-        raw = weights_meta(run_dir, name).get("averaged") if name != WEIGHTS else None
-    try:
-        averaged = json.loads(raw) if raw else None
-    except ValueError:
-        return None
-    return averaged if isinstance(averaged, dict) else None
+    return _in_use_record(Path(run_dir), "averaged")
 
 
 def weights_step(run_dir: str | Path) -> int | None:
