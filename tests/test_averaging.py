@@ -13,7 +13,7 @@ from conftest import tiny_config
 from textvae_core.averaging import sample_due
 from textvae_core.checkpoint import load_run, read_weights
 from textvae_core.config import ConfigError, RunConfig
-from textvae_core.rundir import AVERAGE_WEIGHTS, CONFIG, averaged_weights, read_metrics
+from textvae_core.rundir import AVERAGE_WEIGHTS, CONFIG, averaged_weights, kept_weights, read_metrics
 from textvae_core.trainer import Trainer, check_recipe, prepare_data
 
 STEPS, EVERY = 12, 3
@@ -62,6 +62,7 @@ def test_the_run_validates_loads_and_ships_the_mean_of_its_sampled_weights(corpu
     valid = [r for r in read_metrics(run) if r["split"] == "valid"]
     assert [(r["step"], r.get("averaged")) for r in valid] == [(4, 1), (8, 2), (12, 3)]
     assert averaged_weights(run) == {"count": 3, "step": STEPS}
+    assert kept_weights(run) is None  # the mean is in use, but no validation kept it (keep_best off)
     loaded = load_run(run).model.state_dict()
     assert torch.equal(loaded["embedding.weight"], mean["embedding.weight"])
     assert weights_label(run).endswith("· mean of 3 steps' weights")
