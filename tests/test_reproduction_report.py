@@ -401,3 +401,17 @@ def test_the_recipe_note_names_the_bag_of_words_run_and_whose_weights_were_kept(
     note = Report(runs).budget_caveat()
     assert "lowest validation D for C = 15 (step 20 of 30) and C = 100 (step 20 of 30) (PTB overfits" in note
     assert "lowest at the last validation (step 30) for C = 3: no overfitting within the budget" in note
+    assert note.endswith("the weights kept are the last step's.")
+    # kept at the end with the weight average (train.average_from): the mean is what was kept, per run
+    for name, C in zip(claims.TABLE1, (3.0, 15.0), strict=False):
+        runs[name] = run(name, C, 0.0, "rec", 30)
+    runs[claims.TABLE1[1]].config.train.average_from = 8.0
+    note = Report(runs).budget_caveat()
+    assert note.startswith("Recipe note: all three runs are")  # averaging alone does not split the recipe
+    assert note.endswith(
+        "the weights kept are the last step's for C = 3; from epoch 8 the mean of the weights every 100 steps "
+        "for C = 15."
+    )
+    assert "weights of the best valid D (from epoch 8 the mean of the weights every 100 steps validated)" in (
+        Report(runs).budgets(claims.TABLE1)
+    )

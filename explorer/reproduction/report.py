@@ -56,18 +56,30 @@ def recipe(cfg: Any, budget: bool = True) -> str:
     knobs = [] if label == "—" else [label]
     if o.C_schedule != "constant":
         knobs.append(f"C ramped over {o.C_warmup_steps} steps")
+    averaged = f" ({_averaged(cfg, 'validated')})" if t.average_from > 0 else ""
     if t.keep_best:
-        knobs.append(f"weights of the best {KEPT_FIGURES.get(t.keep_best, t.keep_best)}")
+        knobs.append(f"weights of the best {KEPT_FIGURES.get(t.keep_best, t.keep_best)}{averaged}")
+    elif averaged:
+        knobs.append(_averaged(cfg, "shipped"))
     how = ", ".join(knobs) if knobs else "C from step 0"
     epochs = f"{t.epochs:g} epochs, " if budget else ""
     return f"emb {m.emb_dim} / hidden {m.hidden} / z {m.z_dim}, {epochs}{how}"
 
 
+def _averaged(cfg: Any, verb: str = "") -> str:
+    """Which weights a run with train.average_from validates and ships, in words ("from epoch 8 the mean of
+    the weights every 100 steps [verb]")."""
+    t = cfg.train
+    what = f"from epoch {t.average_from:g} the mean of the weights every {t.average_every} steps"
+    return f"{what} {verb}" if verb else what
+
+
 def _shared(cfg: Any) -> Any:
-    """The config without its bag-of-words loss and head and without keeping its best weights: what else two
-    runs' recipes share."""
+    """The config without its bag-of-words loss and head, without keeping its best weights and without the
+    weight average: what else two runs' recipes share (the note names those differences itself)."""
     out = copy.deepcopy(cfg)
     out.objective.bow, out.model.bow_head, out.train.keep_best = 0.0, False, ""
+    out.train.average_from = 0.0
     return out
 
 
@@ -190,7 +202,7 @@ class Report:
                 steps = _and([str(s) for s in sorted({r.eval["step"] for r in at_end})])
                 out.append(
                     f"Validation D was lowest at the last validation (step {steps}) for {ends}: no overfitting "
-                    f"within the budget, the weights kept are the last step's and D was still falling{tail}."
+                    f"within the budget and D was still falling; the weights kept are {_kept_at_end(at_end)}{tail}."
                 )
         return out
 
@@ -344,3 +356,15 @@ def _valid_low(run: RunData) -> str:
 def _and(words: list[str]) -> str:
     """Names as a sentence lists them: A; A and B; A, B and C."""
     return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else words[0]
+
+
+def _kept_at_end(runs: list[Any]) -> str:
+    """What the weights kept at the last validation are: the last step's, or the weight average's for runs
+    trained with one (named per run when the runs differ)."""
+    groups: dict[str, list[str]] = {}
+    for r in runs:
+        what = _averaged(r.config) if r.config.train.average_from > 0 else "the last step's"
+        groups.setdefault(what, []).append(f"C = {capacity(r):g}")
+    if len(groups) == 1:
+        return next(iter(groups))
+    return "; ".join(f"{w} for {_and(names)}" for w, names in groups.items())
