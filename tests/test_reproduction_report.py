@@ -409,9 +409,11 @@ def test_the_recipe_note_names_the_bag_of_words_run_and_whose_weights_were_kept(
     note = Report(runs).budget_caveat()
     assert note.startswith("Recipe note: all three runs are")  # averaging alone does not split the recipe
     assert note.endswith(
-        "the weights kept are the last step's for C = 3; from epoch 8 the mean of the weights every 100 steps "
+        "the weights kept are the last step's for C = 3; the mean of the weights every 100 steps from epoch 8 on "
         "for C = 15."
     )
-    assert "weights of the best valid D (from epoch 8 the mean of the weights every 100 steps validated)" in (
+    assert "weights of the best valid D (the mean of the weights every 100 steps from epoch 8 on)" in (
         Report(runs).budgets(claims.TABLE1)
     )
+    runs[claims.TABLE1[1]].config.train.keep_best = ""  # averaged without keeping the best: the mean is shipped
+    assert Report(runs).budgets(claims.TABLE1).count("shipping the mean of the weights every 100 steps") == 1

@@ -56,22 +56,20 @@ def recipe(cfg: Any, budget: bool = True) -> str:
     knobs = [] if label == "—" else [label]
     if o.C_schedule != "constant":
         knobs.append(f"C ramped over {o.C_warmup_steps} steps")
-    averaged = f" ({_averaged(cfg, 'validated')})" if t.average_from > 0 else ""
+    averaged = f" ({_averaged(cfg)})" if t.average_from > 0 else ""
     if t.keep_best:
         knobs.append(f"weights of the best {KEPT_FIGURES.get(t.keep_best, t.keep_best)}{averaged}")
     elif averaged:
-        knobs.append(_averaged(cfg, "shipped"))
+        knobs.append(f"shipping {_averaged(cfg)}")
     how = ", ".join(knobs) if knobs else "C from step 0"
     epochs = f"{t.epochs:g} epochs, " if budget else ""
     return f"emb {m.emb_dim} / hidden {m.hidden} / z {m.z_dim}, {epochs}{how}"
 
 
-def _averaged(cfg: Any, verb: str = "") -> str:
-    """Which weights a run with train.average_from validates and ships, in words ("from epoch 8 the mean of
-    the weights every 100 steps [verb]")."""
+def _averaged(cfg: Any) -> str:
+    """Which weights a run with train.average_from validates and ships, in words."""
     t = cfg.train
-    what = f"from epoch {t.average_from:g} the mean of the weights every {t.average_every} steps"
-    return f"{what} {verb}" if verb else what
+    return f"the mean of the weights every {t.average_every} steps from epoch {t.average_from:g} on"
 
 
 def _shared(cfg: Any) -> Any:
