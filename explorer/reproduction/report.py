@@ -56,11 +56,12 @@ def recipe(cfg: Any, budget: bool = True) -> str:
     knobs = [] if label == "—" else [label]
     if o.C_schedule != "constant":
         knobs.append(f"C ramped over {o.C_warmup_steps} steps")
-    averaged = f" ({_averaged(cfg)})" if t.average_from > 0 else ""
+    averaged = _averaged(cfg) if t.average_from > 0 else ""
     if t.keep_best:
-        knobs.append(f"weights of the best {KEPT_FIGURES.get(t.keep_best, t.keep_best)}{averaged}")
+        kept = f"weights of the best {KEPT_FIGURES.get(t.keep_best, t.keep_best)}"
+        knobs.append(f"{kept} ({averaged})" if averaged else kept)
     elif averaged:
-        knobs.append(f"shipping {_averaged(cfg)}")
+        knobs.append(f"shipping {averaged}")
     how = ", ".join(knobs) if knobs else "C from step 0"
     epochs = f"{t.epochs:g} epochs, " if budget else ""
     return f"emb {m.emb_dim} / hidden {m.hidden} / z {m.z_dim}, {epochs}{how}"
