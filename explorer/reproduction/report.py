@@ -56,7 +56,7 @@ def recipe(cfg: Any, budget: bool = True) -> str:
     knobs = [] if label == "—" else [label]
     if o.C_schedule != "constant":
         knobs.append(f"C ramped over {o.C_warmup_steps} steps")
-    averaged = _averaged(cfg) if t.average_from > 0 else ""
+    averaged = _averaged(cfg)
     if t.keep_best:
         kept = f"weights of the best {KEPT_FIGURES.get(t.keep_best, t.keep_best)}"
         knobs.append(f"{kept} ({averaged})" if averaged else kept)
@@ -68,8 +68,10 @@ def recipe(cfg: Any, budget: bool = True) -> str:
 
 
 def _averaged(cfg: Any) -> str:
-    """Which weights a run with train.average_from validates and ships, in words."""
+    """Which weights a run with train.average_from validates and ships, in words; "" without the average."""
     t = cfg.train
+    if t.average_from <= 0:
+        return ""
     return f"the mean of the weights every {t.average_every} steps from epoch {t.average_from:g} on"
 
 
@@ -362,7 +364,7 @@ def _kept_at_end(runs: list[Any]) -> str:
     trained with one (named per run when the runs differ)."""
     groups: dict[str, list[str]] = {}
     for r in runs:
-        what = _averaged(r.config) if r.config.train.average_from > 0 else "the last step's"
+        what = _averaged(r.config) or "the last step's"
         groups.setdefault(what, []).append(f"C = {capacity(r):g}")
     if len(groups) == 1:
         return next(iter(groups))
