@@ -325,3 +325,33 @@ def test_shipped_run_leaves_out_the_bag_of_words_head_and_still_loads(bow_run: P
     (undeclared / WEIGHTS).write_bytes(weights_bytes(model, {**meta, "dropped_parts": '["decoder"]'}))
     with pytest.raises(CheckpointError, match="only \\['bow_head'\\] may be left out"):
         load_run(undeclared)
+
+
+def test_a_tied_run_saves_its_embedding_once_and_ships_alike(
+    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tie_embeddings: the weights file, the weight average and an int8 export hold E once (as
+    embedding.weight), and every one of them loads back into a model whose output layer is that E."""
+    from helpers import tiny_config
+
+    from textvae_core import checkpoint
+    from textvae_core.checkpoint import export_run
+    from textvae_core.rundir import AVERAGE_WEIGHTS
+    from textvae_core.train import train
+
+    cfg = tiny_config(corpus_dir, tmp_path / "tied", "beta-c", C=3.0)
+    cfg.model.tie_embeddings, cfg.model.hidden = True, 2 * cfg.model.emb_dim
+    cfg.train.average_from = 0.5
+    train(cfg)
+    run = tmp_path / "tied"
+    for name in (WEIGHTS, AVERAGE_WEIGHTS):
+        tensors, _ = read_weights(run / name)
+        assert "out.weight" not in tensors and {"embedding.weight", "out_proj.weight", "out.bias"} <= set(tensors)
+    model = load_run(run).model
+    assert torch.equal(model.out.weight[4:], model.embedding.weight[4:])
+    monkeypatch.setattr(checkpoint, "INT8_MIN_NUMEL", 64)
+    shipped = export_run(run, tmp_path / "int8", dtype="int8")
+    full, small = TextVAE.load(run), TextVAE.load(shipped)
+    assert torch.equal(small.model.out.weight[4:], small.model.embedding.weight[4:])
+    sents = ["the cat sees the river today", "a dog finds some bread"]
+    assert torch.allclose(full.encode(sents).mu, small.encode(sents).mu, atol=5e-2)

@@ -128,6 +128,47 @@ def test_rec_is_the_sum_of_token_nlls(enc: str, dec: str, z_mode: str, latent: s
         assert rec[i].item() == pytest.approx(expected, rel=1e-5)
 
 
+@pytest.mark.parametrize(("dec", "hidden"), [("lstm", 16), ("gru", 12), ("cnn", 16)])
+def test_a_tied_output_layer_is_the_embedding(dec: str, hidden: int) -> None:
+    """tie_embeddings: the logits are E·h (+ b), through a projection when the decoder is wider than the
+    embedding; E has one owner in the weights; <pad> stays the zero vector; decoding agrees with training."""
+    model = build_model(
+        tiny("lstm", dec, "both" if dec != "cnn" else "concat", hidden=hidden, tie_embeddings=True), len(VOCAB)
+    )
+    names = set(model.state_dict())
+    assert "out.weight" not in names and "out.bias" in names
+    assert ("out_proj.weight" in names) == (hidden != 12)  # emb_dim 12: a 16-wide decoder projects first
+    assert sum(p.numel() for p in model.parameters()) < sum(
+        p.numel() for p in build_model(tiny("lstm", dec, hidden=hidden), len(VOCAB)).parameters()
+    )
+    b = batch()
+    out = model(b)
+    out.rec.sum().backward()
+    grad = model.embedding.weight.grad
+    assert grad[VOCAB.eos_id].abs().sum() > 0  # <eos> is only ever a target: its row learns through the output layer
+    assert grad[VOCAB.pad_id].abs().sum() == 0
+
+    model.eval()
+    z = torch.randn(4, model.latent_dim)
+    with torch.no_grad():
+        hidden_states = model.decoder(model.embedding(b.dec_in), model.decoder_z(z))
+        full = model.logits(hidden_states)
+        shifted = model.embedding.weight.clone()
+        shifted[VOCAB.eos_id] += 1.0
+        model.embedding.weight.copy_(shifted)  # the output layer reads the embedding itself, not a copy
+        assert not torch.allclose(model.logits(hidden_states)[..., VOCAB.eos_id], full[..., VOCAB.eos_id])
+        model.embedding.weight[VOCAB.eos_id] -= 1.0
+        state, steps = model.init_state(z), []
+        for t in range(b.dec_in.size(1)):
+            logits, state = model.step_logits(b.dec_in[:, t], z, state)
+            steps.append(logits)
+        rec = model.sentence_nll(z, b.dec_in, b.target, b.lengths)
+    assert torch.allclose(torch.stack(steps, 1), full, atol=1e-5)
+    logp = full.log_softmax(-1)
+    for i, n in enumerate(b.lengths.tolist()):
+        assert rec[i].item() == pytest.approx(-sum(logp[i, t, b.target[i, t]].item() for t in range(n + 1)), rel=1e-5)
+
+
 def test_hybrid_aux_rec_is_the_deconvolution_read_alone() -> None:
     """D_aux scores x under the deconvolution's features projected by aux_out: no LSTM, no input words."""
     model = build_model(tiny("cnn", "hybrid"), len(VOCAB)).eval()

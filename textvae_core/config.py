@@ -53,6 +53,7 @@ class ModelConfig:
     mu_scale_learn: bool = False  # batchnorm: learn γ per dimension from mu_scale (unused dimensions shrink)
     bow_head: bool = False  # a linear head predicting the sentence's bag of words from z (Zhao et al. 2017)
     dropout: float = 0.0  # dropout on decoder outputs before the vocabulary projection
+    tie_embeddings: bool = False  # output layer = the embedding matrix (Press & Wolf 2017); hidden ≠ emb: projected
     emb_dropout: float = 0.0  # dropout on the decoder's input embeddings (weakens the decoder, regularises)
     cnn_kernel: int = 3  # CNN decoder: causal kernel width (tokens)
     cnn_dilations: list[int] = field(default_factory=lambda: [1, 2, 4, 8])  # CNN decoder: one gated block per dilation

@@ -92,7 +92,7 @@ def _nll_no_grad(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, targ
 
 def sentence_nll(
     hidden: torch.Tensor,
-    out: torch.nn.Linear,
+    out: torch.nn.Module,  # the vocabulary projection: a Linear or a TiedOutput (.weight [V, H], .bias [V])
     target: torch.Tensor,
     lengths: torch.Tensor,
     start: torch.Tensor | None = None,

@@ -88,6 +88,29 @@ def gaussian_log_density(
     return -0.5 * ((z - mu).pow(2) / logvar.exp() + logvar + LOG_2PI).sum(-1)
 
 
+class TiedOutput(nn.Module):
+    """The vocabulary projection whose weight *is* the word embedding matrix (Press & Wolf 2017): logits
+    = E h + b. Only the bias is its own parameter; the embedding is held outside the module tree, so the
+    matrix has one owner and appears once in state_dict, the weight average and the weights file."""
+
+    def __init__(self, embedding: nn.Embedding) -> None:
+        super().__init__()
+        object.__setattr__(self, "_embedding", embedding)  # not a submodule: the VAE already registers it
+        self.bias = nn.Parameter(torch.zeros(embedding.num_embeddings))
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """The embedding matrix with the <pad> row held at zero: <pad> is never a target, so the loss would
+        only push its row around, and the encoders read <pad> as the zero vector."""
+        emb = self._embedding
+        if emb.padding_idx is None:
+            return emb.weight
+        return emb.weight.index_fill(0, torch.tensor([emb.padding_idx], device=emb.weight.device), 0.0)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return F.linear(h, self.weight, self.bias)
+
+
 class SentenceVAE(nn.Module):
     hierarchical = False  # True when q(z|x) is not one factorised Gaussian (a ladder): sample it with posterior_draws
     # the parameters q(z|x) depends on, by name prefix (aggressive encoder updates step them apart from the rest)
@@ -113,7 +136,14 @@ class SentenceVAE(nn.Module):
         self.decoder = decoder_cls(cfg)
         self.drop = nn.Dropout(cfg.dropout)
         self.emb_drop = nn.Dropout(cfg.emb_dropout)  # decoder inputs only; the encoder reads clean embeddings
-        self.out = nn.Linear(self.decoder.out_dim, vocab_size)
+        self.out: nn.Module
+        self.out_proj: nn.Module | None = None  # tied output layer on a decoder wider than the embedding
+        if cfg.tie_embeddings:
+            if self.decoder.out_dim != cfg.emb_dim:
+                self.out_proj = nn.Linear(self.decoder.out_dim, cfg.emb_dim, bias=False)
+            self.out = TiedOutput(self.embedding)
+        else:
+            self.out = nn.Linear(self.decoder.out_dim, vocab_size)
         aux_dim = getattr(self.decoder, "aux_dim", None)
         self.aux_out = nn.Linear(aux_dim, vocab_size) if aux_dim else None  # Hybrid: the deconvolution's own words
         # Zhu et al. 2020: μ batch-normalised with a fixed scale. The batch mean of μ is 0 and its spread
@@ -215,8 +245,14 @@ class SentenceVAE(nn.Module):
         """What the decoder reads of a flat latent (everything, here; a ladder's bottom layer)."""
         return z
 
+    def vocab_input(self, hidden: torch.Tensor) -> torch.Tensor:
+        """What the vocabulary projection reads of the decoder's output: dropped out, and brought to the
+        embedding's width when the output layer is tied to it."""
+        hidden = self.drop(hidden)
+        return self.out_proj(hidden) if self.out_proj is not None else hidden
+
     def logits(self, hidden: torch.Tensor) -> torch.Tensor:
-        return self.out(self.drop(hidden))
+        return self.out(self.vocab_input(hidden))
 
     def init_state(self, z: torch.Tensor) -> object:
         """Decoding state before the first token for flat latents z [N, latent_dim]."""
@@ -237,7 +273,7 @@ class SentenceVAE(nn.Module):
         aux: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         hidden, aux_hidden = self.decoder.forward_aux(self.emb_drop(self.embedding(dec_in)), self.decoder_z(z))
-        rec = sentence_nll(self.drop(hidden), self.out, target, lengths, start)
+        rec = sentence_nll(self.vocab_input(hidden), self.out, target, lengths, start)
         if not aux or aux_hidden is None or self.aux_out is None:
             return rec, None
         return rec, sentence_nll(self.drop(aux_hidden), self.aux_out, target, lengths, start)
