@@ -135,6 +135,8 @@ def _recipe_knobs(cfg: RunConfig) -> list[tuple[str, str]]:
         knobs.append(("z in the decoder's first state too", "z→h₀"))
     if m.bidirectional:  # an RNN encoder reading both ways (docs/PAPER_SIZE.md): another curve
         knobs.append(("a bidirectional encoder", "bi-enc"))
+    if m.tie_embeddings:  # the output layer is the embedding matrix: another decoder, another curve
+        knobs.append(("output layer tied to the embeddings", "tied"))
     return knobs
 
 

@@ -138,6 +138,7 @@ class RunForm:
     aggressive: bool = False  # train.aggressive: He et al.'s encoder-only updates until validation I(x; z) falls
     dropout: float = 0.0  # model.dropout and model.emb_dropout: the decoder's inputs and outputs (probability)
     z_mode: str = "concat"  # model.z_mode: how z enters an RNN decoder (concat | init | both)
+    tie: bool = False  # model.tie_embeddings: the output layer is the embedding matrix (projected to its width)
     lr_decay: float = 1.0  # train.lr_decay: lr × this when the validation −ELBO (D if keep_best = rec) stops falling
     lr_min_gain: float = 0.0  # train.lr_min_gain: nats/sentence a validation must gain to count as falling
     lr_schedule: str = "constant"  # train.lr_schedule: constant (or the plateau decay) | cosine to lr_final
@@ -167,6 +168,8 @@ class RunForm:
             out.append("--train.aggressive=true")
         out += [f"--model.dropout={self.dropout:g}", f"--model.emb_dropout={self.dropout:g}"]
         out += [f"--model.z_mode={self.z_mode}", f"--train.lr_decay={self.lr_decay:g}"]
+        if self.tie:
+            out.append("--model.tie_embeddings=true")
         out += ["--train.lr_patience=1", f"--train.lr_min_gain={self.lr_min_gain:g}"]
         out += [f"--train.lr_schedule={self.lr_schedule}", f"--train.lr_final={self.lr_final:g}"]
         out.append(f"--train.lr_hold={self.lr_hold:g}")
@@ -234,6 +237,11 @@ def recipe_args(train_file: str, batch_size: int, knobs: dict[str, object]) -> l
 
 KEEP_CHOICES = {"": "the last step's", **{k: f"best {v}" for k, v in KEPT_FIGURES.items()}}  # RunForm.keep_best
 LATENTS = ("dense", "fmp", "ladder")
+TIE_HELP = (
+    "The decoder's vocabulary projection reuses the word embedding matrix (Press & Wolf 2017), through a linear "
+    "map when the decoder is wider than the embedding: the largest matrix of a small model is learned once, from "
+    "both ends."
+)
 Z_MODES = {"concat": "each input", "init": "first state", "both": "both"}  # RunForm.z_mode
 LR_SCHEDULES = {"constant": "constant", "plateau": "× on a plateau", "cosine": "cosine"}  # the form's choices
 LATENT_HELP = (

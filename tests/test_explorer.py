@@ -220,6 +220,8 @@ def test_curve_names_tell_the_rate_recipe_apart() -> None:
     assert recipe_mark(cfg) == ", FB0.25 + DO0.5in/0.3out + z→h₀"
     cfg.model.bidirectional = True
     assert recipe_mark(cfg) == ", FB0.25 + DO0.5in/0.3out + z→h₀ + bi-enc"
+    cfg.model.tie_embeddings = True
+    assert recipe_mark(cfg).endswith(" + bi-enc + tied")
 
 
 def test_training_curves_draw_the_aggressive_phase_and_the_lr_only_for_runs_that_log_them() -> None:

@@ -233,6 +233,8 @@ def test_the_training_form_sets_decoder_dropout_z_mode_and_lr_decay(corpus_dir: 
     assert cosine.train.lr_hold == 0.5 and plain.train.average_from == t.average_from == 0.0
     averaged, _ = parse_cli([*training.RunForm(corpus=splits, average_from=8.0).args(), "--out=w"])
     assert averaged.train.average_from == 8.0
+    tied, _ = parse_cli([*training.RunForm(corpus=splits, tie=True).args(), "--out=v"])
+    assert tied.model.tie_embeddings and not plain.model.tie_embeddings
     for mode in training.Z_MODES:  # every choice of the page builds a decoder
         build_model(ModelConfig(emb_dim=8, hidden=8, z_dim=4, z_mode=mode), 20)
 
