@@ -15,6 +15,7 @@ from textvae_core.data import make_batch
 from textvae_core.models import DECODERS, ENCODERS, LATENTS, SequenceTooLong, build_model, gaussian_kl
 from textvae_core.models.ladder import merge
 from textvae_core.models.rnn_encoder import segment_means
+from textvae_core.models.vae import TIED_INIT
 from textvae_core.objectives import objective_terms, preset
 from textvae_core.ops import linear_cross_entropy
 from textvae_core.vocab import Vocab
@@ -136,6 +137,7 @@ def test_a_tied_output_layer_is_the_embedding(dec: str, hidden: int) -> None:
         tiny("lstm", dec, "both" if dec != "cnn" else "concat", hidden=hidden, tie_embeddings=True), len(VOCAB)
     )
     names = set(model.state_dict())
+    assert model.embedding.weight.abs().max() <= TIED_INIT  # an output layer's scale, not N(0, 1)
     assert "out.weight" not in names and "out.bias" in names
     assert ("out_proj.weight" in names) == (hidden != 12)  # emb_dim 12: a 16-wide decoder projects first
     assert sum(p.numel() for p in model.parameters()) < sum(
