@@ -55,7 +55,8 @@ def test_grid_names_are_unique_and_groups_cover_the_issue() -> None:
     groups = {r.group for r in runs}
     assert {"autogen", "betac", "sweep-lstm", "sweep-gru", "sweep-cnn", "record"} <= groups
     record = next(r for r in runs if r.group == "record").config("cpu")
-    assert record.model.emb_dropout > 0 and record.train.lr_decay < 1 and record.objective.C > 5
+    assert record.model.emb_dropout > 0 and record.model.tie_embeddings and record.objective.C > 5
+    assert record.train.lr_schedule == "cosine" and 0 < record.train.lr_hold < record.train.epochs
     for dec in ("lstm", "gru", "cnn"):
         cs = [r.knobs["C"] for r in runs if r.group == f"sweep-{dec}"]
         assert cs == [float(c) for c in range(10, 101, 10)] and all(isinstance(c, float) for c in cs)
