@@ -339,14 +339,14 @@ def m2_elbo(runs: list[RunData]) -> str:
     )
 
 
-SPENT_DECAY = 10  # a plateau decay that has cut the lr below 1/this of its start: its last slope is no pace to keep
+SPENT_DECAY = 10  # a decay that has cut the lr below 1/this of its start: its last slope is no pace to keep
 
 
 def record(goal: float, window: int = 5) -> Any:
     """Why the record run misses, from its own log: collapse, or the pace its validation −ELBO was still
     falling at when training stopped (is the gap a matter of budget?). The pace is a least-squares slope
     over the last ``window`` epochs, so one noisy validation does not decide it; a run whose best validation
-    was followed by two or more without a new best, at a learning rate its plateau decay had lowered, has
+    was followed by two or more without a new best, at a learning rate a decay had lowered, has
     levelled off, whatever slope the epochs before its best give the window; so has one still creeping
     down at a learning rate its decay has cut below a tenth of where it began."""
 
@@ -387,7 +387,7 @@ def record(goal: float, window: int = 5) -> Any:
             elif pace > 0 and lrs and lrs[-1] <= lrs[0] / SPENT_DECAY:  # the slope of a spent schedule
                 parts.append(
                     f"{seen}: still falling {pace:.2f} nats per epoch, but at a learning rate decayed to "
-                    f"{lrs[-1]:.2g} (1/{lrs[0] / lrs[-1]:.0f} of {lrs[0]:.2g}): the plateau decay has run its "
+                    f"{lrs[-1]:.2g} (1/{lrs[0] / lrs[-1]:.0f} of {lrs[0]:.2g}): the decay has run its "
                     f"course, so more epochs of this recipe would close little of the {gap:.2f} nats"
                 )
             elif pace > 0:
