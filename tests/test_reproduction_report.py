@@ -417,3 +417,16 @@ def test_the_recipe_note_names_the_bag_of_words_run_and_whose_weights_were_kept(
     )
     runs[claims.TABLE1[1]].config.train.keep_best = ""  # averaged without keeping the best: the mean is shipped
     assert Report(runs).budgets(claims.TABLE1).count("shipping the mean of the weights every 100 steps") == 1
+
+
+def test_a_recipe_names_how_its_learning_rate_moved() -> None:
+    """Two runs that differ only in their lr schedule read differently in the report's recipe notes."""
+    from explorer.reproduction.report import recipe
+    from textvae_core.config import RunConfig
+
+    cfg = RunConfig()
+    assert "lr" not in recipe(cfg)
+    cfg.train.lr_schedule, cfg.train.lr_hold, cfg.train.lr_final = "cosine", 7.0, 1e-5
+    assert "lr 0.001 held 7 epochs, then on a half cosine to 1e-5" in recipe(cfg)
+    cfg.train.lr_schedule, cfg.train.lr_decay = "constant", 0.5
+    assert "lr 0.001 × 0.5 on a plateau" in recipe(cfg)

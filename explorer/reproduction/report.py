@@ -56,6 +56,8 @@ def recipe(cfg: Any, budget: bool = True) -> str:
     knobs = [] if label == "—" else [label]
     if o.C_schedule != "constant":
         knobs.append(f"C ramped over {o.C_warmup_steps} steps")
+    if lr := _lr_words(t):
+        knobs.append(lr)
     averaged = _averaged(cfg)
     if t.keep_best:
         kept = f"weights of the best {KEPT_FIGURES.get(t.keep_best, t.keep_best)}"
@@ -65,6 +67,16 @@ def recipe(cfg: Any, budget: bool = True) -> str:
     how = ", ".join(knobs) if knobs else "C from step 0"
     epochs = f"{t.epochs:g} epochs, " if budget else ""
     return f"emb {m.emb_dim} / hidden {m.hidden} / z {m.z_dim}, {epochs}{how}"
+
+
+def _lr_words(t: Any) -> str:
+    """How the learning rate moved, in words; "" for one held constant (the default: not worth a word)."""
+    if t.lr_schedule == "cosine":
+        held = f"held {t.lr_hold:g} epochs, then " if t.lr_hold > 0 else ""
+        return f"lr {t.lr:g} {held}on a half cosine to {t.lr_final:g}".replace("e-0", "e-")
+    if t.lr_decay < 1.0:
+        return f"lr {t.lr:g} × {t.lr_decay:g} on a plateau"
+    return ""
 
 
 def _averaged(cfg: Any) -> str:
