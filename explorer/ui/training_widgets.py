@@ -137,7 +137,7 @@ def model_and_optimiser(root: Path, form: training.RunForm) -> str:
     form.epochs = a[3].number_input("Epochs", 0.01, 1000.0, 1.0)
     form.word_dropout = a[4].slider("Word dropout", 0.0, 1.0, 0.0, 0.05)
     form.device = a[5].selectbox("Device", training.devices())
-    b = st.columns([1, 1, 1, 1, 1, 2])
+    b = st.columns([1, 1, 1, 1, 2, 2])  # the checkbox's label whole
     form.latent = b[0].selectbox("Latent", list(training.LATENTS), help=training.LATENT_HELP)
     form.batch_size = b[1].number_input("Batch size", 1, 4096, 64)
     form.lr = b[2].number_input("Learning rate", 1e-6, 1.0, 1e-3, format="%.0e")
