@@ -353,6 +353,27 @@ def test_active_units_at_the_cap_from_the_smallest_c_names_the_normalised_mean()
     assert plain == "AU can not exceed z_dim (64 here, 64 in the paper); flat below the cap would be a miss"
 
 
+def test_active_units_that_dip_between_two_capacities_say_how_far_under_the_threshold() -> None:
+    """A fall in AU from one C to the next names the dimensions left out and whether they went quiet or only
+    slipped under 0.01, from the per-dimension variances AU is counted on."""
+    from explorer.reproduction import engine, why
+
+    def run(C: float, variances: list[float]) -> engine.RunData:
+        cfg = RunConfig()
+        cfg.model.mu_norm, cfg.objective.C = "batchnorm", C
+        au = sum(v > 0.01 for v in variances)
+        latent = {"active_units": au, "z_dim": 4, "mean_sq_norm": 0.1, "au_variances": variances}
+        return engine.RunData(f"c{C:g}", {"latent": latent}, cfg, [], "")
+
+    top = run(100, [1.0, 1.1, 1.2, 1.3])
+    near = why.active_units([run(3, [0.03, 0.05, 0.06, 0.07]), run(15, [0.006, 0.008, 0.5, 0.8]), top])
+    assert near.startswith("falls from C = 3 to C = 15 (4 → 2 of 4): the 2 dimensions left out at C = 15")
+    assert "0.0060–0.0080" in near and "just under AU's threshold of 0.01" in near and "0.0300" in near
+    assert "sum rises 0.2 → 1.3" in near
+    quiet = why.active_units([run(3, [0.03, 0.05, 0.06, 0.07]), run(15, [1e-5, 2e-5, 0.5, 0.8]), top])
+    assert "they went quiet" in quiet and "threshold" not in quiet
+
+
 def test_a_flat_nucleus_fce_is_explained_by_the_spread_and_the_width_of_q_z() -> None:
     from explorer.reproduction import engine, why
 

@@ -26,6 +26,7 @@ from .device import pick_device
 from .inference import TextVAE
 from .lm import LMConfig
 from .metrics import (
+    AU_THRESHOLD,
     active_units,
     aggregated_posterior,
     forward_cross_entropy,
@@ -335,7 +336,7 @@ def latent_stats(
         stats["parts"] = {
             p.name: {
                 "size": p.size,
-                "active_units": int((variances[p.start : p.stop] > 0.01).sum()),
+                "active_units": int((variances[p.start : p.stop] > AU_THRESHOLD).sum()),
                 **({"kl": float(kl_dims[:, p.start : p.stop].sum(-1).mean())} if kl_dims is not None else {}),
             }
             for p in parts

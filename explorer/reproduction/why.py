@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from textvae_core.metrics import AU_THRESHOLD
+
 from .engine import RunData, capacity, fmt, monotone
 
 
@@ -265,10 +267,38 @@ def active_units(runs: list[RunData]) -> str:
             f"every dimension is active at every C: a batch-normalised μ gives each dimension unit variance "
             f"before its learned scale γ, so a small C shrinks every γ alike instead of leaving dimensions "
             f"at the prior (at C = {capacity(runs[0]):g} the variance of E[z|x] per dimension is "
-            f"{min(var):.3f}–{max(var):.3f}, above AU's threshold of 0.01 in all {first['z_dim']}); the "
+            f"{min(var):.3f}–{max(var):.3f}, above AU's threshold of {AU_THRESHOLD:g} in all {first['z_dim']}); the "
             "paper's encoders are not normalised, and there unused dimensions collapse"
         )
+    if dip := next((i for i in range(1, len(au)) if au[i] < au[i - 1]), None):
+        return _au_dip(runs[dip - 1], runs[dip])
     return f"AU can not exceed z_dim ({last['z_dim']} here, 64 in the paper); flat below the cap would be a miss"
+
+
+def _au_dip(lo: RunData, hi: RunData) -> str:
+    """AU falls from one C to the next: say whether the dimensions it stops counting went quiet or only
+    slipped under the threshold, from each dimension's variance of E[z|x] (AU's own figures)."""
+    a, b = lo.eval["latent"], hi.eval["latent"]
+    head = (
+        f"falls from C = {capacity(lo):g} to C = {capacity(hi):g} ({a['active_units']} → {b['active_units']} "
+        f"of {b['z_dim']})"
+    )
+    below = [v for v in b.get("au_variances") or [] if v <= AU_THRESHOLD]
+    if not below or not a.get("au_variances"):
+        return head
+    spread = f"vary by {min(below):.4f}–{max(below):.4f} across sentences"
+    if min(below) < AU_THRESHOLD / 10:  # near 0: the dimensions went quiet, as in an unnormalised encoder
+        where = f"{spread}: they went quiet, and the rate sits in the others"
+    else:
+        where = (
+            f"{spread}, just under AU's threshold of {AU_THRESHOLD:g}, not at 0 (at C = {capacity(lo):g} the "
+            f"least-used dimension varies by {min(a['au_variances']):.4f}): the count turns on the threshold"
+        )
+    total = sum(a["au_variances"]), sum(b["au_variances"])
+    return (
+        f"{head}: the {len(below)} dimensions left out at C = {capacity(hi):g} {where}; the variances' sum "
+        f"{'rises' if total[1] > total[0] else 'falls'} {total[0]:.1f} → {total[1]:.1f}"
+    )
 
 
 def reconstruction(bucket: str, metrics: tuple[str, ...]) -> Any:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..models import gaussian_kl
 from .fce import forward_cross_entropy, vocab_fingerprint
-from .latent import active_units, aggregated_posterior, mutual_information
+from .latent import AU_THRESHOLD, active_units, aggregated_posterior, mutual_information
 from .likelihood import (
     LOG_2PI,
     Likelihood,
@@ -28,6 +28,7 @@ from .syntax import first_difference, read_syntax_pairs, scored_logp, syntactic_
 from .text import BUCKETS, bleu, generation_stats, homotopy_repeats, reconstruction_scores, rouge, self_bleu
 
 __all__ = [
+    "AU_THRESHOLD",
     "BUCKETS",
     "LOG_2PI",
     "Likelihood",

@@ -9,8 +9,10 @@ import torch
 
 from ..models.vae import LOG_2PI
 
+AU_THRESHOLD = 0.01  # Burda et al.'s: a dimension whose E[z|x] varies less across the data is inactive
 
-def active_units(mu: torch.Tensor, threshold: float = 0.01) -> tuple[int, torch.Tensor]:
+
+def active_units(mu: torch.Tensor, threshold: float = AU_THRESHOLD) -> tuple[int, torch.Tensor]:
     """Burda et al.: dimension i is active when Cov_x(E_q[z_i]) > threshold. Returns (AU, variances)."""
     variances = mu.double().var(dim=0, unbiased=True) if mu.size(0) > 1 else torch.zeros(mu.size(1))
     return int((variances > threshold).sum()), variances.float()
