@@ -371,7 +371,7 @@ def test_active_units_that_dip_between_two_capacities_say_how_far_under_the_thre
     assert "0.0060–0.0080" in near and "just under AU's threshold of 0.01" in near and "0.0300" in near
     assert "sum rises 0.2 → 1.3" in near
     quiet = why.active_units([run(3, [0.03, 0.05, 0.06, 0.07]), run(15, [1e-5, 2e-5, 0.5, 0.8]), top])
-    assert "they went quiet" in quiet and "threshold" not in quiet
+    assert "vary by 1.0e-05–2.0e-05 across sentences: they went quiet" in quiet and "threshold" not in quiet
 
 
 def test_a_flat_nucleus_fce_is_explained_by_the_spread_and_the_width_of_q_z() -> None:

@@ -286,12 +286,11 @@ def _au_dip(lo: RunData, hi: RunData) -> str:
     below = [v for v in b.get("au_variances") or [] if v <= AU_THRESHOLD]
     if not below or not a.get("au_variances"):
         return head
-    spread = f"vary by {min(below):.4f}–{max(below):.4f} across sentences"
     if min(below) < AU_THRESHOLD / 10:  # near 0: the dimensions went quiet, as in an unnormalised encoder
-        where = f"{spread}: they went quiet, and the rate sits in the others"
+        where = f"vary by {min(below):.1e}–{max(below):.1e} across sentences: they went quiet, and the rate sits in the others"
     else:
         where = (
-            f"{spread}, just under AU's threshold of {AU_THRESHOLD:g}, not at 0 (at C = {capacity(lo):g} the "
+            f"vary by {min(below):.4f}–{max(below):.4f} across sentences, just under AU's threshold of {AU_THRESHOLD:g}, not at 0 (at C = {capacity(lo):g} the "
             f"least-used dimension varies by {min(a['au_variances']):.4f}): the count turns on the threshold"
         )
     total = sum(a["au_variances"]), sum(b["au_variances"])
