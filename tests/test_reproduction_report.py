@@ -34,6 +34,7 @@ def report() -> Any:
         falls_to_zero=engine.falls_to_zero,
         spearman=engine.spearman,
         cell=engine.cell,
+        fmt_apart=engine.fmt_apart,
         greedy_fce_why=lambda evals: why.greedy_fce(
             [engine.RunData(f"r{i}", e, None, [], "") for i, e in enumerate(evals)]
         ),
@@ -156,6 +157,8 @@ def test_constraint_misses_are_told_apart_by_the_training_log() -> None:
     assert "off on test (C = 50: test 48.50, training batches 49.90): the generalisation gap" in text
     assert "below C on the training batches of the weights' last epoch already (C = 90" in text
     assert "the bag-of-words loss (weight 1) gain from more rate outweighs the penalty's slope β = 1" in text
+    hair = why.constraint([run(90, 91.004, 90.5)])  # off by 0.004: the figure must not print as the bound
+    assert "(C = 90: test 91.004, training batches 90.50)" in hair
     stronger = run(10, 11.9, 11.6)
     stronger.config.objective.beta, stronger.config.objective.bow = 2.0, 0.5  # read from the config, not assumed
     assert "(weight 0.5) gain from more rate outweighs the penalty's slope β = 2" in why.constraint([stronger])
@@ -217,6 +220,8 @@ def test_report_helpers(report: Any) -> None:
     assert report.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
     assert report.spearman([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8)
     assert report.cell("mean |p1 − p2|") == "mean \\|p1 − p2\\|"
+    assert report.fmt_apart(91.004, 91.0) == "91.004" and report.fmt_apart(91.3, 91.0) == "91.30"  # a hair off the bound
+    assert report.fmt_apart(91.00004, 91.0) == "91.0000"  # at most four decimals
 
 
 def test_report_cli_on_an_empty_folder(report: Any, tmp_path: Path) -> None:

@@ -39,6 +39,14 @@ def fmt(x: float | None, nd: int = 2) -> str:
     return f"{x:.{nd}f}"
 
 
+def fmt_apart(x: float, bound: float, nd: int = 2, most: int = 4) -> str:
+    """x with the fewest decimals from nd on (up to most) that do not print it as bound: a miss by a hair
+    (91.004 against C + 1 = 91) must not read as a figure on the bound."""
+    while nd < most and f"{x:.{nd}f}" == f"{bound:.{nd}f}":
+        nd += 1
+    return f"{x:.{nd}f}"
+
+
 def cell(text: str) -> str:
     """Text safe inside a Markdown table cell."""
     return text.replace("|", "\\|").replace("\n", " ")
@@ -175,7 +183,8 @@ class WithinCapacity(Trend):
         return abs(value - capacity(run)) <= self.tol
 
     def miss(self, value: float, run: RunData) -> str:
-        return f"C = {capacity(run):g}: KL {value:.2f}"
+        c = capacity(run)
+        return f"C = {c:g}: KL {fmt_apart(value, c + self.tol if value > c else c - self.tol)}"
 
 
 @dataclass(frozen=True)

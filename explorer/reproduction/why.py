@@ -12,7 +12,7 @@ import numpy as np
 
 from textvae_core.metrics import AU_THRESHOLD
 
-from .engine import RunData, capacity, fmt, monotone
+from .engine import RunData, capacity, fmt, fmt_apart, monotone
 
 
 def kl(r: RunData) -> float:
@@ -78,7 +78,8 @@ def constraint(runs: list[RunData], tol: float = 1.0) -> str:
     above, below, on_test, unlogged = [], [], [], []
     for r in (r for r in runs if abs(kl(r) - capacity(r)) > tol):
         seen = last_epoch_mean(r, "kl")
-        text = f"C = {capacity(r):g}: test {kl(r):.2f}, training batches {fmt(seen)}"
+        c = capacity(r)
+        text = f"C = {c:g}: test {fmt_apart(kl(r), c + tol if kl(r) > c else c - tol)}, training batches {fmt(seen)}"
         if seen is None:
             unlogged.append(f"C = {capacity(r):g}")
         elif abs(seen - capacity(r)) <= tol:
