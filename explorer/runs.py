@@ -123,7 +123,7 @@ def _recipe_knobs(cfg: RunConfig) -> list[tuple[str, str]]:
     elif m.mu_scale != 1.0:
         knobs.append((f"μ × {m.mu_scale:g}", f"μ×{m.mu_scale:g}"))
     if o.bow > 0:
-        knobs.append((f"bag-of-words × {o.bow:g}", "BoW"))
+        knobs.append((f"bag-of-words × {o.bow:g}", "BoW" if o.bow == 1.0 else f"BoW×{o.bow:g}"))
     if o.free_bits > 0:
         knobs.append((f"free bits {o.free_bits:g} nats/dim", f"FB{o.free_bits:g}"))
     if cfg.train.aggressive:

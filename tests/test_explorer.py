@@ -208,6 +208,9 @@ def test_curve_names_tell_the_rate_recipe_apart() -> None:
     assert recipe_mark(cfg) == ""
     cfg.model.mu_norm, cfg.objective.bow = "batchnorm", 1.0
     assert recipe_mark(cfg) == ", BN-μ + BoW"
+    cfg.objective.bow = 0.5
+    assert recipe_mark(cfg) == ", BN-μ + BoW×0.5"  # another weight: the legend says which
+    cfg.objective.bow = 1.0
     cfg.model.mu_norm = "none"
     assert recipe_mark(cfg) == ", BoW"
     cfg.objective.bow, cfg.objective.free_bits = 0.0, 0.25
