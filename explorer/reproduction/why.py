@@ -77,15 +77,14 @@ def constraint(runs: list[RunData], tol: float = 1.0) -> str:
     other terms), or only on test sentences (the encoder's generalisation gap)."""
     above, below, on_test, unlogged = [], [], [], []
     for r in (r for r in runs if abs(kl(r) - capacity(r)) > tol):
-        seen = last_epoch_mean(r, "kl")
-        c = capacity(r)
-        text = f"C = {c:g}: test {fmt_apart(kl(r), c + tol if kl(r) > c else c - tol)}, training batches {fmt(seen)}"
+        seen, c, test = last_epoch_mean(r, "kl"), capacity(r), kl(r)
+        text = f"C = {c:g}: test {fmt_apart(test, c + tol if test > c else c - tol)}, training batches {fmt(seen)}"
         if seen is None:
-            unlogged.append(f"C = {capacity(r):g}")
-        elif abs(seen - capacity(r)) <= tol:
+            unlogged.append(f"C = {c:g}")
+        elif abs(seen - c) <= tol:
             on_test.append(text)
         else:
-            (above if seen > capacity(r) else below).append((r, text))
+            (above if seen > c else below).append((r, text))
     parts = []
     if above:
         objectives = [r.config.objective for r, _ in above if r.config]
