@@ -39,10 +39,10 @@ def fmt(x: float | None, nd: int = 2) -> str:
     return f"{x:.{nd}f}"
 
 
-def fmt_apart(x: float, bound: float, nd: int = 2, most: int = 4) -> str:
-    """x with the fewest decimals from nd on (up to most) that do not print it as bound: a miss by a hair
-    (91.004 against C + 1 = 91) must not read as a figure on the bound."""
-    while nd < most and f"{x:.{nd}f}" == f"{bound:.{nd}f}":
+def fmt_apart(x: float, *bounds: float, nd: int = 2, most: int = 4) -> str:
+    """x with the fewest decimals from nd on (up to most) that do not print it as any of the bounds: a miss
+    by a hair (91.004 against C + 1 = 91) must not read as a figure on the bound."""
+    while nd < most and any(f"{x:.{nd}f}" == f"{b:.{nd}f}" for b in bounds):
         nd += 1
     return f"{x:.{nd}f}"
 
@@ -184,7 +184,7 @@ class WithinCapacity(Trend):
 
     def miss(self, value: float, run: RunData) -> str:
         c = capacity(run)
-        return f"C = {c:g}: KL {fmt_apart(value, c + self.tol if value > c else c - self.tol)}"
+        return f"C = {c:g}: KL {fmt_apart(value, c - self.tol, c + self.tol)}"
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,7 @@ def constraint(runs: list[RunData], tol: float = 1.0) -> str:
     above, below, on_test, unlogged = [], [], [], []
     for r in (r for r in runs if abs(kl(r) - capacity(r)) > tol):
         seen, c, test = last_epoch_mean(r, "kl"), capacity(r), kl(r)
-        text = f"C = {c:g}: test {fmt_apart(test, c + tol if test > c else c - tol)}, training batches {fmt(seen)}"
+        text = f"C = {c:g}: test {fmt_apart(test, c - tol, c + tol)}, training batches {fmt(seen)}"
         if seen is None:
             unlogged.append(f"C = {c:g}")
         elif abs(seen - c) <= tol:
@@ -286,11 +286,14 @@ def _au_dip(lo: RunData, hi: RunData) -> str:
     below = [v for v in b.get("au_variances") or [] if v <= AU_THRESHOLD]
     if not below or not a.get("au_variances"):
         return head
-    if min(below) < AU_THRESHOLD / 10:  # near 0: the dimensions went quiet, as in an unnormalised encoder
-        where = f"vary by {min(below):.1e}–{max(below):.1e} across sentences: they went quiet, and the rate sits in the others"
+    quiet = min(below) < AU_THRESHOLD / 10  # near 0: the dimensions went quiet, as in an unnormalised encoder
+    form = ".1e" if quiet else ".4f"  # a quiet variance in 4 decimals reads 0.0000
+    spread = f"vary by {min(below):{form}}–{max(below):{form}} across sentences"
+    if quiet:
+        where = f"{spread}: they went quiet, and the rate sits in the others"
     else:
         where = (
-            f"vary by {min(below):.4f}–{max(below):.4f} across sentences, just under AU's threshold of {AU_THRESHOLD:g}, not at 0 (at C = {capacity(lo):g} the "
+            f"{spread}, just under AU's threshold of {AU_THRESHOLD:g}, not at 0 (at C = {capacity(lo):g} the "
             f"least-used dimension varies by {min(a['au_variances']):.4f}): the count turns on the threshold"
         )
     total = sum(a["au_variances"]), sum(b["au_variances"])
