@@ -146,3 +146,41 @@ def test_only_fce_adds_a_scheme_and_keeps_the_measured_ones(trained_run: Path, t
     assert "--only fce" in capsys.readouterr().err
     assert main([str(run), "--only", "fce", "--k", "7"]) == 2
     assert "--k cannot change" in capsys.readouterr().err
+
+
+def test_train_fit_measures_the_weights_on_training_sentences(trained_run: Path, tmp_path: Path, capsys) -> None:
+    """The train_fit section is the closed-form KL of the same weights on training sentences: with the whole
+    training file sampled it equals the KL an evaluation of the training split itself measures."""
+    run = shutil.copytree(trained_run, tmp_path / "run")
+    quick = [*SMALL, "--fce-sentences", "0", "--syntax-dir", ""]
+    assert main([str(run), *quick, "--train-sentences", "100000"]) == 0
+    fit = json.loads((run / EVAL).read_text())["train_fit"]
+    assert main([str(run), *quick, "--split", "train"]) == 0
+    on_train = json.loads((run / EVAL).read_text())
+    assert "train_fit" not in on_train  # the evaluated split is the training data itself
+    assert fit["n_sentences"] == on_train["bounds"]["n_sentences"] and fit["k"] == 1
+    assert fit["kl"] == pytest.approx(on_train["bounds"]["kl"], rel=1e-5)
+    assert fit["nll_bound"] == pytest.approx(fit["rec"] + fit["kl"])
+
+    assert main([str(run), *quick, "--train-sentences", "7"]) == 0  # a seeded sample: the same 7 every time
+    first = json.loads((run / EVAL).read_text())["train_fit"]
+    assert first["n_sentences"] == 7
+    assert main([str(run), *quick, "--train-sentences", "7"]) == 0
+    assert json.loads((run / EVAL).read_text())["train_fit"] == first
+    stale = json.loads((run / EVAL).read_text())
+    del stale["train_fit"], stale["config"]["train_sentences"]  # an eval.json from before the section
+    (run / EVAL).write_text(json.dumps(stale))
+    assert main([str(run), "--only", "train_fit"]) == 0
+    refreshed = json.loads((run / EVAL).read_text())
+    assert refreshed["train_fit"]["n_sentences"] == min(5000, fit["n_sentences"])  # the default sample size
+    assert refreshed["config"]["train_sentences"] == 5000 and "train_fit" in refreshed["refreshed"]
+
+    cfg_path = run / "config.json"  # the training file moved away: the rest is measured, the section says why
+    cfg = json.loads(cfg_path.read_text())
+    cfg["data"]["train"] = str(tmp_path / "gone.txt")
+    cfg_path.write_text(json.dumps(cfg))
+    assert main([str(run), *quick]) == 0
+    res = json.loads((run / EVAL).read_text())
+    assert "gone.txt" in res["train_fit"]["skipped"] and res["bounds"]["n_sentences"] > 0
+    assert main([str(run), *quick, "--train-sentences", "0"]) == 0
+    assert "train_fit" not in json.loads((run / EVAL).read_text())

@@ -98,11 +98,13 @@ def test_pages_open_on_the_runs_that_reconstruct_best(tmp_path: Path) -> None:
 def test_headline_prefers_eval_json(trained_run: Path, tmp_path: Path) -> None:
     run = shutil.copytree(trained_run, tmp_path / "r")
     (run / EVAL).write_text(
-        '{"split": "test", "bounds": {"kl": 3.2, "rec": 40.0, "nll_bound": 43.2}, "latent": {"active_units": 7}}'
+        '{"split": "test", "bounds": {"kl": 3.2, "rec": 40.0, "nll_bound": 43.2}, "latent": {"active_units": 7},'
+        ' "train_fit": {"kl": 3.0, "rec": 31.5}}'
     )
     (summary,), _ = find_runs(tmp_path)
     row = headline(summary)
     assert (row["R"], row["D"], row["AU"], row["source"]) == (3.2, 40.0, 7, "eval.json (test)")
+    assert (row["R on train"], row["D on train"]) == (3.0, 31.5)  # beside test: the generalisation gaps
     assert read_metrics(run) and all("step" in r for r in read_metrics(run))
     # the Runs table shows the figures before the long model description, every column once
     order = headline_order(row)

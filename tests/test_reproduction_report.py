@@ -159,6 +159,19 @@ def test_constraint_misses_are_told_apart_by_the_training_log() -> None:
     assert "the bag-of-words loss (weight 1) gain from more rate outweighs the penalty's slope β = 1" in text
     hair = why.constraint([run(90, 91.004, 90.5)])  # off by 0.004: the figure must not print as the bound
     assert "(C = 90: test 91.004, training batches 90.50)" in hair
+    # the kept weights' KL on training sentences (eval.json's train_fit) tells the weights' own miss from the test set's
+    kept = run(90, 91.004, 90.01)
+    kept.eval["train_fit"] = {"kl": 91.05}
+    told = why.constraint([kept])
+    assert "off C on training sentences too, though within C ± 1 on the last epoch's training batches" in told
+    assert "(C = 90: test 91.004, training sentences 91.05, training batches 90.01)" in told
+    assert "generalisation gap" not in told
+    gap = run(100, 95.44, 100.18)
+    gap.eval["train_fit"] = {"kl": 100.41}
+    gap_text = (
+        "off on test (C = 100: test 95.44, training sentences 100.41, training batches 100.18): the generalisation gap"
+    )
+    assert gap_text in why.constraint([gap])
     stronger = run(10, 11.9, 11.6)
     stronger.config.objective.beta, stronger.config.objective.bow = 2.0, 0.5  # read from the config, not assumed
     assert "(weight 0.5) gain from more rate outweighs the penalty's slope β = 2" in why.constraint([stronger])

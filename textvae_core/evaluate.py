@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import sys
 import time
 from collections.abc import Callable
@@ -76,6 +77,7 @@ class EvalConfig:
     fce_lm_epochs: float = 2.0  # FCE language model: passes over the generated corpus
     syntax_dir: str = "data/marvin_linzen_2018/emnlp2018"  # Marvin & Linzen TSV folder (repo-relative); "" = skip
     syntax_pairs: int = 1000  # pairs per category, evenly spaced through its file (0 = all 163k: hours on a CPU)
+    train_sentences: int = 5000  # training sentences (seeded sample) R and D are measured on too, one z each; 0 = skip
     max_len: int = 0  # tokens decoded at most per sentence; 0 = 50 words, or 150 characters for a char-level run
     seed: int = 0  # seeds every draw: importance samples, prior samples, sentences, the FCE language model
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
@@ -96,6 +98,8 @@ class EvalConfig:
             raise ValueError(f"unknown FCE decoding scheme(s) {unknown}; choose from {sorted(GENERATION_SCHEMES)}")
         if self.k < 1 or self.prior_samples < 1:
             raise ValueError("k and prior_samples must be ≥ 1")
+        if self.train_sentences < 0:
+            raise ValueError("train_sentences must be ≥ 0 (0 skips the training-data figures)")
 
     @property
     def fce_list(self) -> list[str]:
@@ -183,6 +187,8 @@ def _evaluate(run_dir: Path, cfg: EvalConfig, progress: bool) -> dict[str, Any]:
     share = kl_share(bounds["rec"], bounds["kl"], o.m, o.beta, o.C, o.alpha, bounds.get("aux_rec", 0.0))
     result["bounds"] = {**bounds, "kl_share": share}
     result["iw_nll"] = lik.iw_nll
+    if cfg.train_sentences and cfg.split != "train":
+        result["train_fit"] = timed("train fit", lambda: train_fit(run, cfg, device))
     mu, logvar = lik.mu, lik.logvar
     result["latent"] = timed(
         "latent", lambda: latent_stats(mu, logvar, cfg.seed, run.model.parts, lik.kl_dims, run.model.hierarchical)
@@ -224,14 +230,40 @@ def _evaluate(run_dir: Path, cfg: EvalConfig, progress: bool) -> dict[str, Any]:
 
 
 def _split_sentences(run: LoadedRun, cfg: EvalConfig) -> list[list[str]]:
-    """The sentences of the evaluated split, as the run's data config reads them (a fixed-width model:
-    those it can read, at most ``max_tokens``)."""
-    path = getattr(run.config.data, cfg.split, "")
-    if not path:
-        raise CorpusError(f"the run's data config has no {cfg.split!r} split")
-    d = run.config.data
-    sentences = read_corpus(path, d.level, d.lowercase, max_len=run.model.max_tokens or 0, fmt=d.format)
+    """The sentences of the evaluated split (the first ``max_sentences``)."""
+    sentences = _read_split(run, cfg.split)
     return sentences[: cfg.max_sentences] if cfg.max_sentences else sentences
+
+
+def _read_split(run: LoadedRun, split: str) -> list[list[str]]:
+    """One split's sentences as the run's data config reads them (a fixed-width model: those it can read,
+    at most ``max_tokens``)."""
+    path = getattr(run.config.data, split, "")
+    if not path:
+        raise CorpusError(f"the run's data config has no {split!r} split")
+    d = run.config.data
+    return read_corpus(path, d.level, d.lowercase, max_len=run.model.max_tokens or 0, fmt=d.format)
+
+
+def train_fit(run: LoadedRun, cfg: EvalConfig, device: torch.device) -> dict[str, Any]:
+    """R and D of the evaluated weights on a seeded sample of the training sentences (eval mode, one z each).
+
+    Why: beside the split's figures they tell where a miss arises. A test KL off the capacity C while the
+    training sentences sit on it is the encoder's generalisation gap; off on the training sentences too, it
+    is the weights' own (the penalty |KL − C| is met on average over updates, not by every update's
+    weights); a test D far above the training D is overfitting. One encoder pass and one decoder pass
+    over ``train_sentences`` sentences: seconds at the grid's sizes."""
+    try:
+        sentences = _read_split(run, "train")
+    except (CorpusError, OSError) as err:  # the training file moved or was never there: say so, measure the rest
+        return {"skipped": str(err)}
+    n = min(cfg.train_sentences, len(sentences))
+    if not n:
+        return {"skipped": f"{run.config.data.train}: no training sentence this model can read"}
+    picked = sorted(random.Random(cfg.seed).sample(range(len(sentences)), n))
+    corpus = Corpus([sentences[i] for i in picked], run.vocab, "train")
+    b = likelihood_pass(run.model, corpus, device, k=1, batch_size=640, seed=cfg.seed).bounds
+    return {"split": "train", "n_sentences": n, "k": 1, "rec": b["rec"], "kl": b["kl"], "nll_bound": b["nll_bound"]}
 
 
 def decoding(scheme: DecodeConfig, cfg: EvalConfig, vae: TextVAE) -> DecodeConfig:
@@ -245,7 +277,7 @@ def _fce_n_z(cfg: EvalConfig) -> int:
     return max(cfg.prior_samples, cfg.fce_sentences)
 
 
-REFRESHABLE = ("syntax", "homotopy", "fce")  # sections that need only the model and the recorded settings
+REFRESHABLE = ("syntax", "homotopy", "fce", "train_fit")  # sections that need only the model and the recorded settings
 
 
 def refresh(run_dir: str | Path, sections: list[str], fce_schemes: str | None = None) -> dict[str, Any]:
@@ -281,6 +313,11 @@ def refresh(run_dir: str | Path, sections: list[str], fce_schemes: str | None = 
             result["syntax"] = syntax(run, cfg, device)
         elif name == "homotopy":
             result["homotopy"] = homotopy(TextVAE(run.model, run.vocab, run.config), cfg)
+        elif name == "train_fit":
+            if not cfg.train_sentences or cfg.split == "train":
+                continue  # switched off, or the evaluated split is the training data itself
+            result["train_fit"] = train_fit(run, cfg, device)
+            result["config"] = asdict(cfg)  # the sample size it was measured with, for eval.json's from before it
         elif cfg.fce_list:
             result["fce"] = _refresh_fce(run, cfg, result.get("fce"), device)
         else:

@@ -19,6 +19,11 @@ def kl(r: RunData) -> float:
     return r.eval["bounds"]["kl"]
 
 
+def train_kl(r: RunData) -> float | None:
+    """The evaluated weights' KL on a sample of training sentences (eval.json's train_fit), if measured."""
+    return ((r.eval or {}).get("train_fit") or {}).get("kl")
+
+
 def dist(r: RunData) -> float:
     return r.eval["bounds"]["rec"]
 
@@ -74,17 +79,23 @@ def batchnorm_mu(runs: list[RunData]) -> bool:
 
 def constraint(runs: list[RunData], tol: float = 1.0) -> str:
     """Why a run's test KL misses C ± 1: already on the training batches (the penalty's slope lost to the
-    other terms), or only on test sentences (the encoder's generalisation gap)."""
-    above, below, on_test, unlogged = [], [], [], []
+    other terms), for the kept weights only (on C on average over the last epoch's updates, not at its
+    last), or only on test sentences (the encoder's generalisation gap). The kept weights' KL on training
+    sentences (eval.json's train_fit) tells the last two apart; without it a miss the log does not show
+    is put down to the test sentences."""
+    above, below, kept_off, on_test, unlogged = [], [], [], [], []
     for r in (r for r in runs if abs(kl(r) - capacity(r)) > tol):
-        seen, c, test = last_epoch_mean(r, "kl"), capacity(r), kl(r)
-        text = f"C = {c:g}: test {fmt_apart(test, c - tol, c + tol)}, training batches {fmt(seen)}"
+        seen, c, test, fit = last_epoch_mean(r, "kl"), capacity(r), kl(r), train_kl(r)
+        on_train = f", training sentences {fmt(fit)}" if fit is not None else ""
+        text = f"C = {c:g}: test {fmt_apart(test, c - tol, c + tol)}{on_train}, training batches {fmt(seen)}"
         if seen is None:
             unlogged.append(f"C = {c:g}")
-        elif abs(seen - c) <= tol:
-            on_test.append(text)
-        else:
+        elif abs(seen - c) > tol:
             (above if seen > c else below).append((r, text))
+        elif fit is not None and abs(fit - c) > tol:
+            kept_off.append(text)
+        else:
+            on_test.append(text)
     parts = []
     if above:
         objectives = [r.config.objective for r, _ in above if r.config]
@@ -99,8 +110,14 @@ def constraint(runs: list[RunData], tol: float = 1.0) -> str:
             f"below C on the training batches of the weights' last epoch already ({'; '.join(t for _, t in below)}): "
             "the run ends before its KL has caught up with C"
         )
+    if kept_off:
+        parts.append(
+            f"off C on training sentences too, though within C ± 1 on the last epoch's training batches "
+            f"({'; '.join(kept_off)}): the penalty holds the KL at C on average over the updates, and the "
+            "weights kept are one update's, not that average"
+        )
     if on_test:
-        parts.append(f"within C ± 1 on training batches, off on test ({'; '.join(on_test)}): the generalisation gap")
+        parts.append(f"within C ± 1 on training data, off on test ({'; '.join(on_test)}): the generalisation gap")
     if unlogged:
         parts.append(f"no training-batch KL in the log of {', '.join(unlogged)}")
     return "; ".join(parts) + " (|KL − C| is a penalty, not a hard limit; a larger β holds it tighter)"
