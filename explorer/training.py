@@ -145,6 +145,7 @@ class RunForm:
     lr_final: float = 0.0  # train.lr_final: the cosine's lr at the last step
     lr_hold: float = 0.0  # train.lr_hold: epochs at lr before the cosine starts to fall
     average_from: float = 0.0  # train.average_from: the epoch a weight average (SWA) starts at; 0 = off
+    average_every: int = 100  # train.average_every: updates between the average's samples
     base: str = ""  # a run's config.json to train like (model, objective, optimiser); then only corpus,
     # epochs, device and threads come from the form (warm-ups in steps rescaled to the corpus's epochs)
 
@@ -174,7 +175,7 @@ class RunForm:
         out += [f"--train.lr_schedule={self.lr_schedule}", f"--train.lr_final={self.lr_final:g}"]
         out.append(f"--train.lr_hold={self.lr_hold:g}")
         if self.average_from:
-            out.append(f"--train.average_from={self.average_from:g}")
+            out += [f"--train.average_from={self.average_from:g}", f"--train.average_every={self.average_every}"]
         if self.recipe:
             out += recipe_args(self.corpus.get("train", ""), self.batch_size, {**self.knobs, **knob_overrides})
         return out

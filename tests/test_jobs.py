@@ -231,8 +231,8 @@ def test_the_training_form_sets_decoder_dropout_z_mode_and_lr_decay(corpus_dir: 
     cosine, _ = parse_cli([*form.args(), "--out=z"])
     assert (cosine.train.lr_schedule, cosine.train.lr_final, cosine.train.lr_decay) == ("cosine", 1e-5, 1.0)
     assert cosine.train.lr_hold == 0.5 and plain.train.average_from == t.average_from == 0.0
-    averaged, _ = parse_cli([*training.RunForm(corpus=splits, average_from=8.0).args(), "--out=w"])
-    assert averaged.train.average_from == 8.0
+    averaged, _ = parse_cli([*training.RunForm(corpus=splits, average_from=8.0, average_every=5).args(), "--out=w"])
+    assert (averaged.train.average_from, averaged.train.average_every) == (8.0, 5)
     tied, _ = parse_cli([*training.RunForm(corpus=splits, tie=True).args(), "--out=v"])
     assert tied.model.tie_embeddings and not plain.model.tie_embeddings
     for mode in training.Z_MODES:  # every choice of the page builds a decoder

@@ -130,7 +130,8 @@ def test_launch_watch_stop_and_resume_a_tiny_run(corpus_dir: Path, root: Path, a
     dict((s.label, s) for s in at.selectbox)["LR schedule"].set_value("cosine").run()
     dict((n.label, n) for n in at.number_input)["Final LR"].set_value(1e-5)
     dict((n.label, n) for n in at.number_input)["Hold (epochs)"].set_value(500.0)  # at most the epochs
-    dict((n.label, n) for n in at.number_input)["Average weights from (epoch)"].set_value(800.0)
+    dict((n.label, n) for n in at.number_input)["Average weights from (epoch)"].set_value(800.0).run()
+    dict((n.label, n) for n in at.number_input)["… one sample every (updates)"].set_value(5)
     dict((n.label, n) for n in at.number_input)["C (nats; empty: none)"].set_value(2.0)
     dict((n.label, n) for n in at.number_input)["CPU threads"].set_value(1)  # the suite shares two cores
     dict((t.label, t) for t in at.text_input)["Run name"].input("tiny-page")
@@ -145,6 +146,7 @@ def test_launch_watch_stop_and_resume_a_tiny_run(corpus_dir: Path, root: Path, a
         "--train.lr_final=1e-05",
         "--train.lr_hold=500",
         "--train.average_from=800",
+        "--train.average_every=5",
     } <= set(jobs.read_job(run)["command"])
     # the live view: progress with steps, tokens/s and ETA, then the curves with the C line on the KL panel
     until(at, lambda at: any("tokens/s" in (p.proto.text or "") for p in at.get("progress")))

@@ -144,7 +144,7 @@ def model_and_optimiser(root: Path, form: training.RunForm) -> str:
     threads = training.default_threads(jobs.max_jobs(root))
     form.threads = b[3].number_input("CPU threads", 1, 256, threads, help=training.THREADS_HELP)
     form.tie = b[4].checkbox("Tie output layer", help=training.TIE_HELP)
-    c = st.columns([1, 1, 1, 1, 1, 2])  # under the row above
+    c = st.columns([1, 1, 1, 1, 1, 1, 1])  # under the row above
     form.dropout = c[0].slider(
         "Decoder dropout", 0.0, 0.9, 0.0, 0.05,
         help="On the decoder's input embeddings and its outputs. Large models overfit PTB without it: at hidden 512 "
@@ -178,10 +178,17 @@ def model_and_optimiser(root: Path, form: training.RunForm) -> str:
             "plateau that creeps down by hundredths lowers the learning rate too.",
         )  # fmt: skip
     form.average_from = c[5].number_input(
-        "Average weights from (epoch)", 0.0, max(0.0, form.epochs - 0.1), 0.0, 0.5,
+        "Average weights from (epoch)", 0.0, max(0.0, form.epochs - 0.01), 0.0, 0.25,
         help="Stochastic weight averaging: from this epoch on, validation, the kept weights and the shipped ones "
-        "are the mean of the weights every 100 steps. At C = 100 the mean over epochs 8–10 lowered test D by 0.8 "
-        "nats and added 0.44 BLEU-4 at no extra training (docs/PAPER_SIZE.md). 0: off.",
+        "are the mean of the weights, one sample every few updates. At C = 100 the mean over epochs 8–10 lowered "
+        "test D by 0.8 nats and added 0.44 BLEU-4 at no extra training (docs/PAPER_SIZE.md); over the last quarter "
+        "of a 4-epoch GRU sweep run it holds the KL on C, which the last update's weights miss by up to a nat "
+        "(textvae_core/grid.toml). 0: off.",
+    )  # fmt: skip
+    form.average_every = c[6].number_input(
+        "… one sample every (updates)", 1, 100_000, 100, disabled=not form.average_from,
+        help="Updates between the average's samples: 100 over epochs 8–10 of the paper's size; 5 over the last "
+        "quarter epoch of a sweep run (33 samples).",
     )  # fmt: skip
     return run_name(b[5])
 
