@@ -113,8 +113,8 @@ def constraint(runs: list[RunData], tol: float = 1.0) -> str:
     if kept_off:
         parts.append(
             f"off C on training sentences too, though within C ± 1 on the last epoch's training batches "
-            f"({'; '.join(kept_off)}): the penalty holds the KL at C on average over the updates, and the "
-            "weights kept are one update's, not that average"
+            f"({'; '.join(kept_off)}): the penalty holds the KL at C on average over the last epoch's updates, "
+            "not in the weights kept"
         )
     if on_test:
         parts.append(f"within C ± 1 on training data, off on test ({'; '.join(on_test)}): the generalisation gap")
