@@ -11,6 +11,7 @@ import pytest
 from textvae_core.checkpoint import load_run
 from textvae_core.evaluate import EVAL, PROFILES, EvalConfig, main
 from textvae_core.metrics import vocab_fingerprint
+from textvae_core.rundir import read_config, write_config
 
 SMALL = ["--k", "3", "--prior-samples", "20", "--homotopy-pairs", "3", "--device", "cpu"]
 TINY_FCE = ["--fce-sentences", "40", "--fce-lm-emb", "8", "--fce-lm-hidden", "16", "--fce-lm-epochs", "1"]
@@ -175,10 +176,9 @@ def test_train_fit_measures_the_weights_on_training_sentences(trained_run: Path,
     assert refreshed["train_fit"]["n_sentences"] == min(5000, fit["n_sentences"])  # the default sample size
     assert refreshed["config"]["train_sentences"] == 5000 and "train_fit" in refreshed["refreshed"]
 
-    cfg_path = run / "config.json"  # the training file moved away: the rest is measured, the section says why
-    cfg = json.loads(cfg_path.read_text())
-    cfg["data"]["train"] = str(tmp_path / "gone.txt")
-    cfg_path.write_text(json.dumps(cfg))
+    cfg = read_config(run)  # the training file moved away: the rest is measured, the section says why
+    cfg.data.train = str(tmp_path / "gone.txt")
+    write_config(run, cfg)
     assert main([str(run), *quick]) == 0
     res = json.loads((run / EVAL).read_text())
     assert "gone.txt" in res["train_fit"]["skipped"] and res["bounds"]["n_sentences"] > 0
