@@ -102,6 +102,11 @@ class EvalConfig:
             raise ValueError("train_sentences must be ≥ 0 (0 skips the training-data figures)")
 
     @property
+    def measures_train_fit(self) -> bool:
+        """Whether evaluation measures the train_fit section: asked for, and the split is not the training data."""
+        return self.train_sentences > 0 and self.split != "train"
+
+    @property
     def fce_list(self) -> list[str]:
         return [s.strip() for s in self.fce_schemes.split(",") if s.strip()] if self.fce_sentences else []
 
@@ -187,7 +192,7 @@ def _evaluate(run_dir: Path, cfg: EvalConfig, progress: bool) -> dict[str, Any]:
     share = kl_share(bounds["rec"], bounds["kl"], o.m, o.beta, o.C, o.alpha, bounds.get("aux_rec", 0.0))
     result["bounds"] = {**bounds, "kl_share": share}
     result["iw_nll"] = lik.iw_nll
-    if cfg.train_sentences and cfg.split != "train":
+    if cfg.measures_train_fit:
         result["train_fit"] = timed("train fit", lambda: train_fit(run, cfg, device))
     mu, logvar = lik.mu, lik.logvar
     result["latent"] = timed(
@@ -314,7 +319,7 @@ def refresh(run_dir: str | Path, sections: list[str], fce_schemes: str | None = 
         elif name == "homotopy":
             result["homotopy"] = homotopy(TextVAE(run.model, run.vocab, run.config), cfg)
         elif name == "train_fit":
-            if not cfg.train_sentences or cfg.split == "train":
+            if not cfg.measures_train_fit:
                 continue  # switched off, or the evaluated split is the training data itself
             result["train_fit"] = train_fit(run, cfg, device)
             result["config"] = asdict(cfg)  # the sample size it was measured with, for eval.json's from before it
