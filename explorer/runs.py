@@ -10,6 +10,7 @@ from pathlib import Path
 
 from textvae_core.config import ModelConfig, ObjectiveConfig, RunConfig
 from textvae_core.layout import family_name, fixed_width, latent_parts
+from textvae_core.recipe import derived, resolve
 from textvae_core.rundir import (
     CONFIG,
     KEPT_FIGURES,
@@ -31,6 +32,11 @@ class RunSummary:
     config: RunConfig
     last_valid: dict[str, float] | None  # the newest validation record of metrics.jsonl, if any
     has_weights: bool
+
+    def __post_init__(self) -> None:
+        # a run folder's config.json is resolved already (a no-op); a config built in memory gets its recipe's
+        # knobs, so every table, family and diff reads the settings the run trains with
+        self.config = resolve(self.config)
 
     @property
     def name(self) -> str:
@@ -106,24 +112,30 @@ def structure(m: ModelConfig) -> tuple:
 
 
 def capacity_label(o: ObjectiveConfig) -> str | None:
-    """How C reached its value: "constant", or "linear over N steps" (the β_C paper's ramp)."""
+    """How C reached its value: "constant", or "linear over N epochs" (or steps: the β_C paper's ramp), and
+    whether a learned multiplier held the KL there."""
     if o.C is None:
         return None
-    if o.C_schedule == "constant":
-        return "constant"
-    return f"{o.C_schedule} over {o.C_warmup_steps} steps"
+    held = ", held by a multiplier" if o.C_control == "dual" else ""
+    if o.C_schedule in (None, "constant"):
+        return "constant" + held
+    length = f"{o.C_warmup_steps} steps" if o.C_warmup_steps else f"{o.C_warmup_epochs or 0:g} epochs"
+    return f"{o.C_schedule} over {length}{held}"
 
 
 def _recipe_knobs(cfg: RunConfig) -> list[tuple[str, str]]:
     """The knobs that make z describe the sentence (docs/ABLATION.md): (in words, in a few letters) each."""
+    cfg = resolve(cfg)  # a RunSummary's config is resolved already; one built in memory may not be
     m, o = cfg.model, cfg.objective
     knobs = []
     if m.mu_norm == "batchnorm":
         knobs.append(("batch-normalised μ" + (" (learned γ)" if m.mu_scale_learn else ""), "BN-μ"))
     elif m.mu_scale != 1.0:
         knobs.append((f"μ × {m.mu_scale:g}", f"μ×{m.mu_scale:g}"))
-    if o.bow > 0:
+    if o.bow:
         knobs.append((f"bag-of-words × {o.bow:g}", "BoW" if o.bow == 1.0 else f"BoW×{o.bow:g}"))
+    if o.C_control == "dual" and o.C is not None:
+        knobs.append(("KL = C held by a learned multiplier", "dual"))
     if o.free_bits > 0:
         knobs.append((f"free bits {o.free_bits:g} nats/dim", f"FB{o.free_bits:g}"))
     if cfg.train.aggressive:
@@ -250,7 +262,13 @@ def flatten(tree: dict[str, object], prefix: str = "") -> dict[str, object]:
 def recipe_diff(runs: list[RunSummary]) -> list[dict[str, object]]:
     """The config.json settings (section.key) on which the runs differ, one row each with every run's value:
     what makes two runs of a comparison different, read from their JSON alone."""
-    flat = [flatten(r.config.to_dict()) for r in runs]
+    flat = [
+        {
+            k: "(recipe, from C or epochs)" if k in derived(r.config) else v
+            for k, v in flatten(r.config.to_dict()).items()
+        }
+        for r in runs
+    ]
     keys = sorted({k for f in flat for k in f} - NOT_RECIPE)
     rows = []
     for key in keys:
@@ -332,7 +350,7 @@ def knob_family(runs: list[RunSummary], anchor: RunSummary, knob: str) -> list[t
         t = r.config.train
         budget = (t.epochs, t.max_steps, t.batch_size, t.lr, t.word_dropout, t.bucket_chunk)
         o = r.config.objective
-        schedules = (o.schedule, o.warmup_steps, o.C_schedule, o.C_warmup_steps)
+        schedules = (o.schedule, o.warmup_steps, o.warmup_epochs, o.C_schedule, o.C_warmup_steps, o.C_warmup_epochs)
         return (arch, r.config.vocab_size, d.train, budget, schedules, tuple(others.items()))
 
     def value(r: RunSummary) -> float | None:

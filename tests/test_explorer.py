@@ -27,8 +27,9 @@ from textvae_core.rundir import CONFIG, EVAL, LATENT_MAP, WEIGHTS, read_metrics,
 
 
 def _fake_run(root: Path, name: str, **changes: object) -> Path:
-    """A run folder with only a config (enough for listing and families)."""
-    cfg = RunConfig()
+    """A run folder with only a config (enough for listing and families): β_C as printed (the recipe's knobs
+    are set one at a time below)."""
+    cfg = RunConfig(recipe="plain")
     cfg.objective.name, cfg.objective.C = "beta-c", 5.0
     for dotted, value in changes.items():
         section, key = dotted.split("__")
@@ -206,7 +207,8 @@ def test_curve_names_tell_the_rate_recipe_apart() -> None:
     """A run trained with the rate recipe is another curve than one without, at the same size and budget."""
     from explorer.runs import recipe_mark
 
-    cfg = RunConfig()
+    assert recipe_mark(RunConfig()) == ", BN-μ + BoW + dual"  # the default: the rate recipe
+    cfg = RunConfig(recipe="plain")
     assert recipe_mark(cfg) == ""
     cfg.model.mu_norm, cfg.objective.bow = "batchnorm", 1.0
     assert recipe_mark(cfg) == ", BN-μ + BoW"
@@ -315,11 +317,13 @@ def test_latent_arithmetic_moves_c_the_way_a_became_b(trained_run: Path) -> None
 def test_recipe_diff_names_the_settings_two_runs_differ_in(trained_run: Path, tmp_path: Path) -> None:
     from explorer.runs import flatten, recipe_diff
     from textvae_core.config import RunConfig
+    from textvae_core.recipe import rate_settings
 
     assert flatten({"a": {"b": 1, "c": {"d": 2}}, "e": 3}) == {"a.b": 1, "a.c.d": 2, "e": 3}
     other = shutil.copytree(trained_run, tmp_path / "other")
     cfg = RunConfig.load(other / CONFIG)
     cfg.objective.C, cfg.model.dropout, cfg.train.out, cfg.train.num_threads = 42.0, 0.3, "elsewhere", 7
+    cfg.model.mu_scale = rate_settings(cfg)["model"]["mu_scale"]  # as a run trained at C = 42 would have it
     cfg.save(other / CONFIG)
     shutil.copytree(trained_run, tmp_path / "base")
     runs, _ = find_runs(tmp_path)

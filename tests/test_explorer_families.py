@@ -30,6 +30,7 @@ from explorer.textlab import (
 from textvae_core.config import RunConfig
 from textvae_core.data import make_batch
 from textvae_core.inference import TextVAE
+from textvae_core.objectives import preset
 from textvae_core.paths import CHECKPOINTS, ROOT
 from textvae_core.rundir import WEIGHTS, write_config
 
@@ -139,7 +140,7 @@ def test_the_latent_map_draws_a_ladder_top_down(ladder: TextVAE) -> None:
 
 
 def _run(root: Path, name: str, alpha: float, decoder: str = "hybrid", latent: str = "dense") -> None:
-    cfg = RunConfig()
+    cfg = RunConfig(objective=preset("vae"))
     cfg.model.encoder, cfg.model.decoder, cfg.model.latent = "cnn", decoder, latent
     cfg.objective.alpha = alpha
     (root / name).mkdir()

@@ -177,6 +177,7 @@ def test_the_rate_recipe_option_trains_with_its_knobs(corpus_dir: Path) -> None:
     """The Training page's recipe checkbox becomes CLI options the trainer accepts: batch-normalised μ with
     a learned scale, the bag-of-words loss, random batches, and C ramped over two epochs of this corpus."""
     from explorer import training
+    from textvae_core.recipe import resolve
     from textvae_core.train import parse_cli
 
     splits, _ = training.folder_corpus(str(corpus_dir))
@@ -187,6 +188,7 @@ def test_the_rate_recipe_option_trains_with_its_knobs(corpus_dir: Path) -> None:
     assert cfg.objective.C_warmup_steps == 2 * -(-600 // 64)  # the tiny corpus: 600 training sentences
     plain = training.RunForm(corpus=splits, knobs={"C": None}, recipe=True)
     cfg, _ = parse_cli([*plain.args(), "--out=runs/y"])
+    cfg = resolve(cfg)
     assert cfg.objective.C_schedule == "constant" and cfg.model.mu_norm == "batchnorm"  # no C: no ramp
 
 

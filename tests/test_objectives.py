@@ -32,8 +32,8 @@ KL = torch.tensor([2.0, 6.0])  # per-sentence KL: mean 4
         ("autogen", {"m": 0.5}, 0, 1.5 * 20 + 4, 1.0),  # real m allowed
         ("beta-c", {"C": 15.0}, 0, 20 + abs(4 - 15), 1.0),
         ("beta-c", {"C": 3.0, "beta": 2.0}, 0, 20 + 2 * abs(4 - 3), 2.0),
-        # logistic ramp (warm-up 2000 by default) is exactly half-way at step 1000
-        ("vae-anneal", {}, 1000, 20 + 0.5 * 4, 0.5),
+        # a logistic ramp of 2000 steps is exactly half-way at step 1000
+        ("vae-anneal", {"warmup_steps": 2000}, 1000, 20 + 0.5 * 4, 0.5),
         ("vae-anneal", {"schedule": "linear", "warmup_steps": 100}, 25, 20 + 0.25 * 4, 0.25),
         # the β_C paper's code: C ramped linearly from 0; at step 50 of 100, C(t) = 7.5 of 15
         ("beta-c", {"C": 15.0, "C_schedule": "linear", "C_warmup_steps": 100}, 50, 20 + abs(4 - 7.5), 1.0),

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import load_script
-from textvae_core.config import RunConfig
+from textvae_core.config import RunConfig, TrainConfig
 from textvae_core.grid import load_grid
 from textvae_core.paths import ROOT
 from textvae_core.rundir import CONFIG, EVAL, METRICS
@@ -143,7 +143,7 @@ def test_constraint_misses_are_told_apart_by_the_training_log() -> None:
     from explorer.reproduction.engine import RunData
 
     def run(c: float, test_kl: float, train_kl: float) -> RunData:
-        cfg = RunConfig()
+        cfg = RunConfig(recipe="plain", train=TrainConfig(epochs=1.0))  # the β_C paper's setup as printed
         cfg.objective.C, cfg.objective.bow = c, 1.0
         curve = [{"step": s, "epoch": 3, "split": "train", "kl": train_kl, "steps_averaged": 10} for s in (10, 20)]
         return RunData(f"c{c:g}", {"bounds": {"kl": test_kl}}, cfg, curve, "complete")
@@ -182,7 +182,7 @@ def test_kept_weights_are_judged_by_their_own_epoch_of_training() -> None:
     from explorer.reproduction import why
     from explorer.reproduction.engine import RunData
 
-    cfg = RunConfig()
+    cfg = RunConfig(recipe="plain", train=TrainConfig(epochs=1.0))
     cfg.objective.C = 100.0
     curve = [
         {"step": s, "epoch": e, "split": "train", "kl": kl, "steps_averaged": 10}
@@ -361,7 +361,7 @@ def test_active_units_at_the_cap_from_the_smallest_c_names_the_normalised_mean()
     from explorer.reproduction import engine, why
 
     def run(C: float, norm: str) -> engine.RunData:
-        cfg = RunConfig()
+        cfg = RunConfig(recipe="plain", train=TrainConfig(epochs=1.0))  # the β_C paper's setup as printed
         cfg.model.mu_norm, cfg.objective.C = norm, C
         latent = {"active_units": 64, "z_dim": 64, "mean_sq_norm": 0.1, "au_variances": [0.045, 0.2, 0.158]}
         return engine.RunData(f"c{C:g}", {"latent": latent}, cfg, [], "")
@@ -378,7 +378,7 @@ def test_active_units_that_dip_between_two_capacities_say_how_far_under_the_thre
     from explorer.reproduction import engine, why
 
     def run(C: float, variances: list[float]) -> engine.RunData:
-        cfg = RunConfig()
+        cfg = RunConfig(recipe="plain", train=TrainConfig(epochs=1.0))  # the β_C paper's setup as printed
         cfg.model.mu_norm, cfg.objective.C = "batchnorm", C
         au = sum(v > 0.01 for v in variances)
         latent = {"active_units": au, "z_dim": 4, "mean_sq_norm": 0.1, "au_variances": variances}
@@ -397,7 +397,7 @@ def test_a_flat_nucleus_fce_is_explained_by_the_spread_and_the_width_of_q_z() ->
     from explorer.reproduction import engine, why
 
     def run(C: float, fce: float, log_det_cov: float) -> engine.RunData:
-        cfg = RunConfig()
+        cfg = RunConfig(recipe="plain", train=TrainConfig(epochs=1.0))  # the β_C paper's setup as printed
         cfg.objective.C = C
         ev = {"fce": {"schemes": {"nucleus0.9": {"fce": fce}}}, "latent": {"log_det_cov": log_det_cov}}
         return engine.RunData(f"c{C:g}", ev, cfg, [], "")
@@ -414,7 +414,7 @@ def test_the_recipe_note_names_the_bag_of_words_run_and_whose_weights_were_kept(
     from explorer.reproduction.report import Report
 
     def run(name: str, C: float, bow: float, keep: str, kept_step: int | None) -> engine.RunData:
-        cfg = RunConfig()
+        cfg = RunConfig(recipe="plain", train=TrainConfig(epochs=1.0))  # the β_C paper's setup as printed
         cfg.objective.C, cfg.objective.bow, cfg.model.bow_head, cfg.train.keep_best = C, bow, bow > 0, keep
         ev = {"step": 30, "bounds": {"rec": 90.0, "kl": C}} | (
             {"kept": {"by": "rec", "step": kept_step}} if kept_step else {}
@@ -464,7 +464,7 @@ def test_a_recipe_names_how_its_learning_rate_moved() -> None:
     from explorer.reproduction.report import recipe
     from textvae_core.config import RunConfig
 
-    cfg = RunConfig()
+    cfg = RunConfig(recipe="plain", train=TrainConfig(epochs=1.0))
     assert "lr" not in recipe(cfg)
     cfg.train.lr_schedule, cfg.train.lr_hold, cfg.train.lr_final = "cosine", 7.0, 1e-5
     assert "lr 0.001 held 7 epochs, then on a half cosine to 1e-5" in recipe(cfg)

@@ -278,10 +278,10 @@ def test_capacity_ramp_and_bow_and_normalised_mu_train_and_log(corpus_dir: Path,
     run = load_run(tmp_path / "r")
     assert run.model.mu_bn.num_batches_tracked > 0  # population statistics stored with the weights
     bad = tiny_config(corpus_dir, tmp_path / "bad", "beta-c", C=8.0)
-    bad.model.mu_norm = "batchnorm"  # with length-sorted batches: refused, with the reason
+    bad.model.mu_norm, bad.train.bucket_chunk = "batchnorm", 50  # with length-sorted batches: refused, with the reason
     with pytest.raises(ConfigError, match="random batches"):
         train(bad)
-    bad.model.mu_norm, bad.objective.bow = "none", 1.0
+    bad.model.mu_norm, bad.model.bow_head, bad.objective.bow = "none", False, 1.0
     with pytest.raises(ConfigError, match="bow_head"):
         train(bad)
 

@@ -32,6 +32,7 @@ def plateau_config(corpus_dir: Path, out: Path, steps: int) -> RunConfig:
     """GRU β_C validated every 3 steps with a plateau lr decay (it halves at steps 15 and 30): a resume must
     restore Adam, the random numbers and the schedule's state."""
     cfg = tiny_config(corpus_dir, out, "beta-c", decoder="gru", C=2.0)
+    cfg.recipe = "plain"  # β_C as printed: the −ELBO's course these tests replay (the rate recipe's: below)
     cfg.train.max_steps, cfg.train.val_every, cfg.train.word_dropout = steps, 3, 0.3
     cfg.train.lr_decay, cfg.train.lr_patience, cfg.train.lr = 0.5, 1, 3e-2
     return cfg
@@ -179,6 +180,7 @@ def test_reduce_lr_on_plateau_decays_like_the_hand_written_rule_it_replaced(corp
 def keep_best_config(corpus_dir: Path, out: Path, steps: int) -> RunConfig:
     """A lr high enough that validation D goes up as well as down, so the best step is not the last."""
     cfg = tiny_config(corpus_dir, out, "beta-c", C=2.0)
+    cfg.recipe = "plain"
     cfg.train.max_steps, cfg.train.val_every, cfg.train.lr, cfg.train.keep_best = steps, 2, 0.2, "rec"
     return cfg
 

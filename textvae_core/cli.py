@@ -288,10 +288,11 @@ SECTION_TITLES = {
     "objective": "objective — loss = (1 + m)·D + β(t)·K + α·D_aux, K = KL or |KL − C|",
     "train": "train — optimisation, logging and checkpoints",
 }
-TRAIN_USAGE = "python -m textvae_core.train [--config FILE | --resume RUN] [--objective NAME] [--size NAME] [--section.key=VALUE …]"
+TRAIN_USAGE = "python -m textvae_core.train [--config FILE | --resume RUN] [--objective NAME] [--recipe NAME] [--size NAME] [--section.key=VALUE …]"
 TRAIN_EPILOG = (
     "A key alone (--lr=3e-4, --epochs=5, --out=runs/x) works when one section has it. Options apply in this order:\n"
-    "--config (or the resumed run's config.json), then --objective, then --size, then every other option."
+    "--config (or the resumed run's config.json), then --objective, then --size, then every other option; the recipe\n"
+    "(--recipe) fills only the knobs left unset."
 )
 
 
@@ -309,6 +310,7 @@ def _bare_keys() -> tuple[dict[str, str], set[str]]:
 def train_parser(description: str | None = "") -> OptionParser:
     """The options of ``python -m textvae_core.train``."""
     from .objectives import PRESETS
+    from .recipe import RECIPES
 
     parser = OptionParser("python -m textvae_core.train", description, TRAIN_USAGE, TRAIN_EPILOG)
     run = parser.parser.add_argument_group("where the configuration starts")
@@ -332,6 +334,14 @@ def train_parser(description: str | None = "") -> OptionParser:
         "start the objective from a preset (any knob can still be set below): " + ", ".join(PRESETS),
         group=run,
         choices=list(PRESETS),
+    )
+    parser.add(
+        "recipe",
+        "recipe",
+        "rate: the rate recipe, so z carries the sentence (docs/RECIPE.md) | plain: the papers' setups as printed | "
+        "auto: rate when the objective has a capacity C, else plain (default: auto); a knob given below wins",
+        group=run,
+        choices=list(RECIPES),
     )
     sizes = "; ".join(f"{n}: " + "/".join(str(v) for v in s.values()) for n, s in SIZES.items())
     parser.add("size", "size", f"named model sizes, emb/hidden/z… ({sizes})", group=run, choices=list(SIZES))
@@ -379,9 +389,21 @@ def parse_train_cli(argv: Sequence[str], description: str | None = "") -> tuple[
             raise CLIError("--resume and --out name different run directories")
         cfg.train.out = resume
     else:
-        cfg = RunConfig.from_dict(load_config_file(config_file)) if config_file else RunConfig()
+        cfg = config_from_file(config_file) if config_file else RunConfig()
     apply_options(cfg, given)
     return cfg, resume
+
+
+def config_from_file(path: str | Path) -> RunConfig:
+    """A RunConfig from a TOML or JSON file; an objective section that names a preset starts from that
+    preset's knobs, so ``name = "vae"`` alone means the VAE (no capacity), not the default β_C renamed."""
+    from .objectives import PRESETS
+
+    raw = load_config_file(path)
+    objective = raw.get("objective") if isinstance(raw, dict) else None
+    if isinstance(objective, dict) and objective.get("name") in PRESETS and "vocab_size" not in raw:
+        raw["objective"] = {**PRESETS[objective["name"]], **objective}
+    return RunConfig.from_dict(raw)
 
 
 def apply_options(cfg: RunConfig, given: dict[str, Any]) -> RunConfig:
@@ -396,5 +418,8 @@ def apply_options(cfg: RunConfig, given: dict[str, Any]) -> RunConfig:
             setattr(cfg.model, k, v)
     for key, value in given.items():
         section, _, name = key.partition(".")
-        setattr(getattr(cfg, section), name, value)
+        if name:
+            setattr(getattr(cfg, section), name, value)
+        else:  # a top-level field: the recipe
+            setattr(cfg, section, value)
     return cfg

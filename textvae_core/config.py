@@ -48,10 +48,10 @@ class ModelConfig:
     dec_layers: int = 1  # stacked decoder RNN layers (ignored by the CNN decoder)
     bidirectional: bool = False  # bidirectional encoder RNN
     z_mode: str = "concat"  # how z enters an RNN decoder: concat (every step) | init (h0) | both
-    mu_norm: str = "none"  # none | batchnorm: μ normalised over the batch to mean 0, std γ (Zhu et al. 2020)
-    mu_scale: float = 1.0  # batchnorm: γ, the std of each μ_d across a batch (KL ≥ ½·Σ_d γ_d²)
-    mu_scale_learn: bool = False  # batchnorm: learn γ per dimension from mu_scale (unused dimensions shrink)
-    bow_head: bool = False  # a linear head predicting the sentence's bag of words from z (Zhao et al. 2017)
+    mu_norm: str | None = None  # none | batchnorm: μ normalised over the batch (Zhu et al. 2020); unset: recipe
+    mu_scale: float | None = None  # batchnorm: γ at the start, each μ_d's std (KL ≥ ½·Σ_d γ_d²); unset: recipe, from C
+    mu_scale_learn: bool | None = None  # batchnorm: γ learned per dimension (unread ones shrink); unset: recipe
+    bow_head: bool | None = None  # a head predicting the sentence's words from z (Zhao et al. 2017); unset: recipe
     dropout: float = 0.0  # dropout on decoder outputs before the vocabulary projection
     tie_embeddings: bool = False  # output layer = the embedding matrix (Press & Wolf 2017); hidden ≠ emb: projected
     emb_dropout: float = 0.0  # dropout on the decoder's input embeddings (weakens the decoder, regularises)
@@ -80,18 +80,22 @@ SIZES: dict[str, dict[str, Any]] = {
 class ObjectiveConfig:
     """loss = (1 + m) · D + β(t) · K + α · D_aux, K = KL or |KL − C|, per sentence, averaged over the batch."""
 
-    name: str = "vae"  # preset the knobs came from (see objectives.PRESETS)
+    name: str = "beta-c"  # preset the knobs came from (see objectives.PRESETS)
     m: float = 0.0  # AutoGen: number of extra tied reconstructions (real, ≥ 0 in the paper)
     beta: float = 1.0  # β_max: weight of K once any ramp is over
     schedule: str = "constant"  # β(t): constant | linear | logistic | cyclical
-    warmup_steps: int = 0  # optimizer steps for the linear/logistic ramp 0 → β_max (cycle length)
+    warmup_epochs: float = 0.0  # epochs of the linear/logistic ramp 0 → β_max (cycle length), fractions allowed
+    warmup_steps: int = 0  # the same ramp in optimizer steps; when > 0 it is used instead of warmup_epochs
     beta_start: float = 0.0  # β at step 0 for ramps and at the start of each cycle
-    cycles: int = 4  # cyclical: number of cycles over warmup_steps·cycles steps, then constant
+    cycles: int = 4  # cyclical: number of cycles, each one warm-up long, then β_max for good
     cycle_ramp: float = 0.5  # cyclical: fraction of each cycle spent ramping up
-    C: float | None = None  # capacity in nats: None → K = KL; a number → K = |KL − C| (β_C-VAE)
-    C_schedule: str = "constant"  # C(t): constant | linear (0 → C over C_warmup_steps, the β_C paper's code)
-    C_warmup_steps: int = 0  # optimizer steps of the linear capacity ramp
-    bow: float = 0.0  # weight of the bag-of-words loss −Σ log p(w|z) (needs model.bow_head); not in D or the ELBO
+    C: float | None = 15.0  # capacity in nats: none → K = KL; a number → K = |KL − C| (β_C-VAE)
+    C_schedule: str | None = None  # C(t): constant | linear (0 → C over the warm-up: the β_C code); unset: recipe
+    C_warmup_epochs: float | None = None  # epochs of the linear capacity ramp (fractions allowed); unset: recipe
+    C_warmup_steps: int = 0  # the capacity ramp in optimizer steps; when > 0 it is used instead of C_warmup_epochs
+    C_control: str | None = None  # fixed: β·|KL − C| | dual: KL = C held by a learned multiplier; unset: recipe
+    dual_lr: float = 0.01  # dual: the multiplier's change per step and per nat of batch KL off C
+    bow: float | None = None  # bag-of-words loss weight (needs bow_head; not in D or the ELBO); unset: recipe
     alpha: float = 0.0  # Hybrid VAE: weight α of the deconvolution's reconstruction D_aux (Semeniuta: 0.2)
     free_bits: float = 0.0  # λ, nats per latent dimension: K = Σ_d max(λ, batch-mean KL_d) (Kingma 2016); 0 = off
 
@@ -99,7 +103,7 @@ class ObjectiveConfig:
 @dataclass
 class TrainConfig:
     out: str = "runs/default"  # run directory (created; resumable)
-    epochs: float = 1.0  # passes over the training data (fractions allowed)
+    epochs: float = 8.0  # passes over the training data (fractions allowed)
     max_steps: int = 0  # stop after this many optimizer steps; 0 = use epochs only
     max_minutes: float = 0.0  # wall-clock limit: checkpoint and stop (resumable) after this long; 0 = none
     batch_size: int = 64  # sentences per batch
@@ -120,7 +124,7 @@ class TrainConfig:
     log_every: int = 1  # optimizer steps between metrics.jsonl lines (values averaged between)
     val_every: int = 0  # steps between validations; 0 = once per epoch
     ckpt_every: int = 500  # steps between checkpoints (also at every validation and at the end)
-    bucket_chunk: int = 50  # batches per length-sorted chunk: larger = less padding, less shuffling
+    bucket_chunk: int | None = None  # batches per length-sorted chunk (more: less padding; 1: random); unset: recipe
     num_threads: int = 0  # torch CPU threads; 0 = torch's default
     keep_best: str = ""  # keep the weights of the lowest validation figure in best.safetensors (loaded and shipped instead of the last): "" (off) | rec (D) | nll_bound (−ELBO)
     average_from: float = 0.0  # SWA (Izmailov 2018): from this epoch on, an equal-weight mean of the weights is validated, kept and shipped instead of the last step's; 0 = off
@@ -137,6 +141,7 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    recipe: str = "auto"  # rate: z made to carry the sentence (docs/RECIPE.md) | plain: the papers' setups | auto: rate if C is set
     vocab_size: int = 0  # filled in when the vocabulary is built
     format_version: int = FORMAT_VERSION
 
@@ -154,6 +159,8 @@ class RunConfig:
                 f"run format version {version} is not supported (this textvae_core reads version "
                 f"{FORMAT_VERSION}); retrain the run or use a matching textvae_core release"
             )
+        if raw.get("vocab_size", 0) and "recipe" not in raw:
+            raw = _from_before_recipes(raw)
         kwargs: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             if f.name not in raw:
@@ -188,6 +195,26 @@ SECTIONS: dict[str, type] = {
     "objective": ObjectiveConfig,
     "train": TrainConfig,
 }
+
+
+# what a run trained before the recipe was a setting used where config.json has no value (recipe "plain")
+PLAIN_SETTINGS: dict[str, dict[str, Any]] = {
+    "model": {"mu_norm": "none", "mu_scale": 1.0, "mu_scale_learn": False, "bow_head": False},
+    "objective": {"C_schedule": "constant", "C_warmup_epochs": 0.0, "C_control": "fixed", "bow": 0.0},
+    "train": {"bucket_chunk": 50},
+}
+
+
+def _from_before_recipes(raw: dict[str, Any]) -> dict[str, Any]:
+    """A run's config.json written before ``recipe`` existed: every knob it lacks had its plain value, and
+    its recipe is named by what it used (a batch-normalised μ was the rate recipe's core)."""
+    out = dict(raw)
+    for section, plain in PLAIN_SETTINGS.items():
+        if isinstance(raw.get(section), dict):
+            out[section] = {**plain, **{k: v for k, v in raw[section].items() if v is not None or k not in plain}}
+    model = out.get("model") if isinstance(out.get("model"), dict) else {}
+    out["recipe"] = "rate" if model.get("mu_norm") == "batchnorm" else "plain"
+    return out
 
 
 def _section_from_dict(cls: type, value: Any, where: str) -> Any:

@@ -104,6 +104,37 @@ class _GatherShards(torch.autograd.Function):
         return grad[dist.get_rank()]
 
 
+class _AllReduceSum(torch.autograd.Function):
+    """all_reduce (sum), differentiable: every rank's copy of the sum sends its gradient back to each term."""
+
+    @staticmethod
+    def forward(ctx: Any, tensor: torch.Tensor) -> torch.Tensor:
+        out = tensor.clone()
+        dist.all_reduce(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.contiguous().clone()
+        dist.all_reduce(grad)
+        return grad
+
+
+def batch_moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int] | None:
+    """Mean and (biased) variance over dim 0 of the *global* batch under torchrun, with its size; None when
+    training alone. A batch-normalised μ uses them, so every rank normalises by the statistics of the whole
+    global batch, as one process would (with the gradient convention of ``gather``). A rank lent one sentence
+    because a batch had fewer sentences than ranks counts it here (a batch that small is an edge case)."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return None
+    count = torch.full((1,), float(x.size(0)), dtype=x.dtype, device=x.device)
+    total = _AllReduceSum.apply(torch.cat([x.sum(0), (x * x).sum(0), count]))
+    dims = x.size(1)
+    n = int(total[-1].item())
+    mean = total[:dims] / n
+    return mean, (total[dims : 2 * dims] / n - mean * mean).clamp_min(0.0), n
+
+
 def gather(tensor: torch.Tensor, world: World, sizes: list[int]) -> torch.Tensor:
     """Concatenate every rank's per-sentence values [n_r, …] into [Σ n_r, …], keeping the autograd graph.
 

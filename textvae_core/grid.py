@@ -35,18 +35,21 @@ class GridRun:
     data: dict[str, Any] = field(default_factory=dict)
     evaluation: dict[str, Any] = field(default_factory=dict)  # EvalConfig fields on top of the profile
     ship_dtype: str = "float16"  # how --ship stores its weights: float16 | int8 (checkpoint.SHIP_DTYPES)
+    recipe: str = "auto"  # RunConfig.recipe: plain where a group reproduces a paper as printed
 
     def config(self, device: str = "auto", threads: int = 0) -> RunConfig:
-        """The run's RunConfig, with its output folder checkpoints/NAME (relative to the repository root)."""
+        """The run's RunConfig, resolved (its recipe's knobs set), with its output folder checkpoints/NAME
+        (relative to the repository root)."""
         from .objectives import preset
+        from .recipe import resolve
 
-        cfg = RunConfig(objective=preset(self.objective, **self.knobs))
+        cfg = RunConfig(objective=preset(self.objective, **self.knobs), recipe=self.recipe)
         for section in SECTION_KEYS:
             for k, v in getattr(self, section).items():
                 setattr(getattr(cfg, section), k, v)
         cfg.train.out = f"checkpoints/{self.name}"
         cfg.train.progress, cfg.train.device, cfg.train.num_threads = True, device, threads
-        return cfg
+        return resolve(cfg)
 
     def value(self, knob: str) -> Any:
         return self.knobs.get(knob)
@@ -109,6 +112,7 @@ def load_grid(path: Path = GRID_FILE) -> tuple[GridRun, ...]:
                     data=_typed("data", r.get("data", {})),
                     evaluation=dict(r.get("evaluation", {})),
                     ship_dtype=_ship_dtype(r.get("ship_dtype", "float16"), r["name"]),
+                    recipe=str(r.get("recipe", "auto")),
                 )
             )
     names = [r.name for r in runs]

@@ -3,7 +3,10 @@
 D_aux is the Hybrid VAE's auxiliary reconstruction (report eq. 2); models without one ignore α.
 
 Nothing here holds state: the training step passes the step number in, and β(t) is computed
-from it, so a resumed run continues the same schedule and tests can evaluate any step directly.
+from it, so a resumed run continues the same schedule and tests can evaluate any step directly. Ramps are
+set in epochs (or steps); ``in_steps`` turns them into steps once the corpus's batches per epoch are known.
+The capacity's multiplier (``C_control = "dual"``) is the one piece of state: ``dual_step`` computes its
+next value from the last, and the trainer keeps it with the run's state.
 
 - ``PRESETS`` names the papers' objectives (a preset is a set of knob values);
 - ``beta_at`` is β(t) for every schedule;
@@ -92,21 +95,62 @@ CAPACITY_SCHEDULES: dict[str, Callable[[int, ObjectiveConfig], float]] = {
 
 
 def capacity_at(step: int, cfg: ObjectiveConfig) -> float | None:
-    """C(t) at optimizer step ``step``; None when the objective has no capacity (K = KL)."""
+    """C(t) at optimizer step ``step``; None when the objective has no capacity (K = KL). An unset schedule
+    (an ObjectiveConfig not resolved by a recipe) is constant."""
     if cfg.C is None:
         return None
     try:
-        return CAPACITY_SCHEDULES[cfg.C_schedule](step, cfg)
+        return CAPACITY_SCHEDULES[cfg.C_schedule or "constant"](step, cfg)
     except KeyError:
         raise ConfigError(
             f"unknown capacity schedule {cfg.C_schedule!r}; choose from {sorted(CAPACITY_SCHEDULES)}"
         ) from None
 
 
+def in_steps(cfg: ObjectiveConfig, steps_per_epoch: int) -> ObjectiveConfig:
+    """A copy of ``cfg`` whose ramps are in optimizer steps: a length given in epochs times the corpus's
+    batches per epoch (a length given in steps is kept). The schedules above read steps only."""
+
+    def steps(n_steps: int, epochs: float | None) -> int:
+        return n_steps if n_steps > 0 else max(0, round((epochs or 0.0) * steps_per_epoch))
+
+    return dataclasses.replace(
+        cfg,
+        warmup_steps=steps(cfg.warmup_steps, cfg.warmup_epochs),
+        C_warmup_steps=steps(cfg.C_warmup_steps, cfg.C_warmup_epochs),
+    )
+
+
+# The capacity as a constraint (C_control = "dual"). |KL − C| at a fixed β holds the KL at C only while
+# nothing else gains more than β per nat from moving it: the reconstruction and a bag-of-words loss pull it
+# up at a small C, a batch-normalised μ's floor ½·Σγ² holds it up until γ shrinks. The equality KL = C gets
+# a Lagrange multiplier ν learned by dual ascent (as in constrained VAEs, GECO: Rezende & Viola 2018): the
+# loss gains ν·(KL − C) and ν moves by dual_lr·(KL − C) after every step, so it grows while the KL sits
+# above C and falls (below 0: pulling up) while it sits below, until it balances whatever else pulls: then
+# the KL stays at C on average. It starts once the ramp has reached C (during the ramp the KL follows C(t)).
+CAPACITY_CONTROLS = ("fixed", "dual")
+DUAL_MAX = 100.0  # |ν| at most: the constraint never weighs more than 100 nats of loss per nat of KL
+
+
+@dataclasses.dataclass
+class DualState:
+    """The capacity constraint's multiplier ν (nats of loss per nat of KL above C)."""
+
+    multiplier: float = 0.0
+
+
+def dual_step(state: DualState, kl: float, step: int, cfg: ObjectiveConfig) -> DualState:
+    """ν after a step whose batch-mean KL was ``kl`` (``cfg`` with its ramps in steps: ``in_steps``)."""
+    C = capacity_at(step, cfg)
+    if cfg.C_control != "dual" or C is None or step < cfg.C_warmup_steps:
+        return state
+    return DualState(min(DUAL_MAX, max(-DUAL_MAX, state.multiplier + cfg.dual_lr * (kl - C))))
+
+
 # Presets: the papers' objectives as knob values (any knob can still be overridden).
 PRESETS: dict[str, dict[str, object]] = {
     "vae": {"m": 0.0, "beta": 1.0, "schedule": "constant", "C": None},
-    "vae-anneal": {"m": 0.0, "beta": 1.0, "schedule": "logistic", "warmup_steps": 2000, "C": None},
+    "vae-anneal": {"m": 0.0, "beta": 1.0, "schedule": "logistic", "warmup_epochs": 3.0, "C": None},
     "beta-vae": {"m": 0.0, "beta": 0.5, "schedule": "constant", "C": None},
     "autogen": {"m": 1.0, "beta": 1.0, "schedule": "constant", "C": None},
     "beta-c": {"m": 0.0, "beta": 1.0, "schedule": "constant", "C": 15.0},
@@ -118,6 +162,8 @@ def preset(name: str, **overrides: object) -> ObjectiveConfig:
     if name not in PRESETS:
         raise ConfigError(f"unknown objective {name!r}; choose from {sorted(PRESETS)}")
     knobs = {**PRESETS[name], **overrides}
+    if overrides.get("warmup_steps") and "warmup_epochs" not in overrides:
+        knobs["warmup_epochs"] = 0.0  # a ramp given in steps replaces the preset's ramp in epochs
     try:
         return dataclasses.replace(ObjectiveConfig(name=name), **knobs)
     except TypeError as err:
@@ -134,14 +180,27 @@ def validate(cfg: ObjectiveConfig) -> None:
         raise ConfigError("β must be ≥ 0")
     if cfg.C is not None and cfg.C < 0:
         raise ConfigError(f"C = {cfg.C}: the capacity is a KL value, it must be ≥ 0")
-    if cfg.schedule != "constant" and cfg.warmup_steps <= 0:
-        raise ConfigError(f"schedule {cfg.schedule!r} needs warmup_steps > 0")
-    if cfg.C_schedule not in CAPACITY_SCHEDULES:
+    if cfg.schedule != "constant" and cfg.warmup_steps <= 0 and cfg.warmup_epochs <= 0:
+        raise ConfigError(f"schedule {cfg.schedule!r} needs a warm-up: warmup_epochs or warmup_steps > 0")
+    if cfg.warmup_steps < 0 or cfg.warmup_epochs < 0:
+        raise ConfigError("a warm-up's length (warmup_epochs, warmup_steps) must be ≥ 0")
+    if cfg.C_schedule is not None and cfg.C_schedule not in CAPACITY_SCHEDULES:
         raise ConfigError(f"unknown capacity schedule {cfg.C_schedule!r}; choose from {sorted(CAPACITY_SCHEDULES)}")
-    if cfg.bow < 0:
+    if cfg.C_control is not None and cfg.C_control not in CAPACITY_CONTROLS:
+        raise ConfigError(f"C_control={cfg.C_control!r}: one of {', '.join(CAPACITY_CONTROLS)}")
+    if cfg.C_control == "dual" and cfg.C is None:
+        raise ConfigError("C_control=dual holds the KL at a capacity: set objective.C (or C_control=fixed)")
+    if not cfg.dual_lr > 0:
+        raise ConfigError(f"dual_lr = {cfg.dual_lr}: the multiplier's step per nat of KL off C must be > 0")
+    if (cfg.C_warmup_epochs or 0) < 0 or cfg.C_warmup_steps < 0:
+        raise ConfigError("the capacity ramp's length (C_warmup_epochs, C_warmup_steps) must be ≥ 0")
+    if cfg.bow is not None and cfg.bow < 0:
         raise ConfigError(f"bow = {cfg.bow}: the weight of the bag-of-words loss must be ≥ 0")
-    if cfg.C_schedule != "constant" and (cfg.C is None or cfg.C_warmup_steps <= 0):
-        raise ConfigError(f"capacity schedule {cfg.C_schedule!r} needs a capacity C and C_warmup_steps > 0")
+    ramp = cfg.C_warmup_steps > 0 or (cfg.C_warmup_epochs or 0) > 0
+    if cfg.C_schedule not in (None, "constant") and (cfg.C is None or not ramp):
+        raise ConfigError(
+            f"capacity schedule {cfg.C_schedule!r} needs a capacity C and a ramp: C_warmup_epochs or C_warmup_steps > 0"
+        )
     if cfg.alpha < 0:
         raise ConfigError(f"α = {cfg.alpha}: the auxiliary reconstruction weight must be ≥ 0")
     if cfg.free_bits < 0:
@@ -197,6 +256,7 @@ def objective_terms(
     aux_rec: torch.Tensor | None = None,
     kl_terms: dict[str, torch.Tensor] | None = None,
     kl_dims: torch.Tensor | None = None,
+    multiplier: float = 0.0,
 ) -> dict[str, torch.Tensor]:
     """The loss to minimise and the quantities logged at every step (all per sentence).
 
@@ -207,13 +267,16 @@ def objective_terms(
     A Hybrid VAE's ``aux_rec`` adds α·D_aux to the loss (not to the ELBO: it is not part of the model's
     likelihood) and is logged as ``aux_rec``; ``kl_terms`` (per ladder layer or FMP position, summing to
     ``kl``) are logged as ``kl_<name>``. β and C act on the summed KL only; free bits on ``kl_dims`` [B, D],
-    the KL per latent coordinate.
+    the KL per latent coordinate. ``multiplier`` is the capacity constraint's ν (``dual_step``): the loss gains
+    ν·(KL − C), which ``kl_share`` leaves out.
     """
     beta = beta_at(step, cfg)
     C = capacity_at(step, cfg)
     loss, reg = family_terms(rec, kl, cfg.m, beta, C, kl_dims, cfg.free_bits)
+    if multiplier and C is not None:
+        loss = loss + multiplier * (kl.mean() - C)
     terms: dict[str, torch.Tensor] = {}
-    if bow is not None and cfg.bow > 0:
+    if bow is not None and cfg.bow:
         loss = loss + cfg.bow * bow.mean()
         terms["bow"] = bow.mean().detach()
     if aux_rec is not None and cfg.alpha:

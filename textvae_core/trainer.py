@@ -42,8 +42,9 @@ from .device import autocast, bf16_matmul, cpu_has_bf16, pick_device
 from .layout import max_tokens, validate_model
 from .metrics import heldout_bounds
 from .models import build_model
-from .objectives import capacity_at, objective_terms, validate
+from .objectives import DualState, capacity_at, dual_step, in_steps, objective_terms, validate
 from .precision import Probe, faster_precision, worth_probing
+from .recipe import resolve
 from .rundir import CONFIG, KEPT_FIGURES, METRICS, TRAIN_LOCK, WEIGHTS, MetricsLog, read_vocab, write_vocab
 from .vocab import Vocab
 
@@ -71,6 +72,7 @@ class TrainState:
     best_kept: float | None = None  # train.keep_best: the lowest validation figure so far, whose weights are kept
     aggressive: bool = False  # train.aggressive: the phase of encoder-only updates is still on
     mi: float | None = None  # I(x; z) on the validation split at the last validation of that phase
+    multiplier: float = 0.0  # objective.C_control=dual: ν, the multiplier of the constraint KL = C
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -197,7 +199,8 @@ def logged_terms(model: torch.nn.Module, cfg: RunConfig) -> tuple[str, ...]:
     under train.aggressive the encoder-only updates made before the step (0 once the phase is over)."""
     parts = getattr(model, "parts", [])
     return (
-        (("bow",) if cfg.objective.bow > 0 else ())
+        (("bow",) if cfg.objective.bow else ())
+        + (("multiplier",) if cfg.objective.C_control == "dual" else ())
         + (("enc_updates",) if cfg.train.aggressive else ())
         + (("aux_rec",) if getattr(model, "aux_out", None) is not None else ())
         + (tuple(f"kl_{p.name}" for p in parts) if len(parts) > 1 else ())
@@ -267,6 +270,7 @@ class Trainer:
     optimizer and restores a checkpoint when resuming; :meth:`fit` trains."""
 
     def __init__(self, cfg: RunConfig, resume: bool = False, world: distributed.World | None = None) -> None:
+        cfg = resolve(cfg)  # a copy with the recipe's knobs set: the config given is never changed
         t = cfg.train
         validate(cfg.objective)
         check_recipe(cfg)
@@ -346,6 +350,7 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.net = DistributedDataParallel(self.model, device_ids=ids)  # broadcasts rank 0's weights
         self.n_batches = math.ceil(len(self.train_set) / t.batch_size)
+        self.objective = in_steps(cfg.objective, self.n_batches)  # ramps set in epochs, counted in steps
         self.total_steps = t.max_steps or math.ceil(t.epochs * self.n_batches)
         self.average_start = start_step(t, self.n_batches)
         self.probe = self._choose_precision() if saved is None else None
@@ -462,12 +467,13 @@ class Trainer:
         terms = objective_terms(
             gather(out.rec),
             gather(out.kl),
-            self.cfg.objective,
+            self.objective,
             state.step,
             bow=gather(out.bow),
             aux_rec=gather(out.aux_rec),
             kl_terms={name: gather(v) for name, v in (out.kl_terms or {}).items()},
             kl_dims=gather(out.kl_dims) if self.cfg.objective.free_bits > 0 else None,
+            multiplier=state.multiplier,
         )
         return terms, out.mu
 
@@ -524,6 +530,7 @@ class Trainer:
         terms["mu_shift"] = mu.mean(0).pow(2).sum()
         terms["mu_spread"] = mu.var(0, unbiased=False).sum() if mu.size(0) > 1 else mu.new_zeros(())
         terms["enc_updates"] = torch.tensor(float(inner))
+        terms["multiplier"] = torch.tensor(state.multiplier)  # ν of this step
         self.optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()
         if self.cfg.train.lr_schedule == "cosine":  # from the step count, so a resume lands on the same curve
@@ -537,6 +544,9 @@ class Trainer:
         values = torch.stack([(gnorm if k == "grad_norm" else terms[k]).detach().float().cpu() for k in self.logged])
         self._refuse_non_finite(dict(zip(self.logged, values, strict=True)))
         self.optimizer.step()
+        state.multiplier = dual_step(
+            DualState(state.multiplier), float(terms["kl"]), state.step, self.objective
+        ).multiplier
         state.step += 1
         state.batch += 1
         if self.average is not None and sample_due(state.step, self.average_start, self.cfg.train.average_every):
@@ -684,7 +694,7 @@ class Trainer:
     def _log_train(self, window: _LogWindow, bar: tqdm) -> None:
         """One training line of metrics.jsonl: the means since the last one, and tokens per second."""
         record = {"step": self.state.step, "epoch": self.state.epoch, "split": "train", **window.flush()}
-        capacity = capacity_at(self.state.step - 1, self.cfg.objective)
+        capacity = capacity_at(self.state.step - 1, self.objective)
         if capacity is not None:
             record["C"] = capacity  # C(t) of the last step logged (the app draws it on the KL plot)
         if self.lr_moves:

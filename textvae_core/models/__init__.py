@@ -6,8 +6,11 @@ feature map — or a ladder of them). ``textvae_core.layout`` says how a latent 
 
 from __future__ import annotations
 
+import dataclasses
+
 from ..config import ConfigError, ModelConfig
 from ..layout import LatentPart, SequenceTooLong, family_name, validate_model
+from ..recipe import PLAIN
 from .base import Decoder, Encoder
 from .cnn_decoder import CNNDecoder
 from .cnn_encoder import CNNEncoder
@@ -40,7 +43,13 @@ LATENTS: dict[str, type[SentenceVAE]] = {
 
 
 def build_model(cfg: ModelConfig, vocab_size: int) -> SentenceVAE:
-    """Instantiate the VAE a config describes (weights freshly initialised)."""
+    """Instantiate the VAE a config describes (weights freshly initialised).
+
+    A knob the recipe decides and ``cfg`` leaves unset (a ModelConfig used without a RunConfig, which the
+    Trainer resolves with ``textvae_core.recipe.resolve``) is read as its plain value."""
+    unset = {k: v for k, v in PLAIN["model"].items() if getattr(cfg, k) is None}
+    if unset:
+        cfg = dataclasses.replace(cfg, **unset)
     if cfg.encoder not in ENCODERS:
         raise ConfigError(f"unknown encoder {cfg.encoder!r}; choose from {sorted(ENCODERS)}")
     if cfg.decoder not in DECODERS:

@@ -18,6 +18,7 @@ from torch import nn
 
 from ..config import ModelConfig
 from ..data import Batch
+from ..distributed import batch_moments
 from ..layout import SequenceTooLong, latent_dim, latent_parts, max_tokens, validate_model
 from ..ops import sentence_nll
 from .base import Decoder, Encoder
@@ -184,13 +185,27 @@ class SentenceVAE(nn.Module):
         self.check_width(src)
         mu, logvar = self.encoder(self.embedding(src), lengths)
         if self.mu_bn is not None:
-            bn = self.mu_bn
-            batch_stats = self.training and mu.size(0) > 1  # a batch of one has no spread to normalise by
-            mu = F.batch_norm(
-                mu, bn.running_mean, bn.running_var, training=batch_stats, momentum=bn.momentum, eps=bn.eps
-            )
+            mu = self._normalise_mu(mu)
             mu = mu * (self.mu_gamma if self.mu_gamma is not None else self.cfg.mu_scale)
         return mu, logvar
+
+    def _normalise_mu(self, mu: torch.Tensor) -> torch.Tensor:
+        """μ to mean 0, variance 1 per dimension: by the batch's statistics in training (the global batch's
+        under torchrun), by the population's at evaluation."""
+        bn = self.mu_bn
+        batch_stats = self.training and mu.size(0) > 1  # a batch of one has no spread to normalise by
+        moments = batch_moments(mu.float()) if batch_stats else None
+        if moments is None:
+            return F.batch_norm(
+                mu, bn.running_mean, bn.running_var, training=batch_stats, momentum=bn.momentum, eps=bn.eps
+            )
+        mean, var, n = moments
+        with torch.no_grad():  # the running averages F.batch_norm would keep (unbiased variance)
+            m = bn.momentum if bn.momentum is not None else 0.1
+            bn.running_mean.mul_(1 - m).add_(m * mean.detach())
+            bn.running_var.mul_(1 - m).add_(m * var.detach() * n / max(n - 1, 1))
+            bn.num_batches_tracked += 1
+        return ((mu.float() - mean) / torch.sqrt(var + bn.eps)).to(mu.dtype)
 
     @torch.no_grad()
     def refresh_mu_stats(self, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> None:
