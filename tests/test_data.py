@@ -114,3 +114,31 @@ def test_labelled_corpora_train_on_the_text_and_keep_the_labels(tmp_path: Path) 
     with pytest.raises(CorpusError, match=r"bad.tsv: line 2 is not 'label<TAB>sentence'"):
         parse_corpus("POS\tfine\nno tab here\n", "bad.tsv", fmt="labelled")
     assert guess_format("a plain sentence\nanother one\n") == "text"
+
+
+def test_verbatim_overlap_finds_whole_sentences_only() -> None:
+    from textvae_core.corpus import verbatim_overlap
+
+    train = [["the", "cat", "sat"], ["revenue", "rose"], ["a", "b"]]
+    test = [
+        ["the", "cat", "sat"],
+        ["the", "cat"],
+        ["cat", "sat", "the"],
+        ["revenue", "rose"],
+        ["A", "b"],
+        ["the", "cat", "sat"],
+    ]
+    assert verbatim_overlap(test, train) == [0, 3, 5]  # a prefix, a reordering or another case is not the sentence
+    assert verbatim_overlap(test, iter(train)) == [0, 3, 5]  # the reference is read once: a generator will do
+    assert verbatim_overlap([], train) == [] and verbatim_overlap(test, []) == []
+
+
+def test_ptb_test_split_repeats_64_training_sentences() -> None:
+    from textvae_core.corpus import verbatim_overlap
+
+    ptb = Path(__file__).resolve().parents[1] / "data" / "ptb"
+    test = read_corpus(ptb / "ptb.test.txt")
+    train = read_corpus(ptb / "ptb.train.txt")
+    seen = verbatim_overlap(test, train)
+    assert (len(test), len(seen)) == (3761, 64)
+    assert ["revenue", "rose", "to", "$", "N", "million", "from", "$", "N", "million"] in [test[i] for i in seen]

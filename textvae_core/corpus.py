@@ -8,6 +8,7 @@ keeps the labels, so that maps of the latent space can be coloured by them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 FORMATS = ("text", "labelled")
@@ -117,3 +118,14 @@ def guess_format(text: str) -> str:
     if lines and all("\t" in ln and 0 < len(ln.partition("\t")[0].strip()) <= MAX_LABEL_CHARS for ln in lines):
         return "labelled"
     return "text"
+
+
+def verbatim_overlap(sentences: Sequence[Sequence[str]], reference: Iterable[Sequence[str]]) -> list[int]:
+    """Indices of the ``sentences`` that occur verbatim (the same tokens in the same order) in ``reference``.
+
+    Why: a held-out sentence that is also a training sentence scores what the model remembers, not how it
+    generalises. PTB's splits share some of their sentences word for word (mostly short, formulaic ones:
+    "revenue rose to $ N million from $ N million"), so held-out figures are worth giving without them too.
+    Both sides are compared as read (tokenised, with the same case and length filter as the caller used)."""
+    seen = {tuple(tokens) for tokens in reference}
+    return [i for i, tokens in enumerate(sentences) if tuple(tokens) in seen]
