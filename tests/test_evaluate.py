@@ -184,3 +184,22 @@ def test_train_fit_measures_the_weights_on_training_sentences(trained_run: Path,
     assert "gone.txt" in res["train_fit"]["skipped"] and res["bounds"]["n_sentences"] > 0
     assert main([str(run), *quick, "--train-sentences", "0"]) == 0
     assert "train_fit" not in json.loads((run / EVAL).read_text())
+
+
+def test_overlap_counts_test_sentences_seen_in_training_and_scores_without_them(
+    trained_run: Path, tmp_path: Path, corpus_dir: Path
+) -> None:
+    """The tiny grammar repeats sentences across its splits, as PTB does: eval.json says how many test
+    sentences are training sentences, gives BLEU without them, and ``--only overlap`` recomputes it alike."""
+    run = shutil.copytree(trained_run, tmp_path / "run")
+    assert main([str(run), *SMALL, "--fce-sentences", "0", "--syntax-dir", "", "--train-sentences", "0"]) == 0
+    res = json.loads((run / EVAL).read_text())
+    train = set((corpus_dir / "train.txt").read_text().splitlines())
+    test = (corpus_dir / "test.txt").read_text().splitlines()
+    seen = sum(line in train for line in test)
+    assert 0 < seen < len(test), "the fixture needs a test split that shares some sentences with training"
+    assert res["overlap"]["in_train"] == seen and res["overlap"]["n_sentences"] == len(test)
+    assert res["overlap"]["unseen"]["n"] == len(test) - seen
+    before = res["overlap"]
+    assert main([str(run), "--only", "overlap"]) == 0
+    assert json.loads((run / EVAL).read_text())["overlap"] == before

@@ -21,6 +21,7 @@ import torch
 
 from .checkpoint import CheckpointError, LoadedRun, load_run
 from .cli import CLIError, OptionParser
+from .corpus import verbatim_overlap
 from .data import Corpus, CorpusError, read_corpus
 from .decoding import DecodeConfig
 from .device import pick_device
@@ -41,6 +42,7 @@ from .metrics import (
     syntactic_test,
     vocab_fingerprint,
 )
+from .metrics.likelihood import encode_corpus
 from .models import LatentPart, family_name
 from .paths import repo_path
 from .rundir import EVAL, read_eval, write_eval
@@ -207,6 +209,8 @@ def _evaluate(run_dir: Path, cfg: EvalConfig, progress: bool) -> dict[str, Any]:
         "scores": timed("reconstruction scores", lambda: reconstruction_scores(inputs, outputs)),
         "examples": [{"input": i, "output": r} for i, r in list(zip(inputs, outputs, strict=True))[:10]],
     }
+    if cfg.split != "train":
+        result["overlap"] = timed("overlap", lambda: overlap(run, sentences, inputs, outputs))
     generation, corpora = {}, {}
     for name, dcfg in GENERATION_SCHEMES.items():
         # an FCE scheme decodes its whole FCE corpus once; the statistics use its first prior_samples
@@ -271,6 +275,21 @@ def train_fit(run: LoadedRun, cfg: EvalConfig, device: torch.device) -> dict[str
     return {"split": "train", "n_sentences": n, "k": 1, "rec": b["rec"], "kl": b["kl"], "nll_bound": b["nll_bound"]}
 
 
+def overlap(run: LoadedRun, sentences: list[list[str]], inputs: list[str], outputs: list[str]) -> dict[str, Any]:
+    """How many evaluated sentences occur verbatim in the training file, and the reconstruction scores
+    without them: a sentence seen in training scores what the model remembers (PTB's test split repeats 64
+    of its training sentences), so the headline BLEU is given both ways."""
+    try:
+        seen = set(verbatim_overlap(sentences, _read_split(run, "train")))
+    except (CorpusError, OSError) as err:
+        return {"skipped": str(err)}
+    unseen = [i for i in range(len(sentences)) if i not in seen]
+    out: dict[str, Any] = {"n_sentences": len(sentences), "in_train": len(seen)}
+    if unseen and seen:
+        out["unseen"] = reconstruction_scores([inputs[i] for i in unseen], [outputs[i] for i in unseen])["all"]
+    return out
+
+
 def decoding(scheme: DecodeConfig, cfg: EvalConfig, vae: TextVAE) -> DecodeConfig:
     """A decoding scheme with the evaluation's length limit: characters need about three times a word budget."""
     limit = cfg.max_len or (150 if vae.vocab.level == "char" else scheme.max_len)
@@ -282,7 +301,13 @@ def _fce_n_z(cfg: EvalConfig) -> int:
     return max(cfg.prior_samples, cfg.fce_sentences)
 
 
-REFRESHABLE = ("syntax", "homotopy", "fce", "train_fit")  # sections that need only the model and the recorded settings
+REFRESHABLE = (
+    "syntax",
+    "homotopy",
+    "fce",
+    "train_fit",
+    "overlap",
+)  # sections that need only the model and the recorded settings
 
 
 def refresh(run_dir: str | Path, sections: list[str], fce_schemes: str | None = None) -> dict[str, Any]:
@@ -318,6 +343,8 @@ def refresh(run_dir: str | Path, sections: list[str], fce_schemes: str | None = 
             result["syntax"] = syntax(run, cfg, device)
         elif name == "homotopy":
             result["homotopy"] = homotopy(TextVAE(run.model, run.vocab, run.config), cfg)
+        elif name == "overlap":
+            result["overlap"] = _refresh_overlap(run, cfg, device)
         elif name == "train_fit":
             if not cfg.measures_train_fit:
                 continue  # switched off, or the evaluated split is the training data itself
@@ -331,6 +358,17 @@ def refresh(run_dir: str | Path, sections: list[str], fce_schemes: str | None = 
         result.setdefault("refreshed", {})[name] = time.strftime("%Y-%m-%d")
     write_eval(run_dir, result, default=_json_default)
     return result
+
+
+def _refresh_overlap(run: LoadedRun, cfg: EvalConfig, device: torch.device) -> dict[str, Any]:
+    """The overlap section: the split's reconstructions decoded again as evaluate decodes them (greedy or beam
+    from μ, the recorded length limit), scored without the sentences the training file holds."""
+    sentences = _split_sentences(run, cfg)
+    vae = TextVAE(run.model, run.vocab, run.config)
+    mu = encode_corpus(run.model, Corpus(sentences, run.vocab, cfg.split))[0]
+    recon = decoding(DecodeConfig(method="beam" if cfg.recon_decoding == "beam" else "greedy"), cfg, vae)
+    inputs = [run.vocab.detokenize(s) for s in sentences]
+    return overlap(run, sentences, inputs, vae.decode(mu.to(device), recon))
 
 
 def _refresh_fce(run: LoadedRun, cfg: EvalConfig, old: dict[str, Any] | None, device: torch.device) -> dict[str, Any]:
