@@ -22,9 +22,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
-
-from textvae_core.anchors.matched import sentence_vae_config
+from experiments.anchors.matched import sentence_vae_config
 from textvae_core.cli import parse_dataclass, run_main
 from textvae_core.paths import ROOT
 from textvae_core.precision import MODES, Mode
@@ -61,7 +59,7 @@ def train_one(out: Path, mode: Mode, seed: int, args: Options) -> dict[str, floa
 
 
 def write_anchor_config(folder: Path) -> Path:
-    """timbmg/Sentence-VAE's defaults as a config.json the training CLI reads (textvae_core.anchors.matched)."""
+    """timbmg/Sentence-VAE's defaults as a config.json the training CLI reads (experiments.anchors.matched)."""
     path = folder / "anchor-config.json"
     if not path.exists():
         sentence_vae_config(str(folder / "unused")).save(path)

@@ -1,6 +1,6 @@
 """Build the character-level short-sentence corpus data/snli_char from the SNLI sentences (Li et al. 2019 split).
 
-    python scripts/make_snli_char.py SOURCE_FOLDER [--out data/snli_char] [--max-chars 63] [--seed 0]
+    python -m experiments.make_snli_char SOURCE_FOLDER [--out data/snli_char] [--max-chars 63] [--seed 0]
 
 SOURCE_FOLDER holds ``snli.valid.txt`` and ``snli.test.txt`` of that split (the training file is not used:
 the two held-out files give 20k tweet-length sentences, enough for character-level models on a CPU).
@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import random
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
 
 from textvae_core.cli import CLIError, parse_dataclass, positional, run_main
 
@@ -35,7 +32,7 @@ class Options:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_dataclass(Options, argv, "python scripts/make_snli_char.py", __doc__)
+    args = parse_dataclass(Options, argv, "python -m experiments.make_snli_char", __doc__)
     if len(args.source) != 1:
         raise CLIError("give one SOURCE_FOLDER")
     src = Path(args.source[0])
@@ -70,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     (out / "SOURCE.md").write_text(
         f"""# SNLI sentences for character-level VAEs (short sentences, the report's "tweet-length" text)
 
-Made by `python scripts/make_snli_char.py SOURCE_FOLDER --out {args.out} --max-chars {args.max_chars} --seed {args.seed}`
+Made by `python -m experiments.make_snli_char SOURCE_FOLDER --out {args.out} --max-chars {args.max_chars} --seed {args.seed}`
 from the sentence-only SNLI split of Li et al. 2019 ("A surprisingly effective fix for deep latent variable
 modeling of text"; files as distributed with GitHub `zhangjf-nlp/DG-VAEs`, commit
 `6ad9e59f4af66fb8de64b7b0d03ba0c9ad3175f0`, `datasets/snli_data/`):

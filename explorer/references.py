@@ -1,5 +1,5 @@
 """Published figures shown beside ours: explorer/published.toml, read once. The app's rate–distortion page
-and the reproduction report (explorer.reproduction) both take them from here."""
+and the reproduction report (experiments.reproduction) both take them from here."""
 
 from __future__ import annotations
 

@@ -46,8 +46,8 @@ def tiny_config(
     return cfg
 
 
-def load_script(name: str, folder: str = "scripts") -> ModuleType:
-    """FOLDER/NAME.py (scripts or benchmarks) imported as the module NAME (registered first: dataclasses
+def load_script(name: str, folder: str = "benchmarks") -> ModuleType:
+    """FOLDER/NAME.py (a benchmark: its folder is no package) imported as the module NAME (registered first: dataclasses
     look their module up)."""
     spec = importlib.util.spec_from_file_location(name, ROOT / folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)

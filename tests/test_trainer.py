@@ -184,9 +184,9 @@ def keep_best_config(corpus_dir: Path, out: Path, steps: int) -> RunConfig:
 
 
 def test_keep_best_keeps_the_lowest_validation_and_ships_it(corpus_dir: Path, tmp_path: Path) -> None:
+    from experiments.grid import ship, shipped
     from explorer.runs import weights_label
     from textvae_core.checkpoint import read_weights
-    from textvae_core.grid import ship, shipped
     from textvae_core.rundir import BEST_WEIGHTS, WEIGHTS, kept_weights, weights_step
 
     run = tmp_path / "straight"
