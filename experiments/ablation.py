@@ -681,7 +681,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in todo:
             while len([p for p in procs if p.poll() is None]) >= opts.jobs:
                 time.sleep(5)
-            procs.append(subprocess.Popen([sys.executable, "-m", "experiments.ablation", name, "--threads", "1"], cwd=ROOT))
+            procs.append(
+                subprocess.Popen([sys.executable, "-m", "experiments.ablation", name, "--threads", "1"], cwd=ROOT)
+            )
         for p in procs:
             p.wait()
     else:

@@ -1,7 +1,7 @@
 """Screenshots of every explorer page on the shipped checkpoints, and of the Training page's form (a new
 recipe, and one started from a shipped run's), into docs/screenshots/ (for the README).
 
-python -m scripts.screenshots            # needs Chromium (Debian: chromium) and playwright (requirements-dev)
+python -m scripts.screenshots            # needs Chromium (Debian: chromium) and playwright (the dev extra)
 """
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ from textvae_core.rundir import CONFIG, EVAL, METRICS
 @pytest.fixture(scope="module")
 def report() -> Any:
     """The report's modules under one name, as the tests use them."""
-    from experiments.reproduction import engine, why
     from experiments import reproduction
+    from experiments.reproduction import engine, why
 
     script = importlib.import_module("experiments.reproduction_report")
     return SimpleNamespace(
