@@ -16,7 +16,7 @@ from conftest import tiny_config
 from textvae_core.checkpoint import load_resume, load_run
 from textvae_core.config import ConfigError, RunConfig
 from textvae_core.paths import ROOT
-from textvae_core.rundir import CONFIG, METRICS
+from textvae_core.rundir import CONFIG, METRICS, TRAIN_LOCK
 from textvae_core.trainer import Trainer, TrainState, check_recipe, cosine_lr
 
 
@@ -145,10 +145,13 @@ def test_two_trainers_never_share_a_run_directory(corpus_dir: Path, tmp_path: Pa
     cfg = tiny_config(corpus_dir, tmp_path / "r", "vae")
     cfg.train.max_steps = 2
     Trainer(cfg).fit()
+    assert not (tmp_path / "r" / TRAIN_LOCK).exists()  # a finished run keeps no lock file
     first = Trainer(RunConfig.load(tmp_path / "r" / CONFIG), resume=True)
     with pytest.raises(Exception, match="being trained by another process"):
         Trainer(RunConfig.load(tmp_path / "r" / CONFIG), resume=True)
+    assert (tmp_path / "r" / TRAIN_LOCK).exists()  # the refused one leaves the holder's lock alone
     first.fit()  # releases the lock
+    assert not (tmp_path / "r" / TRAIN_LOCK).exists()
     Trainer(RunConfig.load(tmp_path / "r" / CONFIG), resume=True).fit()
 
 
