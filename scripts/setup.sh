@@ -16,8 +16,8 @@ esac
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-# --no-compile: Python compiles a module when it is first imported; compiling all ~14k files up front would
-# double the install's CPU time and add ~300 MB for modules the app never imports
+# --no-compile: Python compiles a module when it is first imported, so only what runs is compiled (compiling
+# every installed file up front costs install time and disk for modules the app never imports)
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-compile -c constraints.txt -e ".[$EXTRAS]"
 if [ "${TEXTVAE_ALLOW_CUDA:-0}" != "1" ]; then
   .venv/bin/python - <<'PY'
