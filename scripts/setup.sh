@@ -16,9 +16,16 @@ esac
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-# --no-compile: Python compiles a module when it is first imported, so only what runs is compiled (compiling
-# every installed file up front costs install time and disk for modules the app never imports)
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-compile -c constraints.txt -e ".[$EXTRAS]"
+# pip runs when the extras, pyproject.toml or constraints.txt changed since the last install (the stamp),
+# so starting the app again costs no resolve. --no-compile: Python compiles a module when it is first
+# imported, so only what runs is compiled (compiling every installed file up front costs install time and
+# disk for modules the app never imports).
+STAMP=.venv/.setup-stamp
+WANT="$EXTRAS $(cat pyproject.toml constraints.txt | cksum)"
+if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-compile -c constraints.txt -e ".[$EXTRAS]"
+  echo "$WANT" > "$STAMP"
+fi
 if [ "${TEXTVAE_ALLOW_CUDA:-0}" != "1" ]; then
   .venv/bin/python - <<'PY'
 import importlib.metadata as md
