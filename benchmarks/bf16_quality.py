@@ -1,6 +1,6 @@
 """bf16 on the CPU against fp32: training speed, and the test −ELBO after the same budget.
 
-    python benchmarks/bf16_quality.py [--steps 658] [--seeds 0,1] [--threads 2] [--size small] [--config anchor|RUN/config.json]
+    python -m benchmarks.bf16_quality [--steps 658] [--seeds 0,1] [--threads 2] [--size small] [--config anchor|RUN/config.json]
 
 Trains the same run (β_C with C = 15, PTB, the default small model unless --size says otherwise; or
 --config: timbmg/Sentence-VAE's defaults, or a run's config.json) in each of textvae_core.precision's
@@ -81,7 +81,7 @@ def test_bound(run: Path, threads: int) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_dataclass(Options, argv, "python benchmarks/bf16_quality.py", __doc__)
+    args = parse_dataclass(Options, argv, "python -m benchmarks.bf16_quality", __doc__)
     rows, names = [], list(MODES)
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:

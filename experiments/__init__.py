@@ -4,9 +4,6 @@ ablation and model-family reports, and the scripts that train, ship and measure 
 module run from the repository root, ``python -m experiments.NAME``.
 
 It imports the library (``textvae_core``) and the app's logic (``explorer``); nothing but its own
-scripts and tests imports it (``tests/test_architecture.py``). Needs the ``lab`` extra.
+scripts, the benchmarks and the tests imports it (``tests/test_architecture.py``). The grid's scripts need
+the library alone (so a GPU machine trains the grid with it); the reports need the ``lab`` extra, and say so.
 """
-
-from textvae_core.extras import require
-
-require("lab", "the lab (experiments/)")

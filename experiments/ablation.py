@@ -326,6 +326,9 @@ def early(row: str, step: int = EARLY_STEPS) -> dict[str, float] | None:
 
 def sweep_section(rows: dict[str, dict]) -> list[str]:
     """D, the rate's parts and BLEU-4 against C under the fixed recipe, with Spearman's ρ of D with C."""
+    from textvae_core.extras import require
+
+    require("lab", "the ablation report")
     from scipy.stats import spearmanr
 
     points = sorted(

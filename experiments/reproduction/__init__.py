@@ -4,6 +4,10 @@ the Jinja2 template report.md.j2. ``python -m experiments.reproduction_report`` 
 
 from __future__ import annotations
 
-from .report import build, load
+from textvae_core.extras import require
+
+require("lab", "the reproduction report (experiments.reproduction)")
+
+from .report import build, load  # noqa: E402  (after the check: it imports scipy and Jinja2)
 
 __all__ = ["build", "load"]
