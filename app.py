@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from explorer import labels
 from explorer.runs import headline, headline_order, recipe_diff, weights_label
 from explorer.ui import nav, widgets
 from explorer.ui.caches import run_folders
@@ -30,32 +31,26 @@ with st.expander("Run folders", expanded=False):
         st.error(f"`{extra}` is not a folder on this machine.")
 
 runs, chosen = widgets.require_runs()
-table = pd.DataFrame([headline(r) | {"has weights": r.has_weights, "weights": weights_label(r.path)} for r in runs])
+rows = [headline(r) | {"has_weights": r.has_weights, "weights": weights_label(r.path)} for r in runs]
+table = labels.shown(pd.DataFrame(rows).drop(columns=["path"]))
 st.subheader(f"{len(runs)} run(s) — select rows to compare them on the other pages")
 event = st.dataframe(
-    table.drop(columns=["path"]),
+    table,
     hide_index=True,
-    column_order=headline_order(table.columns.drop("path")),
+    column_order=headline_order(table.columns),
     width="stretch",
     height=min(36 * (len(table) + 1) + 2, 620),  # about 16 rows before the table scrolls
     on_select="rerun",
     selection_mode="multi-row",
     key="runs_table",
     selection_default={
-        "selection": {"rows": [i for i, p in enumerate(table["path"]) if p in {str(r.path) for r in chosen}]}
+        "selection": {"rows": [i for i, r in enumerate(rows) if r["path"] in {str(c.path) for c in chosen}]}
     },
-    column_config={
-        "model": st.column_config.TextColumn(width="large"),
-        "C": st.column_config.NumberColumn(help="capacity in nats; empty: K = KL (no capacity)"),
-        "C(t)": st.column_config.TextColumn(help="capacity schedule: constant from step 0, or ramped from 0"),
-        "family": st.column_config.TextColumn(help="the report's model families: RNN, CNN, Hybrid VAE, LVAE, LCNNVAE"),
-        "α": st.column_config.NumberColumn(help="Hybrid VAE: weight of the deconvolution's own reconstruction"),
-        **widgets.figure_columns(),
-    },
+    column_config=widgets.table_columns(table, model={"width": "large"}),
 )
-rows = event.selection.rows if event and event.selection else []
-if rows:
-    widgets.set_chosen([table.loc[i, "path"] for i in rows if table.loc[i, "has weights"]])
+picked = event.selection.rows if event and event.selection else []
+if picked:
+    widgets.set_chosen([rows[i]["path"] for i in picked if rows[i]["has_weights"]])
 chosen = widgets.chosen_runs(runs)
 st.success("Comparing: " + ", ".join(f"**{r.name}**" for r in chosen))
 if len(chosen) > 1:

@@ -1,6 +1,6 @@
 """Latency of the explorer's interactions on the shipped checkpoints (CPU unless CUDA is present).
 
-    python benchmarks/app_latency.py [--runs checkpoints/ptb-lstm-bc3,…] [--repeats 3]
+    python -m benchmarks.app_latency [--runs checkpoints/ptb-lstm-bc3,…] [--repeats 3]
 
 Warm figures are the median of ``--repeats`` calls after one untimed call (models loaded, caches of
 torch and numba filled), which is what a user feels on the second click. Cold figures start a fresh
@@ -15,8 +15,6 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
 
 from explorer.latent_map import corpus_for
 from explorer.textlab import Endpoints, decode_config, homotopy_texts, reconstruct_table
@@ -67,7 +65,7 @@ def shipped_runs() -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_dataclass(Options, argv, "python benchmarks/app_latency.py", __doc__)
+    args = parse_dataclass(Options, argv, "python -m benchmarks.app_latency", __doc__)
     runs = [Path(r) for r in args.runs] or shipped_runs()
     if not runs:
         print(

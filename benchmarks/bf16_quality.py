@@ -1,6 +1,6 @@
 """bf16 on the CPU against fp32: training speed, and the test −ELBO after the same budget.
 
-    python benchmarks/bf16_quality.py [--steps 658] [--seeds 0,1] [--threads 2] [--size small] [--config anchor|RUN/config.json]
+    python -m benchmarks.bf16_quality [--steps 658] [--seeds 0,1] [--threads 2] [--size small] [--config anchor|RUN/config.json]
 
 Trains the same run (β_C with C = 15, PTB, the default small model unless --size says otherwise; or
 --config: timbmg/Sentence-VAE's defaults, or a run's config.json) in each of textvae_core.precision's
@@ -22,9 +22,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
-
-from textvae_core.anchors.matched import sentence_vae_config
+from experiments.anchors.matched import sentence_vae_config
 from textvae_core.cli import parse_dataclass, run_main
 from textvae_core.paths import ROOT
 from textvae_core.precision import MODES, Mode
@@ -61,7 +59,7 @@ def train_one(out: Path, mode: Mode, seed: int, args: Options) -> dict[str, floa
 
 
 def write_anchor_config(folder: Path) -> Path:
-    """timbmg/Sentence-VAE's defaults as a config.json the training CLI reads (textvae_core.anchors.matched)."""
+    """timbmg/Sentence-VAE's defaults as a config.json the training CLI reads (experiments.anchors.matched)."""
     path = folder / "anchor-config.json"
     if not path.exists():
         sentence_vae_config(str(folder / "unused")).save(path)
@@ -83,7 +81,7 @@ def test_bound(run: Path, threads: int) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_dataclass(Options, argv, "python benchmarks/bf16_quality.py", __doc__)
+    args = parse_dataclass(Options, argv, "python -m benchmarks.bf16_quality", __doc__)
     rows, names = [], list(MODES)
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:

@@ -1,5 +1,5 @@
 """Does ``torch.compile`` speed up our training step on this CPU? Our Trainer at timbmg/Sentence-VAE's
-defaults (``textvae_core/anchors/matched.py``), the network eager against the same network compiled
+defaults (``experiments/anchors/matched.py``), the network eager against the same network compiled
 (inductor, dynamic shapes: sentence lengths vary from batch to batch).
 
 One process, one model: each round trains on one slice of batches four times, in ABBA order (eager,
@@ -7,23 +7,19 @@ compiled, compiled, eager), so both variants time the same batches and a drift i
 alike; the figure is the median over rounds of the round's time ratio. The compiled network is warmed up
 first on batches of its own (its compile time is printed, not counted).
 
-    python benchmarks/compile_speed.py [--rounds 3] [--batches 40] [--threads 2] [--amp]
+    python -m benchmarks.compile_speed [--rounds 3] [--batches 40] [--threads 2] [--amp]
 """
 
 from __future__ import annotations
 
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
 
 import torch
 
-from textvae_core.anchors.matched import sentence_vae_config
+from experiments.anchors.matched import sentence_vae_config
 from textvae_core.cli import parse_dataclass, run_main
 from textvae_core.trainer import Trainer
 
@@ -38,7 +34,7 @@ class Options:
 
 
 def main(argv: list[str] | None = None) -> int:
-    opt = parse_dataclass(Options, argv, "python benchmarks/compile_speed.py", __doc__)
+    opt = parse_dataclass(Options, argv, "python -m benchmarks.compile_speed", __doc__)
     torch.set_num_threads(opt.threads)
     with tempfile.TemporaryDirectory() as out:
         trainer = Trainer(sentence_vae_config(out, amp=opt.amp, threads=opt.threads))

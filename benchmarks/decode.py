@@ -4,20 +4,16 @@ Uses a trained run when given (``--run``, or the first run found under checkpoin
 freshly initialised default-size model on the PTB vocabulary with a fixed output length, which
 costs the same per step as a trained one.
 
-    python benchmarks/decode.py [--run RUN_DIR] [--n 200] [--beam 5] [--batch 200] [--device auto]
+    python -m benchmarks.decode [--run RUN_DIR] [--n 200] [--beam 5] [--batch 200] [--device auto]
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
 
 from textvae_core.cli import parse_dataclass, run_main
 from textvae_core.config import RunConfig
@@ -63,7 +59,7 @@ def timed(fn) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_dataclass(Options, argv, "python benchmarks/decode.py", __doc__)
+    args = parse_dataclass(Options, argv, "python -m benchmarks.decode", __doc__)
     device = pick_device(args.device)
     vae, what = load(args.run, device)
     z = vae.prior_z(args.n, seed=0)

@@ -1,7 +1,7 @@
 """Where the output layer's time goes, fp32 against bf16 autocast: its three matrix products alone, then
 the whole fused loss (textvae_core.ops.linear_cross_entropy, forward and backward).
 
-    python benchmarks/output_layer.py [--rows 1412] [--hidden 256] [--vocab 9972] [--threads 1] [--repeats 5]
+    python -m benchmarks.output_layer [--rows 1412] [--hidden 256] [--vocab 9972] [--threads 1] [--repeats 5]
 
 The defaults are one batch of the anchor's model (timbmg/Sentence-VAE: 32 sentences of PTB, hidden 256,
 a 9,972-word vocabulary). The products' share of the loss's time says how much of it is elementwise work
@@ -12,13 +12,9 @@ the products many times over). Prints figures; it measures, it does not pass or 
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
 
 from textvae_core.cli import parse_dataclass, run_main
 from textvae_core.ops import linear_cross_entropy
@@ -35,7 +31,7 @@ class Options:
 
 
 def main(argv: list[str] | None = None) -> int:
-    o = parse_dataclass(Options, argv, "python benchmarks/output_layer.py", __doc__)
+    o = parse_dataclass(Options, argv, "python -m benchmarks.output_layer", __doc__)
     torch.set_num_threads(o.threads)
     g = torch.Generator().manual_seed(0)
     weight = (torch.randn(o.vocab, o.hidden, generator=g) * 0.05).requires_grad_()

@@ -1,13 +1,13 @@
 """Does the precision probe pick the precision that trains faster? Whole short runs tell.
 
-    python benchmarks/precision_probe.py [--config anchor|RUN/config.json] [--threads 2] [--steps 400] [--rounds 2]
+    python -m benchmarks.precision_probe [--config anchor|RUN/config.json] [--threads 2] [--steps 400] [--rounds 2]
 
 Each round trains the same configuration four times with our Trainer, in turn: with the probe (which
 times eight steps in each of textvae_core.precision's modes and picks one), then in each mode outright
 (fp32; fp32 with oneDNN's bf16 matrix products; bf16 autocast), each for --steps optimizer steps without
 validation or checkpoints. It prints the probe's step times and pick, the whole runs' tokens/s (the
 median of their logged windows) and whether the pick was the fastest. `--config anchor` is
-timbmg/Sentence-VAE's defaults (textvae_core.anchors.matched); `--config checkpoints/ptb-lstm-bc100/config.json`
+timbmg/Sentence-VAE's defaults (experiments.anchors.matched); `--config checkpoints/ptb-lstm-bc100/config.json`
 the paper's size. On a CPU without native bf16, or a
 model under the probe's 1M weights, no probe runs and the first run keeps bf16 autocast (which on a CPU
 without native bf16 is fp32, as are the other modes there). Prints figures; it measures, it does not pass
@@ -19,14 +19,11 @@ from __future__ import annotations
 import json
 import shutil
 import statistics
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
-
-from textvae_core.anchors.matched import sentence_vae_config
+from experiments.anchors.matched import sentence_vae_config
 from textvae_core.cli import parse_dataclass, run_main
 from textvae_core.config import RunConfig
 from textvae_core.device import cpu_has_bf16
@@ -71,7 +68,7 @@ def timed_run(cfg: RunConfig) -> tuple[str, float, dict | None]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    o = parse_dataclass(Options, argv, "python benchmarks/precision_probe.py", __doc__)
+    o = parse_dataclass(Options, argv, "python -m benchmarks.precision_probe", __doc__)
     scratch = Path(o.scratch or tempfile.mkdtemp(prefix="precision-probe-"))
     right = 0
     try:

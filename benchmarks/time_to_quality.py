@@ -1,13 +1,13 @@
 """Time to quality against the anchor itself: test −ELBO after each epoch, and the wall time to reach it.
 
-    python benchmarks/time_to_quality.py --anchor SRC --anchor_python VENV/bin/python \\
+    python -m benchmarks.time_to_quality --anchor SRC --anchor_python VENV/bin/python \\
         [--epochs 4] [--snapshot_steps 0] [--threads 2] [--amp true] [--bf16_matmul false] [--scratch DIR]
 
 In one sitting, one after the other (never side by side: each has the CPU to itself, as far as the
 machine's other jobs allow), trains timbmg/Sentence-VAE unmodified at its defaults for --epochs epochs
-(its train.py from a scratch folder under its own interpreter; textvae_core/anchors/sentence_vae.py) and
+(its train.py from a scratch folder under its own interpreter; experiments/anchors/sentence_vae.py) and
 our Trainer at the same defaults (GRU 256, emb 300, z 16, batch 32, embedding dropout 0.5, logistic KL
-anneal, no clipping: textvae_core/anchors/matched.py) for as many epochs on the same PTB training
+anneal, no clipping: experiments/anchors/matched.py) for as many epochs on the same PTB training
 sentences. Then, with the training clocks stopped, it measures every per-epoch checkpoint of the anchor
 on the test split with the anchor's own model.py and ptb.py, and every epoch's weights of ours (and
 every --snapshot_steps steps) with ours: D and KL per sentence from one z ~ q(z|x), −ELBO = D + KL per
@@ -31,16 +31,13 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
-
-from textvae_core.anchors import matched
-from textvae_core.anchors import sentence_vae as svae
+from experiments.anchors import matched
+from experiments.anchors import sentence_vae as svae
 from textvae_core.cli import CLIError, parse_dataclass, run_main
 from textvae_core.paths import repo_path
 
@@ -138,7 +135,7 @@ def report(anchor_rows: list[dict], ours_rows: list[dict], args: Options) -> dic
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_dataclass(Options, argv, "python benchmarks/time_to_quality.py", __doc__)
+    args = parse_dataclass(Options, argv, "python -m benchmarks.time_to_quality", __doc__)
     if not (args.anchor and args.anchor_python):
         raise CLIError(
             "--anchor SRC and --anchor_python PATH are required (a timbmg/Sentence-VAE checkout and its venv)"

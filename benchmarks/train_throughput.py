@@ -5,18 +5,18 @@ Compares textvae_core's training step with the way the usual research code train
 log-softmax computed at every padded position, NLL with ignore_index, stock Adam. Same model, same
 data, same number of sentences; the ratio is what the packing, bucketing and fused loss buy.
 
-    python benchmarks/train_throughput.py [--steps 40] [--device auto] [--batch-size 64]
+    python -m benchmarks.train_throughput [--steps 40] [--device auto] [--batch-size 64]
 
 Against the anchor itself (timbmg/Sentence-VAE, run unmodified from a scratch folder under its own
-interpreter; textvae_core/anchors/sentence_vae.py says how it is driven and timed):
+interpreter; experiments/anchors/sentence_vae.py says how it is driven and timed):
 
-    python benchmarks/train_throughput.py --anchor SRC --anchor_python VENV/bin/python \
+    python -m benchmarks.train_throughput --anchor SRC --anchor_python VENV/bin/python \
         [--anchor_iters 200] [--rounds 2] [--threads 2] [--scratch DIR]
 
 trains, in one sitting and in alternating rounds (anchor, ours fp32, ours bf16 matmul, ours bf16 | the
 reverse | …, so a drifting machine load hits every side alike), the anchor's defaults for one epoch of a
 seeded subset of anchor_iters × 32 PTB sentences, and our Trainer at those defaults (GRU 256, emb 300,
-z 16, batch 32, embedding dropout 0.5, logistic KL anneal: textvae_core/anchors/matched.py) on the same
+z 16, batch 32, embedding dropout 0.5, logistic KL anneal: experiments/anchors/matched.py) on the same
 sentences, in fp32, in fp32 with oneDNN's bf16 matrix products (train.bf16_matmul) and in bf16 autocast.
 Each side is timed from the end of its first update to the end of its last; it prints target tokens/s (each side's own
 tokenisation), sentences/s (the same sentences on both sides) and our rates over the anchor's per round
@@ -30,7 +30,6 @@ import json
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -39,10 +38,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
-
-from textvae_core.anchors import matched
-from textvae_core.anchors import sentence_vae as svae
+from experiments.anchors import matched
+from experiments.anchors import sentence_vae as svae
 from textvae_core.cli import CLIError, parse_dataclass, run_main
 from textvae_core.config import SIZES, RunConfig
 from textvae_core.data import make_batch
@@ -159,7 +156,7 @@ def against_anchor(args: Options, work: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_dataclass(Options, argv, "python benchmarks/train_throughput.py", __doc__)
+    args = parse_dataclass(Options, argv, "python -m benchmarks.train_throughput", __doc__)
     if args.anchor or args.anchor_python:
         if not (args.anchor and args.anchor_python):
             raise CLIError("--anchor and --anchor_python go together")

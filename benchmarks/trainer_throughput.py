@@ -7,12 +7,12 @@ a scratch folder); each run is its own Python process with its own package on th
 sides unless ``--amp`` (bf16 autocast on both; the baseline must have it: commits from c2f822b on). Both
 train the same model on Penn Treebank with the same seed, so they see the same batches: the default small
 model, or with ``--model anchor`` timbmg/Sentence-VAE's defaults (GRU 256, emb 300, z 16, batch 32;
-``textvae_core/anchors/matched.py``); runs alternate within each round, in ABBA order (baseline, today |
+``experiments/anchors/matched.py``); runs alternate within each round, in ABBA order (baseline, today |
 today, baseline | …), so that a drift in
 machine load hits both alike; the figure is the median over rounds of the round's ratio.
 Tokens/s counts target tokens of the steps after a warm-up, timed from the on_log callback both offer.
 
-    python benchmarks/trainer_throughput.py [--steps 150] [--rounds 4] [--threads 0] [--baseline 5115e92] [--amp] [--model anchor]
+    python -m benchmarks.trainer_throughput [--steps 150] [--rounds 4] [--threads 0] [--baseline 5115e92] [--amp] [--model anchor]
 """
 
 from __future__ import annotations
@@ -26,9 +26,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
-
-from textvae_core.anchors.matched import sentence_vae_config
+from experiments.anchors.matched import sentence_vae_config
 from textvae_core.cli import parse_dataclass, run_main
 from textvae_core.config import RunConfig
 from textvae_core.paths import ROOT
@@ -53,7 +51,7 @@ from textvae_core.train import train
 steps, threads, out, data, amp, model = sys.argv[1:7]
 steps, threads, amp = int(steps), int(threads), amp == "1"
 if model == "anchor":
-    from textvae_core.anchors.matched import sentence_vae_config
+    from experiments.anchors.matched import sentence_vae_config
     cfg = sentence_vae_config(out, amp=amp, threads=threads)
 else:
     cfg = RunConfig()
@@ -79,19 +77,21 @@ def package_at(commit: str, into: Path) -> Path:
 def measure(
     package_root: Path, steps: int, warmup: int, out: Path, tokens: list[int], threads: int, amp: bool, model: str
 ) -> float:
-    """Target tokens/s of steps warmup+1 … steps, trained in a fresh process importing ``package_root``."""
-    env = {**os.environ, "PYTHONPATH": str(package_root)}
+    """Target tokens/s of steps warmup+1 … steps, trained in a fresh process importing ``package_root``: it is
+    the process's working folder, which ``python -c`` searches first (before PYTHONPATH and the installed
+    package), and the repository comes after it for experiments.anchors."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     data = str(ROOT / RunConfig().data.train)
     proc = subprocess.run(
         [sys.executable, "-c", DRIVER, str(steps), str(threads), str(out), data, str(int(amp)), model],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+        cwd=package_root, env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
     marks = {int(k): v for k, v in json.loads(proc.stdout.strip().splitlines()[-1]).items()}
     return sum(tokens[warmup:steps]) / (marks[steps] - marks[warmup])
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_dataclass(Options, argv, "python benchmarks/trainer_throughput.py", __doc__)
+    args = parse_dataclass(Options, argv, "python -m benchmarks.trainer_throughput", __doc__)
     if args.model == "anchor":
         cfg = sentence_vae_config("unused")
     else:

@@ -6,7 +6,7 @@ the app's settings) once — the first-fit cost a user waits for — and then ag
 memory). "numba default" is what umap does by itself (one of its functions is marked cache=True);
 "cache all" is explorer.latent_map.umap_module, which marks every umap and pynndescent function.
 
-    python benchmarks/umap_first_fit.py [--run checkpoints/ptb-lstm-bc15] [--processes 2]
+    python -m benchmarks.umap_first_fit [--run checkpoints/ptb-lstm-bc15] [--processes 2]
 """
 
 from __future__ import annotations
@@ -17,9 +17,6 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
 
 from textvae_core.cli import parse_dataclass, run_main
 from textvae_core.paths import ROOT, repo_path
@@ -48,7 +45,7 @@ print(json.dumps({"import": t1 - t0, "first_fit": t2 - t1, "warm_fit": t3 - t2, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_dataclass(Options, argv, "python benchmarks/umap_first_fit.py", __doc__)
+    args = parse_dataclass(Options, argv, "python -m benchmarks.umap_first_fit", __doc__)
     results: dict[str, list[dict]] = {}
     for mode, switch in (("numba default", "0"), ("cache all", "1")):
         with tempfile.TemporaryDirectory(prefix="numba-cache-") as cache:

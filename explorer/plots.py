@@ -9,7 +9,9 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-HOVER_LATENT = ["AU", "log det Cov", "‖μ‖²", "C", "m", "β"]
+from .labels import label
+
+HOVER_LATENT = ["active_units", "log_det_cov", "mean_sq_norm", "C", "m", "beta"]  # data keys (explorer.labels)
 
 
 def model_colors(table: pd.DataFrame) -> dict[str, str]:
@@ -24,19 +26,20 @@ def rate_distortion(table: pd.DataFrame) -> go.Figure:
 
     ``customdata[0]`` of each point is the run's path, so a click can select that run.
     """
-    df = table.dropna(subset=["R", "D"]).sort_values(["model", "R"])
+    df = table.dropna(subset=["kl", "rec"]).sort_values(["model", "kl"])
     hover = [c for c in HOVER_LATENT if c in df.columns]
     fig = px.line(
         df,
-        x="R",
-        y="D",
+        x="kl",
+        y="rec",
         color="model",
         color_discrete_map=model_colors(table),
         markers=True,
         hover_name="run",
         hover_data={c: ":.2f" if df[c].dtype.kind == "f" else True for c in hover},
         custom_data=["path"],
-        labels={"R": "rate R = KL (nats / sentence)", "D": "distortion D (nats / sentence)"},
+        labels={c: label(c) for c in hover}
+        | {"kl": "rate R = KL (nats / sentence)", "rec": "distortion D (nats / sentence)"},
     )
     fig.update_traces(marker={"size": 10})
     fig.update_layout(clickmode="event+select", margin={"t": 30}, legend={"title": "", "orientation": "h", "y": -0.25})
@@ -46,20 +49,20 @@ def rate_distortion(table: pd.DataFrame) -> go.Figure:
 def kl_against_target(table: pd.DataFrame) -> go.Figure:
     """Achieved KL against the capacity C of β_C runs, with the target KL = C and the ±1 nat band. Points take
     their curve's colour from the rate–distortion chart beside it, whose legend names them."""
-    df = table.dropna(subset=["C", "R"])
+    df = table.dropna(subset=["C", "kl"])
     fig = px.scatter(
         df,
         x="C",
-        y="R",
+        y="kl",
         color="model",
         color_discrete_map=model_colors(table),
         hover_name="run",
         hover_data={"model": True},
         custom_data=["path"],
-        labels={"C": "capacity C (nats)", "R": "achieved KL (nats / sentence)"},
+        labels={"C": "capacity C (nats)", "kl": "achieved KL (nats / sentence)"},
     )
     fig.update_traces(showlegend=False)
-    hi = float(max([1.0, *df["C"].tolist(), *df["R"].tolist()])) * 1.05
+    hi = float(max([1.0, *df["C"].tolist(), *df["kl"].tolist()])) * 1.05
     line = np.array([0.0, hi])
     fig.add_trace(go.Scatter(x=line, y=line, mode="lines", name="KL = C", line={"dash": "dash", "color": "grey"}))
     fig.add_trace(
@@ -85,16 +88,19 @@ def history(records: pd.DataFrame, y: str, title: str) -> go.Figure:
     return fig
 
 
-VALID_FIGURES = {"D": "rec", "R": "kl", "−ELBO": "nll_bound"}  # shown name → validation record's key
+VALID_FIGURES = ("rec", "kl", "nll_bound")  # validation records' keys: D, R, −ELBO (explorer.labels)
 
 
 def validation_history(records: pd.DataFrame, figure: str) -> go.Figure:
-    """One line per run of a validation figure (D, R or −ELBO per sentence on the validation set).
+    """One line per run of a validation figure (a key of VALID_FIGURES: D, R or −ELBO per sentence on the
+    validation set).
 
     Against the epoch when every run validated once an epoch (runs of different batch sizes then line up),
     else against the optimizer step (``train.val_every`` validates within an epoch, whose number repeats).
     """
-    y = VALID_FIGURES[figure]
+    if figure not in VALID_FIGURES:
+        raise KeyError(f"{figure!r}: one of {VALID_FIGURES}")
+    y = figure
     df = records.dropna(subset=[y])
     x = "epoch" if not df.duplicated(["run", "epoch"]).any() else "step"
     fig = px.line(
@@ -103,7 +109,7 @@ def validation_history(records: pd.DataFrame, figure: str) -> go.Figure:
         y=y,
         color="run",
         markers=True,
-        labels={"epoch": "epoch", "step": "optimizer step", y: f"{figure} (validation, nats / sentence)"},
+        labels={"epoch": "epoch", "step": "optimizer step", y: f"{label(y)} (validation, nats / sentence)"},
     )
     fig.update_layout(margin={"t": 30}, legend_title_text="")
     return fig

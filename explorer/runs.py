@@ -46,7 +46,7 @@ class RunSummary:
         """One table row: architecture, objective knobs, size and headline held-out figures."""
         m, o = self.config.model, self.config.objective
         v = self.last_valid or {}
-        return {
+        return {  # keys: explorer.labels (the screen's names)
             "run": self.name,
             "family": family_name(m),
             "latent": latent_label(m),
@@ -54,17 +54,17 @@ class RunSummary:
             "decoder": m.decoder,
             "objective": o.name,
             "m": o.m,
-            "β": o.beta,
+            "beta": o.beta,
             "schedule": o.schedule,
             "C": o.C,
-            "C(t)": capacity_label(o),
-            "α": o.alpha,
-            "rate recipe": recipe_label(self.config),
-            "emb/hidden/z": f"{m.emb_dim}/{m.hidden}/{m.z_dim}",
+            "C_schedule": capacity_label(o),
+            "alpha": o.alpha,
+            "rate_recipe": recipe_label(self.config),
+            "sizes": f"{m.emb_dim}/{m.hidden}/{m.z_dim}",
             "vocab": self.config.vocab_size,
-            "valid KL": v.get("kl"),
-            "valid D": v.get("rec"),
-            "valid −ELBO": v.get("nll_bound"),
+            "valid_kl": v.get("kl"),
+            "valid_rec": v.get("rec"),
+            "valid_nll_bound": v.get("nll_bound"),
             "step": v.get("step"),
         }
 
@@ -223,17 +223,17 @@ HEADLINE_FIRST = (
     "run",
     "objective",
     "m",
-    "β",
+    "beta",
     "C",
-    "α",
-    "R",
-    "D",
-    "−ELBO",
-    "IW-NLL",
-    "BLEU-4",
-    "AU",
-    "R on train",
-    "D on train",
+    "alpha",
+    "kl",
+    "rec",
+    "nll_bound",
+    "iw_nll",
+    "bleu4",
+    "active_units",
+    "train_kl",
+    "train_rec",
     "model",
 )
 
@@ -281,7 +281,8 @@ def recipe_diff(runs: list[RunSummary]) -> list[dict[str, object]]:
 
 
 def headline(run: RunSummary) -> dict[str, object]:
-    """Held-out figures for tables and the rate–distortion plot: test eval.json first, else last validation."""
+    """Held-out figures for tables and the rate–distortion plot: test eval.json first, else last validation.
+    Keyed by eval.json's names (``kl`` is R, ``rec`` is D); explorer.labels has what a page shows."""
     ev = read_eval(run.path)
     m = run.config.model
     row: dict[str, object] = {
@@ -301,39 +302,45 @@ def headline(run: RunSummary) -> dict[str, object]:
     unit = "characters" if run.config.data.level == "char" else "words"
     row["model"] = f"{arch}, {run.config.vocab_size} {unit}, {budget}{recipe_mark(run.config)}"
     o = run.config.objective
-    row |= {"objective": o.name, "m": o.m, "β": o.beta, "C": o.C, "α": o.alpha}
+    row |= {"objective": o.name, "m": o.m, "beta": o.beta, "C": o.C, "alpha": o.alpha}
     if ev:
         b, lat, fit = ev.get("bounds", {}), ev.get("latent", {}), ev.get("train_fit", {})
         scores = ev.get("reconstruction", {}).get("scores", {}).get("all", {})
         row |= {
             "source": f"eval.json ({ev.get('split', '?')})",
-            "R": b.get("kl"),
-            "D": b.get("rec"),
-            "−ELBO": b.get("nll_bound"),
-            "R on train": fit.get("kl"),  # the same weights on training sentences: the gaps say what generalises
-            "D on train": fit.get("rec"),
-            "IW-NLL": ev.get("iw_nll", {}).get("nll"),
-            "AU": lat.get("active_units"),
-            "log det Cov": lat.get("log_det_cov"),
-            "‖μ‖²": lat.get("mean_sq_norm"),
-            "MI": lat.get("mutual_information"),
-            "BLEU-2": scores.get("bleu2"),
-            "BLEU-4": scores.get("bleu4"),
-            "homotopy repeats": ev.get("homotopy", {}).get("mean_repeats"),
+            "kl": b.get("kl"),
+            "rec": b.get("rec"),
+            "nll_bound": b.get("nll_bound"),
+            "train_kl": fit.get("kl"),  # the same weights on training sentences: the gaps say what generalises
+            "train_rec": fit.get("rec"),
+            "iw_nll": ev.get("iw_nll", {}).get("nll"),
+            "active_units": lat.get("active_units"),
+            "log_det_cov": lat.get("log_det_cov"),
+            "mean_sq_norm": lat.get("mean_sq_norm"),
+            "mutual_information": lat.get("mutual_information"),
+            "bleu2": scores.get("bleu2"),
+            "bleu4": scores.get("bleu4"),
+            "homotopy_repeats": ev.get("homotopy", {}).get("mean_repeats"),
         }
     elif run.last_valid:
         v = run.last_valid
-        row |= {"source": "metrics.jsonl (valid)", "R": v.get("kl"), "D": v.get("rec"), "−ELBO": v.get("nll_bound")}
+        row |= {
+            "source": "metrics.jsonl (valid)",
+            "kl": v.get("kl"),
+            "rec": v.get("rec"),
+            "nll_bound": v.get("nll_bound"),
+        }
     else:
         row |= {"source": "none yet"}
     return row
 
 
-KNOBS = ("C", "m", "β", "α")  # the objective family's knobs a slider walks over
+KNOBS = ("C", "m", "beta", "alpha")  # the objective family's knobs a slider walks over
 
 
 def knob_family(runs: list[RunSummary], anchor: RunSummary, knob: str) -> list[tuple[float, RunSummary]]:
-    """Runs that differ from ``anchor`` only in one knob (C, m, β or α), sorted by it: what a slider walks over.
+    """Runs that differ from ``anchor`` only in one knob of KNOBS (C, m, beta or alpha), sorted by it: what a
+    slider walks over.
 
     Architecture (family, latent parts, sizes), vocabulary, data, the training budget and the objective's
     other knobs must match, so the slider changes one thing at a time.
@@ -341,7 +348,7 @@ def knob_family(runs: list[RunSummary], anchor: RunSummary, knob: str) -> list[t
 
     def knobs(r: RunSummary) -> dict[str, float | None]:
         o = r.config.objective
-        return {"C": o.C, "m": o.m, "β": o.beta, "α": o.alpha}
+        return {"C": o.C, "m": o.m, "beta": o.beta, "alpha": o.alpha}
 
     def key(r: RunSummary) -> tuple:
         m, d = r.config.model, r.config.data

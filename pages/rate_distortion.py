@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from explorer import plots
+from explorer import labels, plots
 from explorer.references import SOURCE, beta_c_table
 from explorer.runs import corpora_first_chosen, headline
 from explorer.ui import nav, widgets
@@ -33,15 +33,12 @@ if points:
     widgets.set_chosen([p["customdata"][0] for p in points if p.get("customdata")])
     st.success("Chosen: " + ", ".join(f"**{r.name}**" for r in widgets.chosen_runs(runs)))
 
-cols = ["run", "model", "C", "m", "β", "R", "D", "−ELBO", "AU", "log det Cov", "‖μ‖²", "BLEU-2", "source"]
-st.dataframe(
-    shown[[c for c in cols if c in shown]].sort_values(["model", "R"]),
-    hide_index=True,
-    width="stretch",
-    column_config=widgets.figure_columns(),
-)
+cols = ["run", "model", "C", "m", "beta", "kl", "rec", "nll_bound", "active_units", "log_det_cov", "mean_sq_norm"]
+figures = labels.shown(shown[labels.present(shown, [*cols, "bleu2", "source"])].sort_values(["model", "kl"]))
+st.dataframe(figures, hide_index=True, width="stretch", column_config=widgets.table_columns(figures))
 with st.expander(f"The paper's figures — {SOURCE}"):
-    st.dataframe(beta_c_table(), hide_index=True)
+    paper = labels.shown(beta_c_table())
+    st.dataframe(paper, hide_index=True, column_config=widgets.table_columns(paper))
     st.caption("The paper's D is normalised differently (below 1); compare its trend with C, not its value.")
 
 st.subheader("Over training (AutoGen paper Fig. 2)")
@@ -58,5 +55,7 @@ else:
     st.info("No training log (metrics.jsonl) for the chosen runs.")
 valid = [rec | {"run": r.name} for r in picked for rec in read_metrics(r.path, "valid")]
 if valid:
-    figure = st.radio("On the validation set", list(plots.VALID_FIGURES), horizontal=True, key="rd_valid")
+    figure = st.radio(
+        "On the validation set", plots.VALID_FIGURES, format_func=labels.label, horizontal=True, key="rd_valid"
+    )
     st.plotly_chart(plots.validation_history(pd.DataFrame(valid), figure), width="stretch")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from explorer import labels
 from explorer.runs import KNOBS, knob_family
 from explorer.textlab import clean_lines, short_examples
 from explorer.ui import caches, nav, widgets
@@ -19,7 +20,7 @@ decoding = widgets.decoding_widgets("rec")
 a, b, c = st.columns(3)
 use_mean = a.radio("Latent", ["mean μ", "z ~ q(z|x)"], horizontal=True) == "mean μ"
 n = b.slider("Samples per sentence", 1, 5, 1, disabled=use_mean and decoding.method != "sample")
-knob = c.radio("Slider over", KNOBS, horizontal=True, help="α: the Hybrid VAE's auxiliary reconstruction weight")
+knob = c.radio("Slider over", KNOBS, format_func=labels.label, horizontal=True, help=f"α: {labels.HELP['alpha']}")
 if not sentences:
     st.info("Type at least one sentence.")
     st.stop()
@@ -37,8 +38,8 @@ for col, (run, family) in zip(st.columns(len(columns) or 1), columns, strict=Fal
     if family:
         values = [v for v, _ in family]
         now = next(v for v, r in family if r.path == run.path)
-        label = f"{knob} ({run.config.model.decoder})"
-        run = dict(family)[col.select_slider(label, values, value=now, key=f"slide_{knob}_{run.name}")]
+        name = f"{labels.label(knob)} ({run.config.model.decoder})"
+        run = dict(family)[col.select_slider(name, values, value=now, key=f"slide_{knob}_{run.name}")]
     shown_runs.append(run)
 for run in widgets.run_panels(shown_runs, per_row=len(shown_runs)):  # one row, under the sliders' row
     try:

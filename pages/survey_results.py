@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from explorer import labels
 from explorer.survey import repo, stats
 from explorer.survey.view import makes_sense_figure, ranking_figure
 from explorer.ui import auth, nav, widgets
@@ -54,9 +55,8 @@ if row.kind == "pairwise":
     )
 else:
     st.subheader('"Makes sense" by sentence length (≤ 10 and > 10 words, as in AutoGen Table 4)')
-    st.dataframe(
-        res.makes_sense, hide_index=True, width="stretch", column_config={c: pct for c in res.makes_sense if "%" in c}
-    )
+    table = labels.shown(res.makes_sense)
+    st.dataframe(table, hide_index=True, width="stretch", column_config=widgets.table_columns(table))
     st.plotly_chart(makes_sense_figure(res.makes_sense), width="stretch")
 
 st.subheader("Agreement between judges")

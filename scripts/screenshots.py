@@ -1,17 +1,13 @@
 """Screenshots of every explorer page on the shipped checkpoints, and of the Training page's form (a new
 recipe, and one started from a shipped run's), into docs/screenshots/ (for the README).
 
-python scripts/screenshots.py            # needs Chromium (Debian: chromium) and playwright (requirements-dev)
+python -m scripts.screenshots            # needs Chromium (Debian: chromium) and playwright (the dev extra)
 """
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
 
 from tests.browser import SCREENSHOTS, browser_page, serve, wait_ready
 from textvae_core.paths import ROOT

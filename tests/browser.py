@@ -39,7 +39,7 @@ def skip_without_browser() -> None:
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        pytest.skip("playwright is not installed (pip install -r requirements-dev.txt)")
+        pytest.skip("playwright is not installed (pip install -e '.[dev]')")
 
 
 def free_port() -> int:

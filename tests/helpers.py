@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import random
 import sys
@@ -46,11 +47,33 @@ def tiny_config(
     return cfg
 
 
-def load_script(name: str, folder: str = "scripts") -> ModuleType:
-    """FOLDER/NAME.py (scripts or benchmarks) imported as the module NAME (registered first: dataclasses
-    look their module up)."""
+def load_script(name: str, folder: str = "benchmarks") -> ModuleType:
+    """FOLDER/NAME.py imported as the module NAME (registered first: dataclasses look their module up)."""
     spec = importlib.util.spec_from_file_location(name, ROOT / folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def python_files(*folders: str) -> list[Path]:
+    """The repository's Python files under these folders (never a virtual environment's)."""
+    return sorted(p for f in folders for p in (ROOT / f).rglob("*.py") if ".venv" not in p.parts)
+
+
+def runtime_imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    """Every import the module can execute, at its top or inside functions; not those under TYPE_CHECKING."""
+    found = []
+
+    def walk(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                for orelse in child.orelse:
+                    walk(orelse)
+                continue
+            if isinstance(child, ast.Import | ast.ImportFrom):
+                found.append(child)
+            walk(child)
+
+    walk(tree)
+    return found

@@ -1,15 +1,15 @@
-"""scripts/ablation.py --report renders from the committed store where runs/ablation lacks a row (a clone),
+"""experiments/ablation.py --report renders from the committed store where runs/ablation lacks a row (a clone),
 and a row measured here replaces its stored figures."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import load_script
 from textvae_core.rundir import CONFIG, METRICS
 
 BASE = {"row": "base", "step": 5264, "train_s": 1200.0, "D": 102.74, "R": 99.02, "kl_mm": 84.88,
@@ -19,7 +19,7 @@ RAMP_START = {"step": 200, "C": 15.1, "kl": 15.0, "rec": 145.0, "mu_shift": 25.0
 
 @pytest.fixture()
 def ablation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    mod = load_script("ablation")
+    mod = importlib.import_module("experiments.ablation")
     monkeypatch.setattr(mod, "OUT", tmp_path / "runs")
     monkeypatch.setattr(mod, "EARLY", tmp_path / "runs" / "early")
     monkeypatch.setattr(mod, "DOC", tmp_path / "ABLATION.md")

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from textvae_core.anchors import matched
-from textvae_core.anchors import sentence_vae as svae
+from experiments.anchors import matched
+from experiments.anchors import sentence_vae as svae
 from textvae_core.config import RunConfig
 from textvae_core.objectives import beta_at
 from textvae_core.paths import ROOT

@@ -1,46 +1,27 @@
 """The layout rules of docs/ARCHITECTURE.md, checked on the source: no import cycle, the floors import
-downwards only, one module owns the run folder's file names, one ROOT, thin pages, scripts that import
-packages rather than each other."""
+downwards only, the lab (experiments/) imported by nobody but its own scripts and tests, one module owns the
+run folder's file names, one ROOT, thin pages, scripts that import packages rather than each other and never
+patch sys.path, data keys that are no screen labels, and every module on the map."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import python_files, runtime_imports
 from textvae_core.paths import ROOT
 
-PACKAGES = ("textvae_core", "explorer")
+PACKAGES = ("textvae_core", "explorer", "experiments")
 RUN_FILES = {"config.json", "vocab.json", "model.safetensors", "metrics.jsonl", "eval.json", "latent_map.safetensors"}
 JOB_FILES = {"job.json", "job.log", ".job.lock", ".job.json.lock", ".train.lock"}  # what training from the app adds
-
-
-def python_files(*folders: str) -> list[Path]:
-    return sorted(p for f in folders for p in (ROOT / f).rglob("*.py") if ".venv" not in p.parts)
 
 
 def module_name(path: Path, root: Path) -> str:
     parts = list(path.relative_to(root).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def _runtime_imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
-    """Every import the module can execute, at its top or inside functions; not those under TYPE_CHECKING."""
-    found = []
-
-    def walk(node: ast.AST) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
-                for orelse in child.orelse:
-                    walk(orelse)
-                continue
-            if isinstance(child, ast.Import | ast.ImportFrom):
-                found.append(child)
-            walk(child)
-
-    walk(tree)
-    return found
 
 
 def import_graph(root: Path, packages: tuple[str, ...]) -> dict[str, set[str]]:
@@ -50,7 +31,7 @@ def import_graph(root: Path, packages: tuple[str, ...]) -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {m: set() for m in files}
     for mod, path in files.items():
         is_pkg = path.name == "__init__.py"
-        for node in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in runtime_imports(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
             else:
@@ -115,19 +96,109 @@ def test_no_import_cycle_in_the_packages() -> None:
     assert cycles(graph) == []
 
 
+def imported_names(path: Path) -> set[str]:
+    return {
+        (n.module or "") if isinstance(n, ast.ImportFrom) else a.name
+        for n in runtime_imports(ast.parse(path.read_text(encoding="utf-8")))
+        for a in n.names
+    }
+
+
 def test_floors_import_downwards_only() -> None:
-    """textvae_core knows nothing of the app; only explorer.ui (and the pages) import Streamlit."""
+    """textvae_core knows nothing of the app or the lab; only explorer.ui (and the pages) import Streamlit."""
     for path in python_files(*PACKAGES):
-        names = {
-            (n.module or "") if isinstance(n, ast.ImportFrom) else a.name
-            for n in _runtime_imports(ast.parse(path.read_text(encoding="utf-8")))
-            for a in n.names
-        }
+        tops = {n.split(".")[0] for n in imported_names(path)}
         rel = path.relative_to(ROOT).as_posix()
         if rel.startswith("textvae_core/"):
-            assert not {n for n in names if n.split(".")[0] in {"explorer", "streamlit"}}, rel
+            assert not tops & {"explorer", "experiments", "streamlit"}, rel
         elif not rel.startswith("explorer/ui/"):
-            assert not {n for n in names if n.split(".")[0] == "streamlit"}, rel
+            assert "streamlit" not in tops, rel
+
+
+def test_nothing_but_its_own_scripts_and_tests_imports_the_lab() -> None:
+    """experiments/ may import the library and the app's logic; the library, the app and the set-up scripts never
+    import it (benchmarks/ drive its anchors and tests/ test it)."""
+    importers = []
+    for path in [*python_files("textvae_core", "explorer", "pages", "scripts"), ROOT / "app.py"]:
+        if any(n.split(".")[0] == "experiments" for n in imported_names(path)):
+            importers.append(path.relative_to(ROOT).as_posix())
+    assert importers == []
+    lab = {n.split(".")[0] for p in python_files("experiments") for n in imported_names(p)}
+    assert {"textvae_core", "explorer"} <= lab  # it builds on both floors
+
+
+def test_no_module_patches_sys_path() -> None:
+    """Every script imports the installed package (pip install -e .): none inserts a folder into sys.path, in
+    its own code or in code it runs."""
+    found = []
+    for path in python_files("textvae_core", "explorer", "experiments", "pages", "scripts", "benchmarks", "tests"):
+        if path.name == "test_architecture.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        code = [ast.unparse(tree), *(c for c in string_constants(path) if isinstance(c, str))]
+        if any(f"sys.path.{verb}" in text for text in code for verb in ("insert", "append", "extend")):
+            found.append(path.relative_to(ROOT).as_posix())
+    assert found == []
+
+
+def key_strings(node: ast.AST) -> list[ast.AST]:
+    """The expressions this node uses as a data key: a dict's keys, a subscript's index, a DataFrame's column
+    names (``columns=``, ``x=``, ``y=``, ``color=``, ``subset=``, ``hover_data=``, ``custom_data=``)."""
+    if isinstance(node, ast.Dict):
+        return [k for k in node.keys if k is not None]
+    if isinstance(node, ast.DictComp):
+        return [node.key]
+    if isinstance(node, ast.Subscript):
+        return [node.slice]
+    if isinstance(node, ast.Call):
+        named = {"columns", "x", "y", "color", "subset", "hover_data", "custom_data", "hover_name", "column_order"}
+        return [kw.value for kw in node.keywords if kw.arg in named]
+    return []
+
+
+def label_keys(path: Path, screen_labels: set[str]) -> list[str]:
+    """Key strings in ``path`` that are screen labels: not ASCII, or a label of explorer.labels."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for key in key_strings(node):
+            for part in ast.walk(key):
+                text = part.value if isinstance(part, ast.Constant) and isinstance(part.value, str) else None
+                if text is not None and (not text.isascii() or text in screen_labels):
+                    found.append(f"{path.name}:{part.lineno}: {text!r}")
+    return found
+
+
+def test_the_label_finder_finds_labels_used_as_keys(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text('row = {"β": 1}\nrow["−ELBO"]\ndf.dropna(subset=["‖μ‖²"])\npx.line(df, x="log det Cov")\n')
+    good = tmp_path / "good.py"
+    good.write_text('row = {"beta": 1}\nname = "β"\nst.radio("β", KEYS)\nHELP = {"alpha": "α: a weight"}\n')
+    found = label_keys(bad, {"log det Cov"}) + label_keys(good, {"log det Cov"})
+    assert [f.split(": ", 1)[1] for f in found] == ["'β'", "'−ELBO'", "'‖μ‖²'", "'log det Cov'"]
+
+
+def test_no_screen_label_is_a_data_key() -> None:
+    """Tables, rows and plots are keyed by ASCII data names; explorer.labels alone maps them to what a page shows
+    (an ASCII "-ELBO" must never look up nothing where a "−ELBO" key was meant). In the app no key is one of
+    its labels either; the lab's reports keep their own ASCII keys (ablation.json's "D" and "R")."""
+    from explorer.labels import LABELS
+
+    screen = {text for key, text in LABELS.items() if text != key}
+    app = [*python_files("explorer", "pages"), ROOT / "app.py"]
+    found = [f for p in app if p.name != "labels.py" for f in label_keys(p, screen)]
+    found += [f for p in python_files("textvae_core", "experiments", "scripts") for f in label_keys(p, set())]
+    assert found == []
+
+
+def test_every_module_is_on_the_map() -> None:
+    """docs/ARCHITECTURE.md names every module of the three packages (its name, as a word)."""
+    doc = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    missing = [
+        p.relative_to(ROOT).as_posix()
+        for p in python_files(*PACKAGES)
+        if not re.search(rf"\b{re.escape(p.parent.name if p.stem == '__init__' else p.stem)}\b", doc)
+    ]
+    assert missing == []
 
 
 def string_constants(path: Path) -> list[str]:
@@ -178,7 +249,6 @@ def test_root_is_defined_once_and_scripts_import_packages_not_each_other() -> No
         imported = {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         imported |= {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         assert not imported & scripts, (path.name, imported & scripts)
-        assert "scripts" not in ast.unparse(tree).split("sys.path.insert")[-1].split("\n")[0], path.name
 
 
 @pytest.mark.parametrize("page", [*sorted(p.name for p in (ROOT / "pages").glob("*.py")), "app.py"])

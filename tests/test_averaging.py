@@ -40,8 +40,8 @@ def test_sampling_steps() -> None:
 
 
 def test_the_run_validates_loads_and_ships_the_mean_of_its_sampled_weights(corpus_dir: Path, tmp_path: Path) -> None:
+    from experiments.grid import ship
     from explorer.runs import weights_label
-    from textvae_core.grid import ship
 
     cfg = start_at(averaging_config(corpus_dir, tmp_path / "straight"), 4)
     trainer = Trainer(cfg)

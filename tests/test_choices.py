@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 
 from experiments.choices import make_choices as mc
 from textvae_core.paths import ROOT

@@ -58,9 +58,9 @@ def test_knob_family_changes_one_thing_at_a_time(tmp_path: Path) -> None:
     _fake_run(tmp_path, "vae", objective__C=None)
     runs, _ = find_runs(tmp_path)
     assert knob_family(runs, next(r for r in runs if r.name == "vae"), "C") == []  # no C: no slider
-    beta = knob_family(runs, next(r for r in runs if r.name == "c10"), "β")
+    beta = knob_family(runs, next(r for r in runs if r.name == "c10"), "beta")
     assert [r.name for _, r in beta] == ["c10", "c10-b2"]
-    labels = {r.name: r.row()["rate recipe"] for r in runs}
+    labels = {r.name: r.row()["rate_recipe"] for r in runs}
     assert labels["c10"] == "—" and labels["c10-bn"] == "batch-normalised μ"
     assert labels["c10-bow"] == "bag-of-words × 1"
 
@@ -104,12 +104,12 @@ def test_headline_prefers_eval_json(trained_run: Path, tmp_path: Path) -> None:
     )
     (summary,), _ = find_runs(tmp_path)
     row = headline(summary)
-    assert (row["R"], row["D"], row["AU"], row["source"]) == (3.2, 40.0, 7, "eval.json (test)")
-    assert (row["R on train"], row["D on train"]) == (3.0, 31.5)  # beside test: the generalisation gaps
+    assert (row["kl"], row["rec"], row["active_units"], row["source"]) == (3.2, 40.0, 7, "eval.json (test)")
+    assert (row["train_kl"], row["train_rec"]) == (3.0, 31.5)  # beside test: the generalisation gaps
     assert read_metrics(run) and all("step" in r for r in read_metrics(run))
     # the Runs table shows the figures before the long model description, every column once
     order = headline_order(row)
-    assert order[:2] == ["run", "objective"] and order.index("D") < order.index("model") < order.index("corpus")
+    assert order[:2] == ["run", "objective"] and order.index("rec") < order.index("model") < order.index("corpus")
     assert sorted(order) == sorted(row)
 
 
@@ -387,11 +387,14 @@ def test_validation_curves_line_up_runs_by_epoch_unless_an_epoch_validates_twice
 
     once = [{"run": r, "step": s * e, "epoch": e, "rec": 100.0 - e, "kl": 3.0, "nll_bound": 103.0 - e}
             for r, s in (("batch64", 658), ("batch128", 329)) for e in (1, 2, 3)]  # fmt: skip
-    fig = validation_history(pd.DataFrame(once), "−ELBO")
+    with pytest.raises(KeyError):
+        validation_history(pd.DataFrame(once), "−ELBO")  # a screen label is no key
+    fig = validation_history(pd.DataFrame(once), "nll_bound")
+    assert fig.layout.yaxis.title.text == "−ELBO (validation, nats / sentence)"
     assert fig.layout.xaxis.title.text == "epoch"
     assert {t.name: list(t.x) for t in fig.data} == {"batch128": [1, 2, 3], "batch64": [1, 2, 3]}
     assert list(fig.data[0].y) == [102.0, 101.0, 100.0]
     twice = [*once, {"run": "batch64", "step": 900, "epoch": 1, "rec": 98.5, "kl": 3.0, "nll_bound": 101.5}]
-    fig = validation_history(pd.DataFrame(twice), "D")
+    fig = validation_history(pd.DataFrame(twice), "rec")
     assert fig.layout.xaxis.title.text == "optimizer step"
     assert list(next(t for t in fig.data if t.name == "batch64").x) == [658, 900, 1316, 1974]

@@ -58,7 +58,7 @@ def test_the_runs_table_names_each_family_from_its_json_without_torch() -> None:
     assert (
         rows["snli-char-rnn-dls-c10"]["family"] == "RNN VAE" and rows["snli-char-rnn-dls-c10"]["latent"] == "dense 16"
     )
-    assert rows["ptb-lstm-bc15"]["family"] == "RNN VAE" and rows["ptb-lstm-bc15"]["α"] == 0.0
+    assert rows["ptb-lstm-bc15"]["family"] == "RNN VAE" and rows["ptb-lstm-bc15"]["alpha"] == 0.0
     heads = {r.name: headline(r) for r in runs}
     assert heads["snli-char-lcnnvae-5-c10"]["model"].startswith("LCNNVAE (5) 32/128, ladder 16/12/8/6/4")
     assert "characters" in heads["snli-char-lcnnvae-5-c10"]["model"]
@@ -155,7 +155,7 @@ def test_the_knob_slider_walks_over_alpha_within_one_family(tmp_path: Path) -> N
     _run(tmp_path, "cnn-a0.5", 0.5, decoder="deconv")
     runs, _ = find_runs(tmp_path)
     by = {r.name: r for r in runs}
-    family = knob_family(runs, by["h-a0.5"], "α")
+    family = knob_family(runs, by["h-a0.5"], "alpha")
     assert [(v, r.name) for v, r in family] == [(0.2, "h-a0.2"), (0.5, "h-a0.5")]
     assert knob_family(runs, by["h-a0.5"], "C") == []  # no capacity: nothing to slide over
     assert by["h-fmp-a1"].row()["family"] == "Hybrid VAE (FMP)" and by["cnn-a0.5"].row()["family"] == "CNN VAE"
@@ -184,7 +184,7 @@ def test_runs_page_and_encoder_lens_page_on_the_shipped_char_runs(
         "snli-char-lcnnvae-5-c10": "LCNNVAE (5)",
         "snli-char-rnn-dls-c10": "RNN VAE",
     }
-    assert "α" in table.columns
+    assert "alpha" in table.columns
     at.switch_page("pages/encoder_lens.py").run()
     at.selectbox[0].set_value("snli-char-lcnnvae-5-c10").run()
     at.text_input[0].set_value(SENTENCE).run()

@@ -1,14 +1,14 @@
-"""scripts/gpu_grid.py on the CPU at tiny size: parallel training within a budget, evaluation, packing into
+"""experiments/gpu_grid.py on the CPU at tiny size: parallel training within a budget, evaluation, packing into
 parts within the transfer limits, and unpacking that checks every byte and loads every run."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import load_script
 from textvae_core.checkpoint import load_run
 from textvae_core.rundir import EVAL, read_eval, weights_meta
 
@@ -28,7 +28,7 @@ def trained(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple
         'runs = [ { name = "tiny-c3", knobs = { C = 3.0 } }, { name = "tiny-c8", knobs = { C = 8.0 } },'
         ' { name = "tiny-long", knobs = { C = 5.0 }, train = { max_steps = 100000 } } ]\n'
     )
-    mod = load_script("gpu_grid")
+    mod = importlib.import_module("experiments.gpu_grid")
     work = root / "work"
     args = ["train", "tiny", f"--grid={grid}", f"--work={work}", "--device=cpu", "--parallel=3",
             "--budget_min=0.6", "--eval_min=0.25", "--profile=probe"]  # fmt: skip

@@ -107,6 +107,18 @@ def test_bleu_and_rouge_known_values() -> None:
     assert scores["21-30"]["n"] == 0 and math.isnan(scores["21-30"]["bleu2"])
 
 
+def test_bleu_of_tokenised_text_says_nothing_about_detokenising(caplog: pytest.LogCaptureFixture) -> None:
+    """We score whitespace-tokenised text on purpose (tokenize="none"): sacrebleu's warning that 100 lines end
+    in a tokenised period would be printed by every evaluation of a corpus with periods, once per bucket."""
+    from textvae_core.metrics import bleu, reconstruction_scores
+
+    sentences = [f"sentence number {i} ends here ." for i in range(120)]
+    with caplog.at_level("WARNING", logger="sacrebleu"):
+        assert bleu(sentences, sentences) == pytest.approx(100.0)
+        reconstruction_scores(sentences, sentences)
+    assert caplog.records == []
+
+
 def test_generation_statistics_and_homotopy() -> None:
     from textvae_core.metrics import generation_stats, homotopy_repeats, self_bleu
 

@@ -56,7 +56,7 @@ def test_runs_page_lists_knobs_and_figures(run_folder: Path, monkeypatch) -> Non
     table = at.dataframe[0].value
     assert sorted(table["run"]) == ["tiny-bc10", "tiny-bc3"]
     assert sorted(table["C"]) == [3.0, 10.0] and set(table["objective"]) == {"beta-c"}
-    assert (table["R"] > 0).all() and (table["source"] == "metrics.jsonl (valid)").all()
+    assert (table["kl"] > 0).all() and (table["source"] == "metrics.jsonl (valid)").all()
     assert "tiny-bc10" in at.success[0].value and "tiny-bc3" in at.success[0].value
     diff = at.dataframe[1].value  # how the two chosen runs differ: their C, not their bookkeeping
     assert list(diff["setting"]) == ["objective.C"] and sorted(diff.iloc[0, 1:]) == ["10.0", "3.0"]
@@ -69,8 +69,8 @@ def test_rate_distortion_shows_every_beta_c_run(run_folder: Path, monkeypatch) -
     table = at.dataframe[0].value
     assert list(table["C"]) == sorted(table["C"]) and len(table) == 2
     valid = at.radio(key="rd_valid")  # validation curves of the chosen runs, one figure at a time
-    assert valid.options == ["D", "R", "−ELBO"] and valid.value == "D"
-    valid.set_value("R").run()
+    assert valid.options == ["D", "R", "−ELBO"] and valid.value == "rec"  # labels shown, data keys kept
+    valid.set_value("kl").run()
     assert not at.exception and len(at.get("plotly_chart")) == len(charts)
 
 

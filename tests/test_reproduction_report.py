@@ -1,8 +1,9 @@
-"""The reproduction report (explorer.reproduction) on fake eval.json files: a claim that holds, one that fails,
+"""The reproduction report (experiments.reproduction) on fake eval.json files: a claim that holds, one that fails,
 missing runs; and on the shipped checkpoints, the committed docs/REPRODUCTION.md byte for byte."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 from pathlib import Path
@@ -11,9 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import load_script
+from experiments.grid import load_grid
 from textvae_core.config import RunConfig, TrainConfig
-from textvae_core.grid import load_grid
 from textvae_core.paths import ROOT
 from textvae_core.rundir import CONFIG, EVAL, METRICS
 
@@ -21,10 +21,10 @@ from textvae_core.rundir import CONFIG, EVAL, METRICS
 @pytest.fixture(scope="module")
 def report() -> Any:
     """The report's modules under one name, as the tests use them."""
-    from explorer import reproduction
-    from explorer.reproduction import engine, why
+    from experiments import reproduction
+    from experiments.reproduction import engine, why
 
-    script = load_script("reproduction_report")
+    script = importlib.import_module("experiments.reproduction_report")
     return SimpleNamespace(
         build=reproduction.build,
         main=script.main,
@@ -139,8 +139,8 @@ def test_report_holds_fails_and_missing(report: Any, tmp_path: Path) -> None:
 
 def test_constraint_misses_are_told_apart_by_the_training_log() -> None:
     """Off C on the training batches already (the penalty lost to the other terms), or only on test."""
-    from explorer.reproduction import why
-    from explorer.reproduction.engine import RunData
+    from experiments.reproduction import why
+    from experiments.reproduction.engine import RunData
 
     def run(c: float, test_kl: float, train_kl: float) -> RunData:
         cfg = RunConfig(recipe="plain", train=TrainConfig(epochs=1.0))  # the β_C paper's setup as printed
@@ -179,8 +179,8 @@ def test_constraint_misses_are_told_apart_by_the_training_log() -> None:
 
 def test_kept_weights_are_judged_by_their_own_epoch_of_training() -> None:
     """Under train.keep_best the measured weights are an earlier step's: the KL the penalty saw then counts."""
-    from explorer.reproduction import why
-    from explorer.reproduction.engine import RunData
+    from experiments.reproduction import why
+    from experiments.reproduction.engine import RunData
 
     cfg = RunConfig(recipe="plain", train=TrainConfig(epochs=1.0))
     cfg.objective.C = 100.0
@@ -198,8 +198,8 @@ def test_kept_weights_are_judged_by_their_own_epoch_of_training() -> None:
 def test_overfit_is_said_only_when_validation_d_turned_up() -> None:
     """The C = 100 note says a run overfits when validation D rose after its low while training D fell; it
     averages the final epoch's training lines by how many steps each stands for."""
-    from explorer.reproduction import why
-    from explorer.reproduction.engine import RunData
+    from experiments.reproduction import why
+    from experiments.reproduction.engine import RunData
 
     def run(valid: list[float]) -> RunData:
         train = [
@@ -251,7 +251,7 @@ def test_the_shipped_report_regenerates_byte_for_byte(report: Any) -> None:
 
 
 def test_adding_a_claim_is_one_entry(tmp_path: Path) -> None:
-    from explorer.reproduction.engine import Claim, Falls, Metric, RunData, judge
+    from experiments.reproduction.engine import Claim, Falls, Metric, RunData, judge
 
     ev = lambda kl: {"bounds": {"kl": kl}}  # noqa: E731
     runs = {n: RunData(n, ev(k), None, [], "evaluated") for n, k in (("a", 3.0), ("b", 2.0), ("c", 2.5))}
@@ -358,7 +358,7 @@ def test_greedy_fce_why_checks_the_papers_unk_explanation(report: Any) -> None:
 def test_active_units_at_the_cap_from_the_smallest_c_names_the_normalised_mean() -> None:
     """All 64 active at every C is a miss the report explains by batch-normalised μ, with C = 3's variances;
     without normalisation it says only that flat below the cap would be a miss."""
-    from explorer.reproduction import engine, why
+    from experiments.reproduction import engine, why
 
     def run(C: float, norm: str) -> engine.RunData:
         cfg = RunConfig(recipe="plain", train=TrainConfig(epochs=1.0))  # the β_C paper's setup as printed
@@ -375,7 +375,7 @@ def test_active_units_at_the_cap_from_the_smallest_c_names_the_normalised_mean()
 def test_active_units_that_dip_between_two_capacities_say_how_far_under_the_threshold() -> None:
     """A fall in AU from one C to the next names the dimensions left out and whether they went quiet or only
     slipped under 0.01, from the per-dimension variances AU is counted on."""
-    from explorer.reproduction import engine, why
+    from experiments.reproduction import engine, why
 
     def run(C: float, variances: list[float]) -> engine.RunData:
         cfg = RunConfig(recipe="plain", train=TrainConfig(epochs=1.0))  # the β_C paper's setup as printed
@@ -394,7 +394,7 @@ def test_active_units_that_dip_between_two_capacities_say_how_far_under_the_thre
 
 
 def test_a_flat_nucleus_fce_is_explained_by_the_spread_and_the_width_of_q_z() -> None:
-    from explorer.reproduction import engine, why
+    from experiments.reproduction import engine, why
 
     def run(C: float, fce: float, log_det_cov: float) -> engine.RunData:
         cfg = RunConfig(recipe="plain", train=TrainConfig(epochs=1.0))  # the β_C paper's setup as printed
@@ -410,8 +410,8 @@ def test_the_recipe_note_names_the_bag_of_words_run_and_whose_weights_were_kept(
     """Table 1's runs that differ only by the bag-of-words loss and by keeping their best weights share one
     recipe in the note; it says which run has the loss, which weights were kept and which are the last step's
     (with where that run's validation D was lowest, from its log)."""
-    from explorer.reproduction import claims, engine
-    from explorer.reproduction.report import Report
+    from experiments.reproduction import claims, engine
+    from experiments.reproduction.report import Report
 
     def run(name: str, C: float, bow: float, keep: str, kept_step: int | None) -> engine.RunData:
         cfg = RunConfig(recipe="plain", train=TrainConfig(epochs=1.0))  # the β_C paper's setup as printed
@@ -461,7 +461,7 @@ def test_the_recipe_note_names_the_bag_of_words_run_and_whose_weights_were_kept(
 
 def test_a_recipe_names_how_its_learning_rate_moved() -> None:
     """Two runs that differ only in their lr schedule read differently in the report's recipe notes."""
-    from explorer.reproduction.report import recipe
+    from experiments.reproduction.report import recipe
     from textvae_core.config import RunConfig
 
     cfg = RunConfig(recipe="plain", train=TrainConfig(epochs=1.0))

@@ -239,9 +239,9 @@ def test_makes_sense_results_with_judges_left_out(db_url: str, survey_runs: list
     assert not res.exception
     table = res.dataframe[0].value.set_index("model")
     assert set(table.index) == {r.name for r in survey_runs}
-    assert (table["n (all)"] == 18).all() and (table["% yes (all)"].round(1) == 66.7).all()
+    assert (table["n_all"] == 18).all() and (table["pct_yes_all"].round(1) == 66.7).all()
     assert any("Krippendorff" in m.value for m in res.markdown)
     res.multiselect[0].set_value(["trial"]).run()
     table = res.dataframe[0].value.set_index("model")
-    assert (table["n (all)"] == 12).all() and (table["% yes (all)"] == 100.0).all()
+    assert (table["n_all"] == 12).all() and (table["pct_yes_all"] == 100.0).all()
     assert {m.label: m.value for m in res.metric}["Answers"] == "24"

@@ -120,11 +120,11 @@ def test_makes_sense_split_at_ten_words_like_table_4() -> None:
         ("autogen", 12, True),
     ]
     table = stats.makes_sense_table(sense_answers(rows)).set_index("model")
-    assert table.loc["vae", "% yes (≤ 10)"] == 50.0 and table.loc["vae", "n (≤ 10)"] == 2
-    assert table.loc["vae", "% yes (> 10)"] == 0.0 and table.loc["vae", "n (> 10)"] == 2
-    assert table.loc["vae", "% yes (all)"] == 25.0
-    assert table.loc["autogen", "% yes (all)"] == 100.0
-    assert table.loc["autogen", "CI low % (all)"] == pytest.approx(100 * binomtest(2, 2).proportion_ci(0.95).low)
+    assert table.loc["vae", "pct_yes_short"] == 50.0 and table.loc["vae", "n_short"] == 2
+    assert table.loc["vae", "pct_yes_long"] == 0.0 and table.loc["vae", "n_long"] == 2
+    assert table.loc["vae", "pct_yes_all"] == 25.0
+    assert table.loc["autogen", "pct_yes_all"] == 100.0
+    assert table.loc["autogen", "ci_low_pct_all"] == pytest.approx(100 * binomtest(2, 2).proportion_ci(0.95).low)
 
 
 def test_agreement_is_one_when_judges_agree_and_low_when_they_answer_at_random() -> None:

@@ -1,7 +1,8 @@
-"""The experiment grid (textvae_core/grid.toml) and scripts/train_grid.py's lock that keeps two processes off one run."""
+"""The experiment grid (experiments/grid.toml) and experiments/train_grid.py's lock that keeps two processes off one run."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -11,15 +12,14 @@ from pathlib import Path
 import pytest
 from filelock import Timeout
 
-from tests.helpers import load_script
+from experiments.grid import load_grid, runs_of
 from textvae_core.config import ConfigError
-from textvae_core.grid import load_grid, runs_of
-from textvae_core.paths import CHECKPOINTS, ROOT
+from textvae_core.paths import CHECKPOINTS
 from textvae_core.rundir import CONFIG
 
 
 def test_run_lock_keeps_a_second_holder_off_and_frees_a_dead_process_lock(tmp_path: Path) -> None:
-    grid = load_script("train_grid")
+    grid = importlib.import_module("experiments.train_grid")
     run = tmp_path / "checkpoints" / "sweep-x"
     with grid.run_lock(run), pytest.raises(Timeout), grid.run_lock(run):  # a second holder may not take it
         pass
@@ -27,7 +27,6 @@ def test_run_lock_keeps_a_second_holder_off_and_frees_a_dead_process_lock(tmp_pa
         pass
     holder = textwrap.dedent(f"""
         import os, sys, time
-        sys.path.insert(0, {str(ROOT)!r})
         from filelock import FileLock
         lock = FileLock({str(run.parent / ".sweep-x.lock")!r}, timeout=0)
         lock.acquire()

@@ -16,7 +16,7 @@ from conftest import tiny_config
 from textvae_core.checkpoint import load_resume, load_run
 from textvae_core.config import ConfigError, RunConfig
 from textvae_core.paths import ROOT
-from textvae_core.rundir import CONFIG, METRICS
+from textvae_core.rundir import CONFIG, METRICS, TRAIN_LOCK
 from textvae_core.trainer import Trainer, TrainState, check_recipe, cosine_lr
 
 
@@ -146,10 +146,13 @@ def test_two_trainers_never_share_a_run_directory(corpus_dir: Path, tmp_path: Pa
     cfg = tiny_config(corpus_dir, tmp_path / "r", "vae")
     cfg.train.max_steps = 2
     Trainer(cfg).fit()
+    assert not (tmp_path / "r" / TRAIN_LOCK).exists()  # a finished run keeps no lock file
     first = Trainer(RunConfig.load(tmp_path / "r" / CONFIG), resume=True)
     with pytest.raises(Exception, match="being trained by another process"):
         Trainer(RunConfig.load(tmp_path / "r" / CONFIG), resume=True)
+    assert (tmp_path / "r" / TRAIN_LOCK).exists()  # the refused one leaves the holder's lock alone
     first.fit()  # releases the lock
+    assert not (tmp_path / "r" / TRAIN_LOCK).exists()
     Trainer(RunConfig.load(tmp_path / "r" / CONFIG), resume=True).fit()
 
 
@@ -186,9 +189,9 @@ def keep_best_config(corpus_dir: Path, out: Path, steps: int) -> RunConfig:
 
 
 def test_keep_best_keeps_the_lowest_validation_and_ships_it(corpus_dir: Path, tmp_path: Path) -> None:
+    from experiments.grid import ship, shipped
     from explorer.runs import weights_label
     from textvae_core.checkpoint import read_weights
-    from textvae_core.grid import ship, shipped
     from textvae_core.rundir import BEST_WEIGHTS, WEIGHTS, kept_weights, weights_step
 
     run = tmp_path / "straight"

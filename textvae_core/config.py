@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 FORMAT_VERSION = 1  # bump when config.json or the weight layout changes incompatibly
 

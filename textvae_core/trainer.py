@@ -722,6 +722,7 @@ class Trainer:
 
     def _release(self) -> None:
         if self._lock is not None:
+            Path(self._lock.lock_file).unlink(missing_ok=True)  # while held: a finished run keeps no lock file
             self._lock.release()
             self._lock = None
         distributed.shutdown(self.world)

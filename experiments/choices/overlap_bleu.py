@@ -1,7 +1,7 @@
 """Reconstruction BLEU of a run on its test split, with and without the test sentences that occur verbatim
 in its training file (PTB repeats some of its training sentences in its test split).
 
-    nice -n 19 python experiments/choices/overlap_bleu.py [--run checkpoints/ptb-lstm-bc100] [--threads 1]
+    nice -n 19 python -m experiments.choices.overlap_bleu [--run checkpoints/ptb-lstm-bc100] [--threads 1]
 
 The reconstructions are the evaluation's own (textvae_core.evaluate): greedy decoding from μ of every test
 sentence, scored by ``reconstruction_scores``; the figure over all sentences is eval.json's, and the
@@ -77,7 +77,7 @@ def measure(run_dir: str, threads: int = 1) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_dataclass(Options, argv, "python experiments/choices/overlap_bleu.py", __doc__)
+    args = parse_dataclass(Options, argv, "python -m experiments.choices.overlap_bleu", __doc__)
     print(json.dumps(measure(args.run, args.threads), indent=2))
     return 0
 

@@ -128,21 +128,22 @@ def standard_errors(theta: np.ndarray, data: np.ndarray) -> np.ndarray:
 
 
 def makes_sense_table(df: pd.DataFrame) -> pd.DataFrame:
-    """% "makes sense" per model for length ≤ 10, > 10 and all, with answer counts and the overall CI."""
+    """% "makes sense" per model for length ≤ SHORT (short), > SHORT (long) and all, with answer counts and the
+    overall CI; keyed by data names (pct_yes_short, n_short, …: explorer.labels has what the page shows)."""
     ms = df[df["kind"] == "makes_sense"]
     rows = []
     for model, group in ms.groupby("model_a", sort=True):
         row: dict[str, object] = {"model": model}
-        for label, part in (
-            (f"≤ {SHORT}", group[group["length"] <= SHORT]),
-            (f"> {SHORT}", group[group["length"] > SHORT]),
+        for part_name, part in (
+            ("short", group[group["length"] <= SHORT]),
+            ("long", group[group["length"] > SHORT]),
             ("all", group),
         ):
             yes = int(part["makes_sense"].astype(bool).sum())
-            row[f"% yes ({label})"] = 100 * yes / len(part) if len(part) else math.nan
-            row[f"n ({label})"] = len(part)
+            row[f"pct_yes_{part_name}"] = 100 * yes / len(part) if len(part) else math.nan
+            row[f"n_{part_name}"] = len(part)
         _, _, lo, hi = binom(int(group["makes_sense"].astype(bool).sum()), len(group))
-        row["CI low % (all)"], row["CI high % (all)"] = 100 * lo, 100 * hi
+        row["ci_low_pct_all"], row["ci_high_pct_all"] = 100 * lo, 100 * hi
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .repo import SurveyRow
+from .stats import SHORT
 
 KIND_LABELS = {"pairwise": "Pairwise reconstruction (A/B)", "makes_sense": '"Makes sense?" generation'}
 INSTRUCTIONS = {
@@ -64,12 +65,12 @@ def ranking_figure(ranking: pd.DataFrame) -> go.Figure:
 def makes_sense_figure(table: pd.DataFrame) -> go.Figure:
     """% "makes sense" per model, short vs long sentences (the paper's Table 4 as bars)."""
     fig = go.Figure()
-    for label in ("≤ 10", "> 10"):
+    for part in ("short", "long"):
         fig.add_bar(
-            name=f"length {label}",
+            name=f"length ≤ {SHORT}" if part == "short" else f"length > {SHORT}",
             x=table["model"],
-            y=table[f"% yes ({label})"],
-            customdata=table[f"n ({label})"],
+            y=table[f"pct_yes_{part}"],
+            customdata=table[f"n_{part}"],
             hovertemplate="%{x}: %{y:.0f} % of %{customdata} answers<extra></extra>",
         )
     fig.update_layout(

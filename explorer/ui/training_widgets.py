@@ -183,7 +183,7 @@ def model_and_optimiser(root: Path, form: training.RunForm) -> str:
         "are the mean of the weights, one sample every few updates. At C = 100 the mean over epochs 8–10 lowered "
         "test D by 0.8 nats and added 0.44 BLEU-4 at no extra training (docs/PAPER_SIZE.md); over the last quarter "
         "of a 4-epoch GRU sweep run it holds the KL on C, which the last update's weights miss by up to a nat "
-        "(textvae_core/grid.toml). 0: off.",
+        "(experiments/grid.toml). 0: off.",
     )  # fmt: skip
     form.average_every = c[6].number_input(
         "… one sample every (updates)", 1, 100_000, 100, disabled=not form.average_from,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
+from .. import labels
 from ..markup import tables_csv
 from ..runs import RunSummary, default_choice
 from . import keys
@@ -21,26 +22,19 @@ if TYPE_CHECKING:
     from ..survey.repo import SurveyRow
 
 
-# held-out figures in nats (or scores): two decimals in every table of runs, whatever the JSON holds
-FIGURES = (
-    "R",
-    "D",
-    "−ELBO",
-    "R on train",
-    "D on train",
-    "IW-NLL",
-    "log det Cov",
-    "‖μ‖²",
-    "MI",
-    "BLEU-2",
-    "BLEU-4",
-    "homotopy repeats",
-)
-
-
-def figure_columns() -> dict[str, object]:
-    """st.dataframe column_config for FIGURES: numbers shown to two decimals."""
-    return {c: st.column_config.NumberColumn(format="%.2f") for c in FIGURES}
+def table_columns(table: pd.DataFrame, **given: dict[str, object]) -> dict[str, object]:
+    """st.dataframe column_config for a table keyed by data names (shown through explorer.labels.shown): each
+    column under its screen label with its tooltip, numbers to their labels.DECIMALS; ``given`` adds
+    settings by key (``model={"width": "large"}``)."""
+    config: dict[str, object] = {}
+    for key in table.columns:
+        settings = {"label": labels.label(key), "help": labels.HELP.get(key), **given.get(key, {})}
+        if key in labels.DECIMALS and pd.api.types.is_numeric_dtype(table[key]):
+            config[key] = st.column_config.NumberColumn(format=f"%.{labels.DECIMALS[key]}f", **settings)
+        else:
+            aligned = {"alignment": "right"} if key in table.attrs.get("number_text", ()) else {}
+            config[key] = st.column_config.Column(**(aligned | settings))
+    return config
 
 
 def chosen_runs(runs: list[RunSummary]) -> list[RunSummary]:

@@ -17,7 +17,8 @@ def bleu(hypotheses: list[str], references: list[str], order: int = 4) -> float:
 
     if not hypotheses:
         return float("nan")
-    scorer = BLEU(max_ngram_order=order, tokenize="none", effective_order=False)
+    # force: the text is tokenised on purpose, so sacrebleu's "forgot to detokenize" warning does not apply
+    scorer = BLEU(max_ngram_order=order, tokenize="none", effective_order=False, force=True)
     return float(scorer.corpus_score(hypotheses, [references]).score)
 
 

@@ -1,6 +1,6 @@
 """Every published claim the report judges, one entry each, by section of the report.
 
-An entry: the claim's text, the paper's figure, the runs (a group of textvae_core/grid.toml, or names),
+An entry: the claim's text, the paper's figure, the runs (a group of experiments/grid.toml, or names),
 the metrics read from each run (paths into eval.json), the trend they must follow (Rises, Falls,
 WithinCapacity, RankCorrelation, Close, …: engine.py), and why we think it misses when it does. A new
 claim is one more entry in its section's list; a new run group is one entry in grid.toml.
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 
-from textvae_core.grid import runs_of
+from experiments.grid import runs_of
+from explorer.references import published
 
-from ..references import published
 from . import why
 from .engine import (
     AboveFirst,

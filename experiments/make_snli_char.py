@@ -1,8 +1,8 @@
 """Build a short-sentence corpus from the SNLI sentences (Li et al. 2019 split): data/snli_char (characters)
 or data/snli (words).
 
-    python scripts/make_snli_char.py SOURCE_FOLDER [--out data/snli_char] [--max-chars 63] [--seed 0]
-    python scripts/make_snli_char.py SOURCE_FOLDER --level word --out data/snli --test 2000
+    python -m experiments.make_snli_char SOURCE_FOLDER [--out data/snli_char] [--max-chars 63] [--seed 0]
+    python -m experiments.make_snli_char SOURCE_FOLDER --level word --out data/snli --test 2000
 
 SOURCE_FOLDER holds ``snli.valid.txt`` and ``snli.test.txt`` of that split (its training file is not used:
 the two held-out files give 20k short sentences, enough for small models on a CPU). Each distinct line is
@@ -17,12 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import random
-import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
 
 from textvae_core.cli import CLIError, parse_dataclass, positional, run_main
 
@@ -41,7 +38,7 @@ class Options:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_dataclass(Options, argv, "python scripts/make_snli_char.py", __doc__)
+    args = parse_dataclass(Options, argv, "python -m experiments.make_snli_char", __doc__)
     if len(args.source) != 1:
         raise CLIError("give one SOURCE_FOLDER")
     if args.level not in {"char", "word"}:
@@ -99,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     (out / "SOURCE.md").write_text(
         f"""# {title}
 
-Made by `python scripts/make_snli_char.py SOURCE_FOLDER {options}`
+Made by `python -m experiments.make_snli_char SOURCE_FOLDER --out {args.out} --max-chars {args.max_chars} --seed {args.seed}`
 from the sentence-only SNLI split of Li et al. 2019 ("A surprisingly effective fix for deep latent variable
 modeling of text"; files as distributed with GitHub `zhangjf-nlp/DG-VAEs`, commit
 `6ad9e59f4af66fb8de64b7b0d03ba0c9ad3175f0`, `datasets/snli_data/`):

@@ -2,9 +2,13 @@
 
 This file is a program for the anchor's interpreter (its venv: torch, numpy, nltk), not a module of
 textvae_core: it imports nothing of this package, only the standard library, torch and the anchor's
-own modules from ``--src``. ``textvae_core.anchors.sentence_vae`` runs it as
+own modules, found through ``PYTHONPATH`` (the anchor's folder). ``experiments.anchors.sentence_vae.evaluate``
+runs it as
 
-    ANCHOR_PYTHON sentence_vae_eval.py --src SRC --data_dir DATA --run_dir BIN_TS --out OUT.json
+    PYTHONPATH=SRC ANCHOR_PYTHON sentence_vae_eval.py '{"data_dir": …, "run_dir": …, "out": …, …}'
+
+with its settings as one JSON object (``EvalSettings`` there, which says what each is): the program has no
+command line of its own, since it cannot import the package's (textvae_core.cli) under the anchor's python.
 
 For every ``E{i}.pytorch`` in the run folder (plain state dicts, read with ``weights_only=True``) it
 builds the anchor's ``SentenceVAE`` from the run's ``model_params.json``, reads the test split through
@@ -18,11 +22,11 @@ max_sequence_length − 1, plus <eos>).
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 
 def _batch_size(n: int, wanted: int) -> int:
@@ -34,22 +38,13 @@ def _batch_size(n: int, wanted: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--src", required=True, help="the anchor's source folder (train.py, model.py, ptb.py)")
-    ap.add_argument("--data_dir", required=True, help="folder with ptb.test.txt and the run's ptb.vocab.json")
-    ap.add_argument(
-        "--run_dir", required=True, help="the anchor's bin/<timestamp> folder (model_params.json, E*.pytorch)"
-    )
-    ap.add_argument("--out", required=True, help="JSON file written with one record per checkpoint")
-    ap.add_argument("--limit", type=int, default=0, help="first N test sentences only (0: all)")
-    ap.add_argument("--batch_size", type=int, default=64)
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the z samples (the same for every checkpoint)")
-    args = ap.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        raise SystemExit("usage: PYTHONPATH=SRC ANCHOR_PYTHON sentence_vae_eval.py SETTINGS_JSON (see the docstring)")
+    args = SimpleNamespace(**json.loads(argv[0]))
 
-    sys.path.insert(0, str(Path(args.src).resolve()))
     import torch
-    from model import SentenceVAE  # the anchor's own
+    from model import SentenceVAE  # the anchor's own, from PYTHONPATH
     from ptb import PTB
     from torch.utils.data import DataLoader, Subset
 

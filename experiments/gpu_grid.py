@@ -3,11 +3,11 @@
 A GPU is lent briefly (one command of at most 10 minutes, about 15 in all) and only a few files come
 back from it (at most 8, 16 MiB each, 64 MiB in all). So this script does three things:
 
-    python scripts/gpu_grid.py train [GROUP|RUN …] --budget_min 8.5     # on the GPU machine
-    python scripts/gpu_grid.py pack --out $OUT                            # same machine, files to bring back
-    python scripts/gpu_grid.py unpack DIR                                 # here: into checkpoints/
+    python -m experiments.gpu_grid train [GROUP|RUN …] --budget_min 8.5     # on the GPU machine
+    python -m experiments.gpu_grid pack --out $OUT                            # same machine, files to bring back
+    python -m experiments.gpu_grid unpack DIR                                 # here: into checkpoints/
 
-``train`` runs the chosen runs of textvae_core/grid.toml (default: the β_C Table 1 group, the three
+``train`` runs the chosen runs of experiments/grid.toml (default: the β_C Table 1 group, the three
 sweeps, their long ends and the likelihood-tuned run) as parallel processes on the one GPU, longest first,
 with bfloat16 autocast. Each run is stopped with a checkpoint when the budget is spent (train.max_minutes,
 so a run that cannot finish still ships what it learned, and --resume goes on from it later), then
@@ -16,7 +16,7 @@ and memory are sampled every second (nvidia-smi) and every run's tokens/s read f
 WORK/report.json. ``pack`` writes the finished runs as one tar cut into parts within the transfer limits,
 with a manifest of SHA-256 sums; runs that do not fit are left for a second ``pack`` (it skips what an
 earlier one packed). ``unpack`` checks the sums, extracts only run files, loads every run to be sure it
-is whole, and puts it in checkpoints/ (then: commit it, and ``python scripts/train_grid.py RUN --map``
+is whole, and puts it in checkpoints/ (then: commit it, and ``python -m experiments.train_grid RUN --map``
 writes its latent map on the CPU).
 
 The GPU machine's own python3 holds torch; packages it lacks (rouge-score and nltk, for reconstruction
@@ -42,10 +42,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
-
+from experiments.grid import GRID_FILE, GridRun, load_grid, ship, shipped, target_steps
 from textvae_core.cli import parse_dataclass, positional, run_main
-from textvae_core.grid import GRID_FILE, GridRun, load_grid, ship, shipped, target_steps
 from textvae_core.paths import CHECKPOINTS, ROOT
 from textvae_core.rundir import CONFIG, EVAL, METRICS, VOCAB, WEIGHTS, has_weights, read_metrics, weights_step
 
@@ -291,7 +289,7 @@ def unpack(folder: Path, into: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    opts = parse_dataclass(Options, argv, "python scripts/gpu_grid.py", __doc__)
+    opts = parse_dataclass(Options, argv, "python -m experiments.gpu_grid", __doc__)
     action, rest = (opts.args[0], opts.args[1:]) if opts.args else ("", [])
     if action == "train":
         return train(opts, rest)

@@ -1,23 +1,20 @@
 """Write docs/REPRODUCTION.md from the eval.json files of the grid runs (never typed by hand).
 
-    python scripts/reproduction_report.py [--checkpoints checkpoints] [--out docs/REPRODUCTION.md]
+    python -m experiments.reproduction_report [--checkpoints checkpoints] [--out docs/REPRODUCTION.md]
 
 Each published claim becomes a row: the claim, the paper's figure, ours, and a verdict: holds, does
 not hold (with a short explanation of why we think so), or not yet measured (the runs it needs are
-named). The claims are data (explorer/reproduction/claims.py), the published figures too
-(explorer/published.toml), and the runs come from the grid (textvae_core/grid.toml), so a run that is
+named). The claims are data (experiments/reproduction/claims.py), the published figures too
+(explorer/published.toml), and the runs come from the grid (experiments/grid.toml), so a run that is
 not trained or not evaluated yet is listed, never silently left out.
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
-
-from explorer.reproduction import build
+from experiments.reproduction import build
 from textvae_core.cli import parse_dataclass, run_main
 from textvae_core.paths import CHECKPOINTS, DOCS
 
@@ -29,7 +26,7 @@ class Options:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_dataclass(Options, argv, "python scripts/reproduction_report.py", __doc__)
+    args = parse_dataclass(Options, argv, "python -m experiments.reproduction_report", __doc__)
     text = build(Path(args.checkpoints))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text, encoding="utf-8")

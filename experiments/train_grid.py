@@ -1,11 +1,11 @@
 """Train (or resume) the grid of PTB runs shipped in checkpoints/, one command per run or group.
 
-    python scripts/train_grid.py --list
-    python scripts/train_grid.py autogen            # every run of a group
-    python scripts/train_grid.py ptb-lstm-bc15      # one run
-    python scripts/train_grid.py all --evaluate     # then write eval.json for each finished run
+    python -m experiments.train_grid --list
+    python -m experiments.train_grid autogen            # every run of a group
+    python -m experiments.train_grid ptb-lstm-bc15      # one run
+    python -m experiments.train_grid all --evaluate     # then write eval.json for each finished run
 
-The runs are data: textvae_core/grid.toml. Configs store data paths relative to the repository root,
+The runs are data: experiments/grid.toml. Configs store data paths relative to the repository root,
 so shipped runs work in any clone. A run that is complete is skipped; an interrupted one resumes from
 its last checkpoint. Two processes side by side (``--threads 1`` each) share the work: a file lock
 keeps them off the same run, and the lock of a process that died is free again.
@@ -18,13 +18,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
-
 from filelock import FileLock, Timeout
 
+from experiments.grid import GridRun, load_grid, ship, shipped, target_steps
 from textvae_core.cli import parse_dataclass, positional, run_main
 from textvae_core.config import RunConfig
-from textvae_core.grid import GridRun, load_grid, ship, shipped, target_steps
 from textvae_core.paths import CHECKPOINTS, ROOT
 from textvae_core.rundir import (
     EVAL,
@@ -57,7 +55,7 @@ def run_lock(run_dir: Path) -> FileLock:
 
 
 def main(argv: list[str] | None = None) -> int:
-    opts = parse_dataclass(Options, argv, "python scripts/train_grid.py", __doc__)
+    opts = parse_dataclass(Options, argv, "python -m experiments.train_grid", __doc__)
     runs = load_grid()
     if opts.list or not opts.names:
         for r in runs:

@@ -150,7 +150,7 @@ def capacity(run: RunData) -> float:
     """The run's C (from its config, else from the grid's entry of that name)."""
     c = run.config.objective.C if run.config else None
     if c is None:
-        from textvae_core.grid import find
+        from experiments.grid import find
 
         c = find(run.name).knobs["C"]
     return float(c)

@@ -1,6 +1,6 @@
 """Generate the report's toy data set: sine waves quantised to tokens, one sequence per line.
 
-    python scripts/make_toy_sine.py [--out data/toy_sine] [--seed 17]
+    python -m experiments.make_toy_sine [--out data/toy_sine] [--seed 17]
 
 Each sequence samples a length n ~ U{16 … 30}, a number of cycles c ~ U[0.5, 2] over the whole sequence, a
 phase φ ~ U[0, 2π) and an amplitude A ~ U[0.4, 1]; token t is the level of A·sin(2π c t / n + φ) on a grid
@@ -16,11 +16,8 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
 
 from textvae_core.cli import parse_dataclass, run_main
 
@@ -47,7 +44,7 @@ class Options:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_dataclass(Options, argv, "python scripts/make_toy_sine.py", __doc__)
+    args = parse_dataclass(Options, argv, "python -m experiments.make_toy_sine", __doc__)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(args.seed)
@@ -62,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     (out / "SOURCE.md").write_text(
         f"""# Toy sine waves quantised to tokens (the report's toy data set)
 
-Generated, not downloaded: `python scripts/make_toy_sine.py --out {args.out} --seed {args.seed}` writes these
+Generated, not downloaded: `python -m experiments.make_toy_sine --out {args.out} --seed {args.seed}` writes these
 files byte for byte. Like the report's toy set (§3.1, "sine waves to test the models"), every line is one
 sine wave: length n ~ U{{{LENGTHS[0]} … {LENGTHS[1]}}} tokens, c ~ U[{CYCLES[0]}, {CYCLES[1]}] cycles over the
 line, phase φ ~ U[0, 2π), amplitude A ~ U[{AMP[0]}, {AMP[1]}]; token t is the bin of A·sin(2π c t / n + φ)

@@ -1,32 +1,35 @@
 """What each run's latent space puts together: for every test sentence, the words and length it shares with
 its k nearest codes (μ), against chance. One line per run.
 
-    python scripts/neighbour_overlap.py checkpoints/ptb-lstm-vae checkpoints/ptb-lstm-bc3 … [--k 5] [--metric cosine]
+    python -m experiments.neighbour_overlap checkpoints/ptb-lstm-vae checkpoints/ptb-lstm-bc3 … [--k 5] [--metric cosine]
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
+from dataclasses import dataclass
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: the repository's packages
 
 from explorer.latent_map import corpus_for
 from explorer.neighbours import METRICS, code_bank, corpus_neighbourhoods
+from textvae_core.cli import CLIError, parse_dataclass, positional, run_main
 from textvae_core.inference import TextVAE
 from textvae_core.rundir import read_config
 
 
+@dataclass
+class Options:
+    runs: list[str] = positional("+")  # run folders, one table line each
+    k: int = 5  # neighbours per sentence
+    metric: str = "cosine"  # distance between codes: cosine | euclidean
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("runs", nargs="+", type=Path)
-    ap.add_argument("--k", type=int, default=5, help="neighbours per sentence")
-    ap.add_argument("--metric", choices=METRICS, default="cosine")
-    args = ap.parse_args(argv)
+    args = parse_dataclass(Options, argv, "python -m experiments.neighbour_overlap", __doc__)
+    if args.metric not in METRICS:
+        raise CLIError(f"--metric: {args.metric!r} is not one of {', '.join(METRICS)}")
     print(f"| run | C | test sentences | shared words, {args.k} nearest (chance) | length gap in words (chance) |")
     print("|---|---|---|---|---|")
-    for run in args.runs:
+    for run in map(Path, args.runs):
         sentences = corpus_for(run, "test")
         stats = corpus_neighbourhoods(
             code_bank(TextVAE.load(run, device="cpu"), sentences), sentences, args.k, args.metric
@@ -40,4 +43,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_main(main)

@@ -1,6 +1,6 @@
 """The experiment grid (``grid.toml`` beside this file): the runs shipped in checkpoints/, by group.
 
-``scripts/train_grid.py`` trains, ships and evaluates them; the reproduction report asks it which runs
+``experiments/train_grid.py`` trains, ships and evaluates them; the reproduction report asks it which runs
 a claim needs (``runs_of("sweep-lstm")``). Reading the grid needs no torch; a run's RunConfig does
 (its objective comes from a preset).
 """
@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import functools
 import math
+import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
-from .config import SECTIONS, ConfigError, RunConfig
-from .corpus import read_corpus
-from .paths import repo_path
+from textvae_core.config import SECTIONS, ConfigError, RunConfig
+from textvae_core.corpus import read_corpus
+from textvae_core.paths import repo_path
 
 GRID_FILE = Path(__file__).with_name("grid.toml")
 SECTION_KEYS = ("model", "train", "data")
@@ -40,8 +39,8 @@ class GridRun:
     def config(self, device: str = "auto", threads: int = 0) -> RunConfig:
         """The run's RunConfig, resolved (its recipe's knobs set), with its output folder checkpoints/NAME
         (relative to the repository root)."""
-        from .objectives import preset
-        from .recipe import resolve
+        from textvae_core.objectives import preset
+        from textvae_core.recipe import resolve
 
         cfg = RunConfig(objective=preset(self.objective, **self.knobs), recipe=self.recipe)
         for section in SECTION_KEYS:
@@ -153,7 +152,7 @@ SHIP_LOG_EVERY = 10  # steps per shipped training-log record (averaged); validat
 def shipped(run_dir: Path, dtype: str | None = None) -> bool:
     """Weights already in ``dtype`` (None: in either shipping dtype) and no resume state left: shipping
     again would change nothing."""
-    from .rundir import AVERAGE_WEIGHTS, BEST_WEIGHTS, RESUME_GLOB, weights_meta
+    from textvae_core.rundir import AVERAGE_WEIGHTS, BEST_WEIGHTS, RESUME_GLOB, weights_meta
 
     stored = weights_meta(run_dir).get("dtype")
     wanted = stored == dtype if dtype else stored in GRID_SHIP_DTYPES
@@ -169,8 +168,8 @@ def ship(run_dir: Path, log_every: int = SHIP_LOG_EVERY, dtype: str = "float16")
     import os
     import tempfile
 
-    from .checkpoint import export_run
-    from .rundir import AVERAGE_WEIGHTS, BEST_WEIGHTS, RESUME_GLOB, WEIGHTS, thin_metrics
+    from textvae_core.checkpoint import export_run
+    from textvae_core.rundir import AVERAGE_WEIGHTS, BEST_WEIGHTS, RESUME_GLOB, WEIGHTS, thin_metrics
 
     run_dir = Path(run_dir)
     with tempfile.TemporaryDirectory(dir=run_dir.parent) as tmp:

@@ -31,15 +31,16 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..config import RunConfig
-from ..objectives import preset
-from ..paths import repo_path
+from textvae_core.config import RunConfig
+from textvae_core.objectives import preset
+from textvae_core.paths import repo_path
+
 from .sentence_vae import BATCH_SIZE, Rate
 
 if TYPE_CHECKING:
     import torch
 
-    from ..trainer import Trainer
+    from textvae_core.trainer import Trainer
 
 # our logistic ramp's W: its midpoint W/2 is the anchor's x0 = 2500; its slope 10/W = 0.002 (the anchor's k: 0.0025)
 WARMUP_STEPS = 5000
@@ -77,7 +78,7 @@ class Snapshot:
 def _stamped_trainer(cfg: RunConfig, snapshot_every: int = 0) -> Trainer:
     """A Trainer that notes when each update ends and how many target tokens it trained on, and copies the
     weights at the end of every epoch and every ``snapshot_every`` steps (that copy's time set aside)."""
-    from ..trainer import Trainer
+    from textvae_core.trainer import Trainer
 
     class Stamped(Trainer):
         def __init__(self, cfg: RunConfig) -> None:
@@ -117,7 +118,7 @@ def check_lines(cfg: RunConfig) -> None:
     files is read as one sentence (the anchor keeps every line; we drop blank ones)."""
     from pathlib import Path
 
-    from ..corpus import read_corpus
+    from textvae_core.corpus import read_corpus
 
     d = cfg.data
     for path in (d.train, d.valid):
@@ -170,9 +171,9 @@ def train_with_snapshots(
 def evaluate_snapshots(run: OurRun, limit: int = 0, seed: int = 0) -> list[dict[str, Any]]:
     """Test D, KL and −ELBO per sentence and per target token (words + <eos>) of every snapshot, in fp32,
     one z ~ q(z|x) per sentence (the same draws for each snapshot), on the first ``limit`` sentences (0: all)."""
-    from ..data import Corpus, read_corpus
-    from ..metrics import heldout_bounds
-    from ..models import build_model
+    from textvae_core.data import Corpus, read_corpus
+    from textvae_core.metrics import heldout_bounds
+    from textvae_core.models import build_model
 
     trainer = run.trainer
     cfg, vocab = trainer.cfg, trainer.vocab

@@ -41,7 +41,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -336,16 +336,29 @@ def train(
     return AnchorRun(run_dir, log, lines)
 
 
+@dataclass(frozen=True)
+class EvalSettings:
+    """What ``sentence_vae_eval.py`` measures, handed to it as one JSON object."""
+
+    data_dir: str  # folder with ptb.test.txt and the run's ptb.vocab.json
+    run_dir: str  # the anchor's bin/<timestamp> folder (model_params.json, E*.pytorch)
+    out: str  # JSON file written with one record per checkpoint
+    limit: int = 0  # first N test sentences only (0: all)
+    batch_size: int = 64  # test sentences per batch
+    threads: int = 0  # torch threads (0: torch's default)
+    seed: int = 0  # seed of the z samples (the same for every checkpoint)
+
+
 def evaluate(anchor: Anchor, run: AnchorRun, data_dir: Path, limit: int = 0, seed: int = 0) -> list[dict[str, Any]]:
     """Test figures of each of the run's checkpoints (``sentence_vae_eval.py`` under the anchor's python),
     each with the seconds since launch at which its epoch's training had ended (``seconds``)."""
     out = run.run_dir / "test_eval.json"
-    cmd = [
-        str(anchor.python), str(EVAL_PROGRAM), "--src", str(anchor.src), "--data_dir", str(Path(data_dir).resolve()),
-        "--run_dir", str(run.checkpoint_dir), "--out", str(out), "--limit", str(limit),
-        "--threads", str(anchor.threads), "--seed", str(seed),
-    ]  # fmt: skip
-    done = subprocess.run(cmd, env=anchor.env(), capture_output=True, text=True, check=False)
+    settings = EvalSettings(
+        str(Path(data_dir).resolve()), str(run.checkpoint_dir), str(out), limit, threads=anchor.threads, seed=seed
+    )
+    cmd = [str(anchor.python), str(EVAL_PROGRAM), json.dumps(asdict(settings))]
+    env = anchor.env() | {"PYTHONPATH": str(anchor.src)}  # the anchor's model.py and ptb.py, nothing of ours
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise AnchorError(f"the test evaluation of {run.checkpoint_dir} failed:\n{done.stderr[-2000:]}")
     records = json.loads(out.read_text(encoding="utf-8"))

@@ -10,7 +10,9 @@ from typing import Any
 
 import jinja2
 
-from textvae_core.grid import load_grid
+from experiments.grid import load_grid
+from explorer.references import published, table1
+from explorer.runs import recipe_label
 from textvae_core.rundir import (
     EVAL,
     KEPT_FIGURES,
@@ -21,8 +23,6 @@ from textvae_core.rundir import (
     run_status,
 )
 
-from ..references import published, table1
-from ..runs import recipe_label
 from . import claims as C
 from .engine import Claim, Row, RunData, Tally, arrow, capacity, cell, fmt, judge
 from .why import dist, informative, kl, valid_turn
@@ -168,7 +168,7 @@ class Report:
             return (
                 f"Recipe caveat ({self.budgets(C.TABLE1)}): Table 1's runs were trained with different recipes, so "
                 "the D, active-unit and reconstruction claims compare the recipes as much as the capacities (the "
-                "grid's settings for all three are in textvae_core/grid.toml); within each decoder the sweep "
+                "grid's settings for all three are in experiments/grid.toml); within each decoder the sweep "
                 "below is one recipe at one budget (its recipes are named there; the LSTM sweep's 10-epoch ends, "
                 f"{recipe(lo.config, budget=False) if lo.config else '?'}: D {dist(lo):.2f} at C = {capacity(lo):g}, "
                 f"{dist(hi):.2f} at C = {capacity(hi):g})."
@@ -188,7 +188,7 @@ class Report:
         if bow:
             out.append(
                 f"{_and(bow)} alone {'adds' if len(bow) == 1 else 'add'} the bag-of-words loss on z (at small C it buys "
-                "rate beyond C at β = 1: textvae_core/grid.toml); D and reconstructions owe part of their gain to "
+                "rate beyond C at β = 1: experiments/grid.toml); D and reconstructions owe part of their gain to "
                 "that loss as well as to the capacity (docs/ABLATION.md, small model at C = 100: the loss and the C "
                 "ramp together, on top of a batch-normalised μ, took D from 90.65 to 87.80 and BLEU-4 from 5.00 to "
                 "6.68)."

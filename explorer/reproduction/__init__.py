@@ -1,9 +1,0 @@
-"""The reproduction report (docs/REPRODUCTION.md) as data: published figures in explorer/published.toml,
-each claim one entry in claims.py, judged by engine.py, explained by why.py, written by report.py through
-the Jinja2 template report.md.j2. ``python scripts/reproduction_report.py`` runs it."""
-
-from __future__ import annotations
-
-from .report import build, load
-
-__all__ = ["build", "load"]
