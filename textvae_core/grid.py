@@ -39,6 +39,7 @@ class GridRun:
     def config(self, device: str = "auto", threads: int = 0) -> RunConfig:
         """The run's RunConfig, with its output folder checkpoints/NAME (relative to the repository root)."""
         from .objectives import preset
+        from .validation import validate
 
         cfg = RunConfig(objective=preset(self.objective, **self.knobs))
         for section in SECTION_KEYS:
@@ -46,6 +47,7 @@ class GridRun:
                 setattr(getattr(cfg, section), k, v)
         cfg.train.out = f"checkpoints/{self.name}"
         cfg.train.progress, cfg.train.device, cfg.train.num_threads = True, device, threads
+        validate(cfg)  # a grid entry out of bounds is refused when the grid is read, not when its turn comes
         return cfg
 
     def value(self, knob: str) -> Any:

@@ -34,17 +34,17 @@ from filelock import FileLock, Timeout
 from tqdm import tqdm
 
 from . import aggressive, distributed
-from .averaging import WeightAverage, check_averaging, sample_due, start_step
+from .averaging import WeightAverage, sample_due, start_step
 from .checkpoint import load_resume, read_weights, save_average, save_best, save_checkpoint
 from .config import ConfigError, RunConfig, TrainConfig
 from .data import Corpus, read_corpus
 from .device import autocast, bf16_matmul, cpu_has_bf16, pick_device
-from .layout import max_tokens, validate_model
 from .metrics import heldout_bounds
 from .models import build_model
-from .objectives import capacity_at, objective_terms, validate
+from .objectives import capacity_at, objective_terms
 from .precision import Probe, faster_precision, worth_probing
-from .rundir import CONFIG, KEPT_FIGURES, METRICS, TRAIN_LOCK, WEIGHTS, MetricsLog, read_vocab, write_vocab
+from .rundir import CONFIG, METRICS, TRAIN_LOCK, WEIGHTS, MetricsLog, read_vocab, write_vocab
+from .validation import check_data_fits, validate
 from .vocab import Vocab
 
 # per training step: the objective's terms, the gradient norm, and where the batch's codes sit: mu_shift =
@@ -140,9 +140,6 @@ def refresh_mu_stats(model: torch.nn.Module, train_set: Corpus, t: TrainConfig, 
     model.refresh_mu_stats((b.src.to(device), b.lengths) for b in map(sub.batch, order))
 
 
-LR_SCHEDULES = ("constant", "cosine")  # train.lr_schedule's choices (constant: also the plateau decay's)
-
-
 def cosine_lr(start: float, final: float, step: int, total: int, hold: int = 0) -> float:
     """The lr of update ``step`` (0-based) of ``total`` on a half cosine from ``start`` to ``final``: a fixed
     budget spent with the lr falling where the run settles, instead of waiting for validations to stall.
@@ -151,44 +148,6 @@ def cosine_lr(start: float, final: float, step: int, total: int, hold: int = 0) 
     lr then ends on a decay phase of its own length (resumed with a longer budget, it decays from there)."""
     progress = min(1.0, max(0, step - hold) / max(1, total - hold - 1))
     return final + (start - final) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
-def check_recipe(cfg: RunConfig) -> None:
-    """Settings that only make sense together, refused before any data is read."""
-    validate_model(cfg.model)  # a family's impossible shapes (layout.validate_model) say what to change
-    check_data_fits(cfg)
-    keep = cfg.train.keep_best
-    if keep and keep not in KEPT_FIGURES:
-        raise ConfigError(f"train.keep_best={keep!r}: one of {', '.join(KEPT_FIGURES)} (or empty: keep the last step)")
-    if keep and not cfg.data.valid:
-        raise ConfigError("train.keep_best needs a validation corpus (data.valid) to choose the weights by")
-    if cfg.train.aggressive and not cfg.data.valid:
-        raise ConfigError(
-            "train.aggressive needs a validation corpus (data.valid): the phase ends when I(x; z) on it falls"
-        )
-    if cfg.train.lr_schedule not in LR_SCHEDULES:
-        raise ConfigError(f"train.lr_schedule={cfg.train.lr_schedule!r}: one of {', '.join(LR_SCHEDULES)}")
-    if cfg.train.lr_schedule == "cosine" and cfg.train.lr_decay < 1.0:
-        raise ConfigError(
-            "train.lr_schedule=cosine sets the lr at every step; a plateau decay (train.lr_decay < 1) would fight "
-            "it: use one of the two"
-        )
-    t = cfg.train
-    if t.lr_hold and (t.lr_schedule != "cosine" or t.lr_hold < 0 or (not t.max_steps and t.lr_hold >= t.epochs)):
-        raise ConfigError(
-            f"train.lr_hold={t.lr_hold:g}: the epochs a cosine holds its lr before falling, so it needs "
-            f"train.lr_schedule=cosine and a value between 0 and train.epochs ({t.epochs:g})"
-        )
-    check_averaging(t)
-    if cfg.train.aggressive_inner < 1:
-        raise ConfigError(f"train.aggressive_inner={cfg.train.aggressive_inner}: at least one encoder update a step")
-    if cfg.objective.bow > 0 and not cfg.model.bow_head:
-        raise ConfigError("objective.bow > 0 needs a bag-of-words head: set --model.bow_head=true")
-    if cfg.model.mu_norm == "batchnorm" and cfg.train.bucket_chunk != 1:
-        raise ConfigError(
-            "model.mu_norm=batchnorm needs random batches (--train.bucket_chunk=1): statistics of length-sorted "
-            "batches differ from batch to batch, so no single set of them describes the data at evaluation"
-        )
 
 
 def logged_terms(model: torch.nn.Module, cfg: RunConfig) -> tuple[str, ...]:
@@ -224,21 +183,9 @@ def load_encoder(model: torch.nn.Module, source: Path, vocab: Vocab, device: tor
     model.load_state_dict({k: v.float().to(device) for k, v in parts.items()}, strict=False)
 
 
-def check_data_fits(cfg: RunConfig) -> None:
-    """A fixed-width model (CNN encoder, deconvolutional decoder) needs data.max_len within its width."""
-    limit = max_tokens(cfg.model)
-    if limit is not None and not 0 < cfg.data.max_len <= limit:
-        raise ConfigError(
-            f"this model reads and writes at most {limit} tokens (model.seq_len = {cfg.model.seq_len} counts <eos>): "
-            f"set data.max_len to at most {limit} (now {cfg.data.max_len or 'unlimited'}), or raise model.seq_len"
-        )
-
-
 def prepare_data(cfg: RunConfig, vocab: Vocab | None = None) -> tuple[Vocab, Corpus, Corpus | None]:
     """Read the training and validation splits; build the vocabulary from training data if needed."""
     d = cfg.data
-    if d.level not in {"word", "char"}:
-        raise ConfigError(f"data.level must be word or char, not {d.level!r}")
     check_data_fits(cfg)
     read = lambda path: read_corpus(path, d.level, d.lowercase, d.min_len, d.max_len, d.format)  # noqa: E731
     train_sents = read(d.train)
@@ -268,8 +215,7 @@ class Trainer:
 
     def __init__(self, cfg: RunConfig, resume: bool = False, world: distributed.World | None = None) -> None:
         t = cfg.train
-        validate(cfg.objective)
-        check_recipe(cfg)
+        validate(cfg)  # every option's bounds and the settings that go together, before any work
         self.cfg, self.resume = cfg, resume
         self.logged = LOGGED  # and the model's own terms, once it is built (logged_terms)
         self.world = world or distributed.world_from_env()
