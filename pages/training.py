@@ -10,7 +10,8 @@ from explorer.ui import auth, nav
 from explorer.ui import training_widgets as widgets
 
 nav.page("Training")
-mode, note = training.training_access(st.get_option("server.address"), bool(access.configured("admin", st.secrets)))
+secret = bool(access.configured("admin", st.secrets))
+mode, note = training.training_access(st.get_option("server.address"), secret, dict(st.context.headers))
 if mode == "locked":
     st.error(f"{note}\n\n{access.HOW_TO}")
     st.stop()
@@ -20,19 +21,12 @@ st.caption(note)
 root = jobs.train_root()
 
 with st.expander("New run", expanded=not any(s.state in jobs.ACTIVE for s in jobs.list_jobs(root))):
-    form = training.RunForm()
-    widgets.corpus(root, form)
-    if widgets.start_from(form):
-        name = widgets.like_base(root, form)
-    else:
-        widgets.objective(form)
-        name = widgets.model_and_optimiser(root, form)
-    widgets.launch(root, form, name)
+    widgets.new_run(root)
 
 
 @st.fragment(run_every=1.5)
 def live() -> None:
-    """Re-reads the jobs' files every 1.5 s: the page around it does not rerun."""
+    """Re-reads the jobs' queue and logs every 1.5 s: the page around it does not rerun."""
     if statuses := widgets.jobs_table(root):
         widgets.job_view(root, widgets.watched(statuses))
 

@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from . import aggressive, distributed
 from .averaging import WeightAverage, sample_due, start_step
-from .checkpoint import load_resume, read_weights, save_average, save_best, save_checkpoint
+from .checkpoint import fit_weights, load_resume, read_weights, save_average, save_best, save_checkpoint
 from .config import ConfigError, RunConfig, TrainConfig
 from .data import Corpus, read_corpus
 from .device import autocast, bf16_matmul, cpu_has_bf16, pick_device
@@ -43,7 +43,7 @@ from .metrics import heldout_bounds
 from .models import build_model
 from .objectives import capacity_at, objective_terms
 from .precision import Probe, faster_precision, worth_probing
-from .rundir import CONFIG, METRICS, TRAIN_LOCK, WEIGHTS, MetricsLog, read_vocab, write_vocab
+from .rundir import CONFIG, METRICS, TRAIN_LOCK, WEIGHTS, MetricsLog, check_vocab, not_started, read_vocab, write_vocab
 from .validation import check_data_fits, validate
 from .vocab import Vocab
 
@@ -236,16 +236,20 @@ class Trainer:
 
     def _setup(self) -> None:
         cfg, t, main = self.cfg, self.cfg.train, self.world.is_main
-        if self.resume:
+        self.restarted = self.resume and not_started(self.run_dir)  # killed before its first checkpoint
+        if self.resume and not self.restarted:
             if main:
                 self._lock = lock_run(self.run_dir)
             vocab = read_vocab(self.run_dir)
             tensors, meta = read_weights(self.run_dir / WEIGHTS)
+            check_vocab(self.run_dir, vocab, meta, cfg.vocab_size)
             saved = load_resume(self.run_dir, json.loads(meta.get("step", "0")))
         else:
-            if (self.run_dir / CONFIG).exists():
+            if (self.run_dir / CONFIG).exists() and not self.restarted:
+                again = " that never saved weights (stopped before its first checkpoint)" * not_started(self.run_dir)
                 raise ConfigError(
-                    f"{self.run_dir} already holds a run: resume it with --resume {self.run_dir}, or pick another --out"
+                    f"{self.run_dir} already holds a run{again}: --resume {self.run_dir} "
+                    f"{'starts it afresh' if again else 'goes on with it'}, or pick another --out"
                 )
             vocab, tensors, saved = None, None, None
         self.vocab, self.train_set, self.valid_set = prepare_data(cfg, vocab)
@@ -280,7 +284,7 @@ class Trainer:
         elif main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             self._lock = lock_run(self.run_dir)
-            if (self.run_dir / CONFIG).exists():  # another process created it between the check and the lock
+            if (self.run_dir / CONFIG).exists() and not self.restarted:  # made by another process meanwhile
                 raise ConfigError(f"{self.run_dir} already holds a run: pick another --out")
             write_vocab(self.run_dir, self.vocab)
         if self.world.rank > 0:  # other ranks draw other noise for their shards; rank 0 keeps the CLI's stream
@@ -332,7 +336,7 @@ class Trainer:
 
     def _restore(self, tensors: dict[str, torch.Tensor], saved: dict[str, Any]) -> None:
         t = self.cfg.train
-        self.model.load_state_dict({k: v.to(self.device) for k, v in tensors.items()})
+        fit_weights(self.model, tensors, self.run_dir)  # a config.json changed since (e.g. z_dim): a clear error
         self.optimizer.load_state_dict(saved["optimizer"])
         self.state = TrainState.from_dict(saved["state"], lr=t.lr)
         if self.scheduler is None:
@@ -433,8 +437,13 @@ class Trainer:
         )
         raise TrainingError(
             f"non-finite values at step {self.state.step} ({', '.join(f'{k}={v}' for k, v in bad.items())}); "
-            f"training stopped without applying this update. The last good checkpoint in {self.run_dir} is kept: "
-            "lower train.lr or set train.grad_clip, then --resume."
+            "training stopped without applying this update. "
+            + (
+                f"The last good checkpoint in {self.run_dir} is kept: lower train.lr or set train.grad_clip, then --resume."
+                if (self.run_dir / WEIGHTS).exists()
+                else f"No checkpoint was written yet: lower train.lr or set train.grad_clip, then --resume {self.run_dir} "
+                "starts it afresh."
+            )
         )
 
     def _encoder_updates(self, indices: list[int]) -> int:

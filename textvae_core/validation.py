@@ -170,7 +170,8 @@ def refuse(key: str, value: Any, why: str) -> typing.NoReturn:
     raise ConfigError(f"--{key}={show(value)}: {why}")
 
 
-def _optional(tp: Any) -> Any | None:
+def optional_type(tp: Any) -> Any | None:
+    """X for a hint ``X | None``; None for any other hint."""
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         if len(args) == 1 and type(None) in typing.get_args(tp):
@@ -191,7 +192,7 @@ def _number(key: str, value: Any, tp: type) -> None:
 
 def check_field(key: str, value: Any, tp: Any) -> None:
     """One field's value against its type hint, its bounds and its choices (``key`` is ``section.name``)."""
-    inner = _optional(tp)
+    inner = optional_type(tp)
     if inner is not None:
         if value is not None:
             check_field(key, value, inner)
