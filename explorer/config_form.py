@@ -141,6 +141,8 @@ def put(cfg: RunConfig, key: str, value: Any) -> None:
 
 def text_of(spec: FieldSpec, value: Any) -> str:
     """A list (or an optional value) as the form's text box shows it."""
+    if isinstance(value, str):
+        return value
     return "" if value is None else show(value)
 
 

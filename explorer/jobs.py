@@ -302,7 +302,7 @@ def submit(
 
     job_id = store().retry(tx)
     pump(root)
-    return _status(_get(job_id))
+    return _status(get(job_id))
 
 
 def _latest(s: Any, root: Path, name: str) -> Job | None:
@@ -310,7 +310,8 @@ def _latest(s: Any, root: Path, name: str) -> Job | None:
     return s.scalar(stmt)
 
 
-def _get(job_id: int) -> Job:
+def get(job_id: int) -> Job:
+    """The queue's row of a job."""
     with store().read() as s:
         job = s.get(Job, job_id)
         if job is None:
@@ -440,7 +441,7 @@ def supervise(job_id: int) -> int:
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    job = _get(job_id)
+    job = get(job_id)
     if job.state != "starting":
         print(f"job {job_id} is {job.state}, not starting: nothing to do", file=sys.stderr)
         return 1
@@ -461,7 +462,7 @@ def supervise(job_id: int) -> int:
         train, after = commands(job)
         rc = _run(run_dir, train, child, job_id)
         state, message = _outcome(rc if not (stopped and rc == -signal.SIGTERM) else 143, run_dir)
-        job = _get(job_id)  # "evaluate when done" may have been switched while it trained
+        job = get(job_id)  # "evaluate when done" may have been switched while it trained
         if state == "finished" and job.evaluate and not stopped:
             _update(job_id, state="evaluating", returncode=rc)
             for cmd in after:

@@ -32,7 +32,7 @@ from .layout import max_tokens, validate_model
 from .models import DECODERS, ENCODERS, LATENTS
 from .objectives import CAPACITY_SCHEDULES, SCHEDULES
 from .objectives import validate as validate_objective
-from .rundir import KEPT_FIGURES
+from .rundir import KEPT_FIGURES, is_run
 
 LR_SCHEDULES = ("constant", "cosine")  # train.lr_schedule (constant: also the plateau decay's)
 DEVICE = re.compile(r"(auto|cpu|cuda|cuda:\d{1,3}|mps)\Z")
@@ -303,6 +303,8 @@ def combinations(cfg: RunConfig) -> None:
             "(--train.bucket_chunk=1): statistics of length-sorted batches differ from batch to batch, so no single "
             "set of them describes the data at evaluation"
         )
+    if t.init_from and not is_run(t.init_from):
+        refuse("train.init_from", t.init_from, "not a run folder (no config.json in it) to start the encoder from")
     if not DEVICE.match(t.device):
         refuse("train.device", t.device, "one of auto, cpu, cuda, cuda:N")
     check_out(t.out)
