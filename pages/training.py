@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer import jobs, training
+from explorer.markup import md_escape
 from explorer.survey import access
 from explorer.ui import auth, nav
 from explorer.ui import training_widgets as widgets
@@ -13,7 +14,7 @@ nav.page("Training")
 secret = bool(access.configured("admin", st.secrets))
 mode, note = training.training_access(st.get_option("server.address"), secret, dict(st.context.headers))
 if mode == "locked":
-    st.error(f"{note}\n\n{access.HOW_TO}")
+    st.error(f"{md_escape(note)}\n\n{access.HOW_TO}")
     st.stop()
 if mode == "secret":
     auth.unlock("admin")

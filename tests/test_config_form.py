@@ -83,7 +83,7 @@ def test_the_rate_recipe_sets_its_options_and_ramps_c_over_two_epochs(corpus_dir
 
 
 def test_a_shipped_runs_recipe_trains_like_it_on_another_corpus(corpus_dir: Path, tmp_path: Path) -> None:
-    """"Start from" a run: its model and optimiser; its two-epoch C ramp kept two epochs long on this corpus."""
+    """ "Start from" a run: its model and optimiser; its two-epoch C ramp kept two epochs long on this corpus."""
     shipped = RunConfig.load(ROOT / "checkpoints" / "ptb-lstm-record" / CONFIG)
     cfg = ready(build(like_run(shipped, str(corpus_dir / "train.txt")), {}, corpus(corpus_dir), "text"), tmp_path)
     validate(cfg)

@@ -88,7 +88,8 @@ class Item(Base):
 
 
 class Judge(Base):
-    """A person answering. ``token`` (in their URL) lets them come back; a name, if given, does too."""
+    """A person answering. ``token`` (in their URL, given once when they join) is the only way back: a name is a
+    label, unique in its survey, and never gives anyone a judge's place."""
 
     __tablename__ = "survey_judge"
     __table_args__ = (UniqueConstraint("survey_id", "name_key"),)
@@ -97,6 +98,18 @@ class Judge(Base):
     token: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str | None] = mapped_column(String(120), nullable=True)
     name_key: Mapped[str | None] = mapped_column(String(120), nullable=True)  # casefolded name; NULL = anonymous
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Join(Base):
+    """Who joined a survey from where: ``client`` is a keyed hash of the client's address (never the address),
+    so joins per client can be capped (repo.join) without keeping anyone's IP."""
+
+    __tablename__ = "survey_join"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
+    judge_id: Mapped[int] = mapped_column(ForeignKey("survey_judge.id", ondelete="CASCADE"))
+    client: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -64,6 +64,7 @@ def refuse_foreign_host() -> None:
     """Stop a page requested by a name this server does not serve (DNS rebinding: a foreign site whose name
     resolves to this machine), whatever server.allowedHosts says (explorer.gate)."""
     from .. import gate
+    from ..markup import md_escape
 
     why = gate.foreign_request(
         dict(st.context.headers),
@@ -72,5 +73,5 @@ def refuse_foreign_host() -> None:
         st.get_option("browser.serverAddress"),
     )
     if why:
-        st.error(why)
+        st.error(md_escape(why))  # it quotes the request's own Host: never markdown
         st.stop()
