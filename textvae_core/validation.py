@@ -107,7 +107,7 @@ BOUNDS: dict[str, Range] = {
     "objective.bow": NON_NEGATIVE,
     "objective.alpha": NON_NEGATIVE,
     "objective.free_bits": NON_NEGATIVE,
-    "train.epochs": NON_NEGATIVE,
+    "train.epochs": Range(0, 1e6),  # a million passes at most: a larger count is a typo, not a plan
     "train.max_steps": NON_NEGATIVE,
     "train.max_minutes": NON_NEGATIVE,
     "train.batch_size": _at_least(1),
