@@ -32,7 +32,7 @@ from textvae_core.checkpoint import CheckpointError, load_run
 from textvae_core.config import RunConfig
 from textvae_core.corpus import CorpusError
 from textvae_core.paths import ROOT
-from textvae_core.rundir import CONFIG, METRICS, VOCAB, WEIGHTS, read_metrics
+from textvae_core.rundir import CONFIG, METRICS, TRAIN_LOCK, VOCAB, WEIGHTS, read_metrics
 
 PROBES: dict[str, tuple[str, Callable[..., None]]] = {}  # id → (what is tried, the probe)
 
@@ -553,7 +553,7 @@ def p48(ctx: dict, capsys) -> None:
         [sys.executable, "-c", textwrap.dedent(f"""
             import time
             from filelock import FileLock
-            lock = FileLock({str(run / '.train.lock')!r})
+            lock = FileLock({str(run / TRAIN_LOCK)!r})
             lock.acquire()
             print("held", flush=True)
             time.sleep(60)

@@ -10,8 +10,9 @@
     eval.json               every held-out figure (written by ``python -m textvae_core.evaluate``)
     latent_map.safetensors  the app's 2-D map of the aggregated posterior (explorer.latent_map)
     .train.lock             held by the training process while it writes the folder (textvae_core.trainer)
-    job.json, job.log       a job started from the app: its state, pid and command; its output (explorer.jobs)
-    .job.lock               held by the job's supervisor for the job's life (.job.json.lock: one edit at a time)
+    job.log                 a job started from the app: its processes' output (the job itself is a row of the app's
+                            own queue, explorer.jobs: no file in a run folder is ever run)
+    .job.lock               held by the job's supervisor for the job's life
 
 Nothing here imports torch: the app lists runs, draws curves and keys its caches with these alone, so
 its first page draws before torch is imported. Loading the weights into a model is checkpoint's job.
@@ -40,10 +41,8 @@ EVAL = "eval.json"
 LATENT_MAP = "latent_map.safetensors"
 RESUME_GLOB = "resume-*.pt"
 TRAIN_LOCK = ".train.lock"
-JOB = "job.json"
 JOB_LOG = "job.log"
 JOB_LOCK = ".job.lock"
-JOB_EDIT_LOCK = ".job.json.lock"
 
 
 class CheckpointError(ValueError):

@@ -101,9 +101,9 @@ def field(spec: FieldSpec, start: RunConfig, context: str, slot: Any = st) -> An
         fmt = "%d" if spec.kind == "int" else "%g"
         step = 1 if spec.kind == "int" else None
         return slot.number_input(label, low, high, shown, step, format=fmt, help=help_, key=key)
-    if spec.kind in ("choice", "bool"):
+    if spec.kind in ("choice", "bool") or spec.key == "train.device":
         options: list[Any] = list(spec.choices) if spec.kind == "choice" else [True, False]
-        if spec.key == "train.device":
+        if spec.key == "train.device":  # the devices this machine has
             options = training.devices()
         options = [DEFAULT, *options] if spec.optional else options
         shown = DEFAULT if value is None else value
