@@ -28,10 +28,12 @@ from textvae_core.validation import BOUNDS, choices, optional_type, show
 DEFAULT = "default"  # what an optional field shows when left to the default (or to the recipe)
 # Set elsewhere on the page: the corpus (data.train / valid / test / format), the run name (train.out), the
 # objective preset (objective.name); no progress bar in a job's log.
-SET_BY_PAGE = ("data.train", "data.valid", "data.test", "data.format", "train.out", "train.progress", "objective.name")
+SET_BY_PAGE = ("data.train", "data.valid", "data.test", "data.format", "train.out", "train.progress", "objective.name",
+               "vocab_size", "format_version")  # fmt: skip
 # The knobs shown up front, in this order; every other field is under "All options".
 COMMON = {
     "objective": ("m", "schedule", "beta", "warmup_steps", "C", "alpha", "free_bits"),
+    "run": ("recipe",),  # RunConfig's own fields (a recipe the defaults come from, where there is one)
     "model": ("encoder", "decoder", "latent", "z_mode", "dropout", "tie_embeddings"),
     "train": ("epochs", "batch_size", "lr", "word_dropout", "device", "num_threads", "keep_best", "aggressive",
               "lr_schedule", "lr_final", "lr_hold", "lr_decay", "average_from", "average_every"),
@@ -83,7 +85,8 @@ class FieldSpec:
 
     @property
     def section(self) -> str:
-        return self.key.partition(".")[0]
+        """The config section, or "run" for RunConfig's own fields."""
+        return self.key.partition(".")[0] if "." in self.key else "run"
 
     @property
     def label(self) -> str:
@@ -91,7 +94,7 @@ class FieldSpec:
 
     @property
     def common(self) -> bool:
-        return self.key.partition(".")[2] in COMMON.get(self.section, ())
+        return self.key.rpartition(".")[2] in COMMON.get(self.section, ())
 
 
 def _spec(key: str, hint: Any, help_text: str) -> FieldSpec:
@@ -112,8 +115,14 @@ def _spec(key: str, hint: Any, help_text: str) -> FieldSpec:
 
 
 def field_specs() -> list[FieldSpec]:
-    """Every field of every RunConfig section the form offers, in the dataclasses' order."""
-    out = []
+    """Every field the form offers: RunConfig's own scalars (a top-level choice such as a recipe), then every
+    field of every section, in the dataclasses' order."""
+    hints, comments = typing.get_type_hints(RunConfig, localns={}), field_comments(RunConfig)
+    out = [
+        _spec(f.name, hints[f.name], comments.get(f.name, ""))
+        for f in dataclasses.fields(RunConfig)
+        if f.name not in SECTIONS and f.name not in SET_BY_PAGE
+    ]
     for section, cls in SECTIONS.items():
         hints, comments = typing.get_type_hints(cls, localns={}), field_comments(cls)
         for f in dataclasses.fields(cls):
@@ -126,17 +135,18 @@ def field_specs() -> list[FieldSpec]:
 def common_specs() -> list[FieldSpec]:
     """The knobs shown up front, in COMMON's order."""
     specs = {s.key: s for s in field_specs()}
-    return [specs[f"{sec}.{name}"] for sec, names in COMMON.items() for name in names if f"{sec}.{name}" in specs]
+    keys = [name if sec == "run" else f"{sec}.{name}" for sec, names in COMMON.items() for name in names]
+    return [specs[k] for k in keys if k in specs]
 
 
 def get(cfg: RunConfig, key: str) -> Any:
-    section, _, name = key.partition(".")
-    return getattr(getattr(cfg, section), name)
+    section, _, name = key.rpartition(".")
+    return getattr(getattr(cfg, section) if section else cfg, name)
 
 
 def put(cfg: RunConfig, key: str, value: Any) -> None:
-    section, _, name = key.partition(".")
-    setattr(getattr(cfg, section), name, value)
+    section, _, name = key.rpartition(".")
+    setattr(getattr(cfg, section) if section else cfg, name, value)
 
 
 def text_of(spec: FieldSpec, value: Any) -> str:

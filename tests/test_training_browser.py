@@ -94,7 +94,9 @@ def test_train_from_the_browser_across_an_app_restart(corpus_dir: Path, tmp_path
             wait_ready(page)
             wait_text(page, "tiny-browser", timeout_ms=240_000)  # a fresh server imports torch for this page
             page.screenshot(path=str(OUT / "training-after-restart.png"), full_page=True)
-            wait_text(page, "finished", timeout_ms=240_000)  # the new app process follows the job to its end
+            wait_text(
+                page, "finished", timeout_ms=480_000
+            )  # the new app process follows the job to its end (slow when the cores are shared)
             page.wait_for_timeout(1600)
             page.screenshot(path=str(OUT / "training-finished.png"), full_page=True)
             assert jobs.status(run).state == "finished" and jobs.status(run).checkpoint_step == 3000
@@ -132,7 +134,7 @@ def test_a_foreign_name_pointed_at_this_machine_reaches_no_training(tmp_path: Pa
         page.goto(f"{url}/training")
         wait_ready(page)
         wait_text(page, "Training is open without a secret")
-        assert page.get_by_role("button", name="Launch").count() == 1
+        page.get_by_role("button", name="Launch").wait_for(timeout=120_000)  # the form draws after torch loads
         page.screenshot(path=str(OUT / "training-local.png"), full_page=True)
     with serve_process(env, args=(*LOCAL, "--server.allowedHosts", "*")) as (url, _), browser_page(args=rebind) as page:
         page.goto(f"http://evil.example:{url.rsplit(':', 1)[1]}/training")

@@ -146,6 +146,7 @@ def choices(key: str) -> tuple[str, ...] | None:
         "objective.C_schedule": tuple(CAPACITY_SCHEDULES),
         "train.keep_best": ("", *KEPT_FIGURES),
         "train.lr_schedule": LR_SCHEDULES,
+        "recipe": ("auto", "rate", "plain"),  # RunConfig.recipe, where the package has one (issue 41)
     }
     found = known.get(key)
     return tuple(found) if found is not None else None

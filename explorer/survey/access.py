@@ -78,13 +78,13 @@ def client_address(ip: str | None, headers: Mapping[str, str]) -> str | None:
         hops = [h.strip() for h in forwarded.split(",") if h.strip()]
         if hops:
             return hops[-1]
-    return ip or None
+    return ip if isinstance(ip, str) and ip else None
 
 
 def client_key(address: str | None, survey_token: str, secrets: Mapping[str, Any] | None = None) -> str | None:
     """A keyed hash of a client's address for one survey (what the join cap counts): the database never holds
     an address, and the same address gives unrelated keys in two surveys."""
-    if not address:
+    if not isinstance(address, str) or not address:
         return None
     key = (configured("admin", secrets) or "") + "\0" + survey_token
     return hmac.new(key.encode(), address.encode(), hashlib.sha256).hexdigest()[:32]

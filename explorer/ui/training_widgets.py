@@ -126,9 +126,10 @@ def options(start: RunConfig, context: str, root: Path) -> dict[str, Any]:
         for slot, spec in zip(row, common[i : i + 6], strict=False):
             values[spec.key] = field(spec, start, _context(spec, context), slot)
     with st.expander("All options"):
-        for section in ("data", "model", "objective", "train"):
+        for section in ("run", "data", "model", "objective", "train"):
             specs = [s for s in config_form.field_specs() if s.section == section and not s.common]
-            st.markdown(f"**{section}**")
+            if specs:
+                st.markdown(f"**{section}**")
             for i in range(0, len(specs), 4):
                 row = st.columns(4)
                 for slot, spec in zip(row, specs[i : i + 4], strict=False):
