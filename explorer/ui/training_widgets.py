@@ -17,6 +17,7 @@ import streamlit as st
 from textvae_core.config import SIZES, ConfigError, RunConfig
 from textvae_core.corpus import CorpusError
 from textvae_core.objectives import PRESETS
+from textvae_core.rundir import is_run
 
 from .. import config_form, jobs, plots, training
 from ..config_form import DEFAULT, FieldSpec
@@ -222,7 +223,7 @@ def job_view(root: Path, status: jobs.JobStatus) -> None:
     try:
         if status.state in (*jobs.ACTIVE, "queued") and left.button("Stop", key=f"stop-{name}"):
             st.toast(jobs.stop(status.run_dir))
-        if status.state in ("stopped", "failed"):
+        if status.state in ("stopped", "failed") and is_run(status.run_dir):  # else: fix the options, launch anew
             label = "Resume" if status.checkpoint_step else "Start again"  # no checkpoint: resume starts afresh
             if left.button(label, key=f"resume-{name}"):
                 jobs.submit(root, name, resume=True, evaluate=evaluate)
