@@ -41,6 +41,7 @@ class GridRun:
         (relative to the repository root)."""
         from textvae_core.objectives import preset
         from textvae_core.recipe import resolve
+        from textvae_core.validation import validate
 
         cfg = RunConfig(objective=preset(self.objective, **self.knobs), recipe=self.recipe)
         for section in SECTION_KEYS:
@@ -48,7 +49,9 @@ class GridRun:
                 setattr(getattr(cfg, section), k, v)
         cfg.train.out = f"checkpoints/{self.name}"
         cfg.train.progress, cfg.train.device, cfg.train.num_threads = True, device, threads
-        return resolve(cfg)
+        cfg = resolve(cfg)
+        validate(cfg)  # a grid entry out of bounds is refused when the grid is read, not when its turn comes
+        return cfg
 
     def value(self, knob: str) -> Any:
         return self.knobs.get(knob)

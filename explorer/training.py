@@ -1,11 +1,14 @@
-"""What the Training page decides, without a browser: who may train, which corpus, which options.
+"""What the Training page decides, without a browser: who may train, which corpus, and the jobs table.
 
 - :func:`training_access` — the admin secret of the survey pages gates training when one is set; with
-  none, training is open only while the server listens on the loopback interface alone.
+  none, training is open only to a request that is local by every sign (explorer.gate): the server listens
+  on the loopback interface alone and the browser reached it by a loopback name, through no proxy.
 - :func:`check_upload` / :func:`save_upload` — an uploaded corpus is checked at once with the training
   CLI's own messages, then split into train / valid / test files under the training folder.
-- :func:`folder_corpus` — a corpus folder on the server (train / valid / test files found by name).
-- :class:`RunForm` — the page's choices as ``--section.key=value`` options of ``textvae_core.train``.
+- :func:`folder_corpus` — a corpus folder on the server (train / valid / test files found by name), inside
+  the folders corpora may come from (:func:`corpus_roots`), so the form cannot read any file the app can.
+
+The form itself is generated from the config dataclasses (explorer.config_form); jobs are explorer.jobs's.
 """
 
 from __future__ import annotations
@@ -15,31 +18,49 @@ import os
 import random
 import re
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-from textvae_core.config import RunConfig
 from textvae_core.corpus import CorpusError, decode_corpus, guess_format, parse_corpus
-from textvae_core.rundir import JOB_LOG, KEPT_FIGURES
+from textvae_core.io import atomic_write_text
+from textvae_core.paths import ROOT
+from textvae_core.rundir import JOB_LOG
 
+from .gate import is_local_request
 from .jobs import ACTIVE, JobStatus
 
 PTB = {"train": "data/ptb/ptb.train.txt", "valid": "data/ptb/ptb.valid.txt", "test": "data/ptb/ptb.test.txt"}
-LOCAL_ADDRESSES = {"127.0.0.1", "localhost", "::1", "[::1]"}
+CORPORA_ENV = "TEXTVAE_CORPORA"  # more folders (os.pathsep-separated) whose corpora the Training page may use
 MIN_UPLOAD_SENTENCES = 50  # an upload is split three ways: fewer lines leave nothing to validate on
 HOLDOUT = 0.05  # share of an uploaded corpus held out for validation, and again for test
 SPLIT_NAMES = {"train": ("train",), "valid": ("valid", "val", "dev"), "test": ("test",)}
 
 
-def training_access(address: str | None, secret_set: bool) -> tuple[str, str]:
-    """("secret" | "open" | "locked", what the page says) for a server bound to ``address``
-    (Streamlit's server.address; unset means every interface)."""
+TEST_SIZES = {"tiny"}  # model sizes the tests use: they learn next to nothing from a real corpus
+
+
+def size_label(name: str) -> str:
+    """A model size as the form lists it: a test size says so, not to be picked by mistake."""
+    return f"{name} (a test size: learns next to nothing)" if name in TEST_SIZES else name
+
+
+def training_access(address: str | None, secret_set: bool, headers: Mapping[str, str]) -> tuple[str, str]:
+    """("secret" | "open" | "locked", what the page says) for a request with ``headers`` to a server bound to
+    ``address`` (Streamlit's server.address; unset means every interface)."""
     if secret_set:
         return "secret", "Training is open to holders of the admin secret (the survey pages' secret)."
-    if (address or "").strip() in LOCAL_ADDRESSES:
+    if is_local_request(headers, address):
         return "open", (
-            f"Training is open without a secret because this server listens on {address} only: nobody on "
-            "another machine can reach it. Set an admin secret before serving the app on other addresses."
+            f"Training is open without a secret because this server listens on {address} only and this browser "
+            "reached it from this machine. Set an admin secret before serving the app to anyone else."
+        )
+    if (address or "").strip() in {"127.0.0.1", "localhost", "::1", "[::1]"}:
+        host = next((v for k, v in headers.items() if k.lower() == "host"), None)
+        return "locked", (
+            f"Training is locked: this request {f'names the server {host!r}' if host else 'gives no host name'}, "
+            "or came through a proxy, so it may come from another machine or another site; without an admin "
+            "secret only a browser on this machine that opens http://localhost:PORT may train."
         )
     where = f"on {address}" if address else "on every network interface (server.address is not set)"
     return "locked", (
@@ -78,7 +99,7 @@ def check_upload(data: bytes, name: str) -> Upload:
 def save_upload(root: Path, upload: Upload, seed: int = 0) -> tuple[dict[str, str], str]:
     """Write the upload as train / valid / test files (a seeded shuffle; labels stay on their lines) under
     ``root/corpora/``; returns the split paths and the format. The same file twice is stored once."""
-    lines = [ln for ln in upload.data.decode("utf-8").splitlines() if ln.strip()]
+    lines = [ln for ln in decode_corpus(upload.data, upload.name).splitlines() if ln.strip()]  # BOM dropped
     random.Random(seed).shuffle(lines)
     n_hold = max(1, round(HOLDOUT * len(lines)))
     parts = {"valid": lines[:n_hold], "test": lines[n_hold : 2 * n_hold], "train": lines[2 * n_hold :]}
@@ -89,17 +110,36 @@ def save_upload(root: Path, upload: Upload, seed: int = 0) -> tuple[dict[str, st
     for split, part in parts.items():
         path = folder / f"{split}.txt"
         if not path.exists():
-            path.write_text("\n".join(part) + "\n", encoding="utf-8")
+            atomic_write_text(path, "\n".join(part) + "\n")
         paths[split] = str(path)
     return paths, upload.fmt
 
 
-def folder_corpus(folder: str) -> tuple[dict[str, str], str]:
+def corpus_roots(train_root: Path | None = None) -> list[Path]:
+    """The folders a corpus on the server may come from: the repository's data/, the uploads under the
+    training folder, and those listed in $TEXTVAE_CORPORA (os.pathsep-separated)."""
+    listed = [Path(p).expanduser() for p in os.environ.get(CORPORA_ENV, "").split(os.pathsep) if p.strip()]
+    roots = [ROOT / "data", *([Path(train_root) / "corpora"] if train_root else []), *listed]
+    return [r.resolve() for r in roots]
+
+
+def _inside(path: Path, roots: list[Path]) -> bool:
+    return any(path == r or path.is_relative_to(r) for r in roots)
+
+
+def folder_corpus(folder: str, roots: list[Path] | None = None) -> tuple[dict[str, str], str]:
     """The train / valid / test files of a corpus folder on the server (``train.txt``, ``ptb.valid.txt``,
-    ``dev.tsv``, …) and their format; raises CorpusError when the folder has no training file."""
+    ``dev.tsv``, …) and their format; raises CorpusError when the folder has no training file, or when it (or
+    a file in it, links followed) lies outside the folders corpora may come from (``roots``)."""
+    roots = corpus_roots() if roots is None else roots
     path = Path(folder).expanduser()
     if not path.is_dir():
         raise CorpusError(f"{folder}: no such folder on the server")
+    if not _inside(path.resolve(), roots):
+        raise CorpusError(
+            f"{folder}: not a corpus folder this page may read; corpora come from "
+            f"{', '.join(str(r) for r in roots)} (the server's owner adds folders with ${CORPORA_ENV})"
+        )
     files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in {".txt", ".tsv", ""})
     found: dict[str, str] = {}
     for split, names in SPLIT_NAMES.items():
@@ -108,148 +148,14 @@ def folder_corpus(folder: str) -> tuple[dict[str, str], str]:
             found[split] = str(match[0].resolve())
     if "train" not in found:
         raise CorpusError(f"{folder}: no training file (a name with 'train' in it, e.g. train.txt)")
+    outside = [p for p in found.values() if not _inside(Path(p), roots)]
+    if outside:
+        raise CorpusError(f"{folder}: {Path(outside[0]).name} links to a file outside the corpus folders")
     head = Path(found["train"]).read_bytes()[:200_000]
     text = decode_corpus(head, found["train"])
     fmt = guess_format("\n".join(text.splitlines()[:-1]) or text)  # the last line may be cut short
     return {"train": found["train"], "valid": found.get("valid", ""), "test": found.get("test", "")}, fmt
 
-
-@dataclass
-class RunForm:
-    """The page's choices; every field maps to one option of the training CLI."""
-
-    corpus: dict[str, str] = field(default_factory=lambda: dict(PTB))
-    fmt: str = "text"
-    objective: str = "beta-c"
-    knobs: dict[str, object] = field(default_factory=dict)  # objective.m, beta, schedule, warmup_steps, C, α, λ
-    encoder: str = "lstm"
-    decoder: str = "lstm"
-    latent: str = "dense"  # dense | fmp | ladder (model.latent; the ladder's layer sizes keep their defaults)
-    size: str = "small"
-    epochs: float = 1.0
-    batch_size: int = 64
-    lr: float = 1e-3
-    word_dropout: float = 0.0
-    device: str = "auto"
-    threads: int = 0
-    log_every: int = 10
-    recipe: bool = False  # the rate recipe (docs/ABLATION.md): batch-normalised μ, bag-of-words loss, C ramp
-    keep_best: str = ""  # train.keep_best: "" (the last step's weights) | rec | nll_bound (the best validation's)
-    aggressive: bool = False  # train.aggressive: He et al.'s encoder-only updates until validation I(x; z) falls
-    dropout: float = 0.0  # model.dropout and model.emb_dropout: the decoder's inputs and outputs (probability)
-    z_mode: str = "concat"  # model.z_mode: how z enters an RNN decoder (concat | init | both)
-    tie: bool = False  # model.tie_embeddings: the output layer is the embedding matrix (projected to its width)
-    lr_decay: float = 1.0  # train.lr_decay: lr × this when the validation −ELBO (D if keep_best = rec) stops falling
-    lr_min_gain: float = 0.0  # train.lr_min_gain: nats/sentence a validation must gain to count as falling
-    lr_schedule: str = "constant"  # train.lr_schedule: constant (or the plateau decay) | cosine to lr_final
-    lr_final: float = 0.0  # train.lr_final: the cosine's lr at the last step
-    lr_hold: float = 0.0  # train.lr_hold: epochs at lr before the cosine starts to fall
-    average_from: float = 0.0  # train.average_from: the epoch a weight average (SWA) starts at; 0 = off
-    average_every: int = 100  # train.average_every: updates between the average's samples
-    base: str = ""  # a run's config.json to train like (model, objective, optimiser); then only corpus,
-    # epochs, device and threads come from the form (warm-ups in steps rescaled to the corpus's epochs)
-
-    def args(self, **knob_overrides: object) -> list[str]:
-        """``--key=value`` options for ``python -m textvae_core.train`` (the run folder is added by jobs)."""
-        if self.base:
-            return self._like_base(knob_overrides)
-        out = [f"--data.{split}={path}" for split, path in self.corpus.items()]
-        out += [f"--data.format={self.fmt}", f"--objective={self.objective}"]
-        for key, value in {**self.knobs, **knob_overrides}.items():
-            out.append(f"--objective.{key}={'none' if value is None else value}")
-        out += [f"--model.encoder={self.encoder}", f"--model.decoder={self.decoder}", f"--size={self.size}"]
-        out += [f"--model.latent={self.latent}"]
-        out += [f"--epochs={self.epochs:g}", f"--batch_size={self.batch_size}", f"--lr={self.lr:g}"]
-        out += [f"--word_dropout={self.word_dropout:g}", f"--device={self.device}", f"--log_every={self.log_every}"]
-        if self.threads:
-            out.append(f"--num_threads={self.threads}")
-        if self.keep_best:
-            out.append(f"--train.keep_best={self.keep_best}")
-        if self.aggressive:
-            out.append("--train.aggressive=true")
-        out += [f"--model.dropout={self.dropout:g}", f"--model.emb_dropout={self.dropout:g}"]
-        out += [f"--model.z_mode={self.z_mode}", f"--train.lr_decay={self.lr_decay:g}"]
-        if self.tie:
-            out.append("--model.tie_embeddings=true")
-        out += ["--train.lr_patience=1", f"--train.lr_min_gain={self.lr_min_gain:g}"]
-        out += [f"--train.lr_schedule={self.lr_schedule}", f"--train.lr_final={self.lr_final:g}"]
-        out.append(f"--train.lr_hold={self.lr_hold:g}")
-        if self.average_from:
-            out += [f"--train.average_from={self.average_from:g}", f"--train.average_every={self.average_every}"]
-        if self.recipe:
-            out += recipe_args(self.corpus.get("train", ""), self.batch_size, {**self.knobs, **knob_overrides})
-        return out
-
-    def _like_base(self, knob_overrides: dict[str, object]) -> list[str]:
-        """The base run's config.json, this form's corpus, budget and device; nothing of the base run's own
-        stopping (steps, minutes) or initialisation carried over."""
-        cfg = RunConfig.load(Path(self.base))
-        out = [f"--config={self.base}", f"--data.format={self.fmt}"]
-        out += [f"--data.{split}={self.corpus.get(split, '')}" for split in ("train", "valid", "test")]
-        out += [f"--epochs={self.epochs:g}", "--train.max_steps=0", "--train.max_minutes=0", "--train.init_from="]
-        out += [f"--device={self.device}", f"--log_every={self.log_every}"]
-        if self.threads:
-            out.append(f"--num_threads={self.threads}")
-        scale = epoch_ratio(cfg.data.train, self.corpus.get("train", ""), cfg.train.batch_size)
-        o = cfg.objective
-        if scale is not None and o.C_warmup_steps:
-            out.append(f"--objective.C_warmup_steps={max(1, round(o.C_warmup_steps * scale))}")
-        if scale is not None and o.warmup_steps:
-            out.append(f"--objective.warmup_steps={max(1, round(o.warmup_steps * scale))}")
-        for key, value in knob_overrides.items():
-            out.append(f"--objective.{key}={'none' if value is None else value}")
-        return out
-
-
-def count_lines(path: str) -> int:
-    """Non-empty lines of a corpus file (0 when it cannot be read); a relative path may be the repository's."""
-    from textvae_core.paths import ROOT
-
-    for candidate in (Path(path), ROOT / path):
-        try:
-            with open(candidate, "rb") as f:
-                return sum(1 for line in f if line.strip())
-        except OSError:
-            continue
-    return 0
-
-
-def epoch_ratio(old_train: str, new_train: str, batch_size: int) -> float | None:
-    """Steps per epoch on ``new_train`` over those on ``old_train`` at one batch size: a warm-up set in steps
-    (two epochs of PTB for the β_C ramp) keeps its length in epochs on another corpus. None: unknown / same."""
-    old, new = count_lines(old_train), count_lines(new_train)
-    if not old or not new or old == new:
-        return None
-    steps = max(1, batch_size)
-    return -(-new // steps) / -(-old // steps)
-
-
-def recipe_args(train_file: str, batch_size: int, knobs: dict[str, object]) -> list[str]:
-    """The options of the rate recipe: a batch-normalised μ with a learned scale (random batches, so batch
-    statistics describe the data), a bag-of-words loss on z, and, when the objective has a C, C ramped from
-    0 over the first two epochs as the β_C paper's code does."""
-    out = ["--model.mu_norm=batchnorm", "--model.mu_scale_learn=true", "--model.bow_head=true"]
-    out += ["--objective.bow=1", "--train.bucket_chunk=1"]
-    if knobs.get("C") is not None and (lines := count_lines(train_file)):
-        steps = 2 * -(-lines // max(1, batch_size))
-        out += ["--objective.C_schedule=linear", f"--objective.C_warmup_steps={steps}"]
-    return out
-
-
-KEEP_CHOICES = {"": "the last step's", **{k: f"best {v}" for k, v in KEPT_FIGURES.items()}}  # RunForm.keep_best
-LATENTS = ("dense", "fmp", "ladder")
-TIE_HELP = (
-    "The decoder's vocabulary projection reuses the word embedding matrix (Press & Wolf 2017), through a linear "
-    "map when the decoder is wider than the embedding: the largest matrix of a small model is learned once, from "
-    "both ends. With a decay phase it took the shipped likelihood run's test −ELBO from 104.77 to 101.37, and "
-    "at C = 100 test D from 74.89 to 56.77 and reconstruction BLEU-4 from 13.39 to 17.41 (docs/PAPER_SIZE.md)."
-)
-Z_MODES = {"concat": "each input", "init": "first state", "both": "both"}  # RunForm.z_mode
-LR_SCHEDULES = {"constant": "constant", "plateau": "× on a plateau", "cosine": "cosine"}  # the form's choices
-LATENT_HELP = (
-    "dense: one z; fmp: one z per position of the encoder's last feature map (KL summed); ladder: L stochastic "
-    "layers with conditional priors (sizes: the CLI's --model.ladder_z). docs/MODEL_FAMILIES.md compares them."
-)
 
 THREADS_HELP = (
     "torch threads per job: the cores divided among the jobs that run at once. More threads than free "

@@ -20,7 +20,7 @@ if not sentence.strip():
 vae = caches.load_model(run)
 lens = encoder_lens(vae, sentence)
 if lens.unknown:
-    st.warning(f"Not in the vocabulary (read as <unk>): {', '.join(lens.unknown)}")
+    st.warning(f"Not in the vocabulary (read as <unk>): {', '.join(md_escape(w) for w in lens.unknown)}")
 active = caches.active_units_of(str(run.path), caches.digest(run))
 spans = [(p.name, p.start, p.stop) for p in lens.parts]
 st.plotly_chart(plots.lens_bars(lens.mu, lens.sigma, lens.kl, active, spans), width="stretch")

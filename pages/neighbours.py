@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from explorer.markup import md_escape
 from explorer.neighbours import METRICS, chance_level, nearest, query_code
 from explorer.textlab import short_examples
 from explorer.ui import caches, nav, widgets
@@ -31,7 +32,7 @@ for run in widgets.run_panels(picked):
     digest = caches.digest(run)
     sentences = held[run.name]
     if len(sentences) < 2:
-        st.info(f"{run.name} has no test sentences to search here.")
+        st.info(f"{md_escape(run.name)} has no test sentences to search here.")
         continue
     try:
         mu, text, unknown = query_code(caches.load_model(run), query)

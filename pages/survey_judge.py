@@ -37,11 +37,18 @@ if survey.instructions:
     st.markdown(md_escape(survey.instructions))
 if ticket is None:
     with st.form("join"):
-        name = st.text_input(
-            "Your name (optional)", max_chars=repo.MAX_NAME, help="Type the same name to come back later."
-        )
+        name = st.text_input("Your name (optional)", max_chars=repo.MAX_NAME, help="Shown to the survey's team only.")
         if st.form_submit_button("Start", type="primary"):
-            st.query_params["judge"] = repo.join(db, code, name).token
+            client = access.client_key(access.client_address(st.context.ip_address, st.context.headers), code)
+            try:
+                st.query_params["judge"] = repo.join(db, code, name, client=client).token
+                st.rerun()
+            except SurveyError as err:
+                st.error(str(err))
+    with st.form("back"):
+        back = st.text_input("Joined before? Your judge code", help="The code after judge= in your personal link")
+        if st.form_submit_button("Continue") and back.strip():
+            st.query_params["judge"] = back.strip()
             st.rerun()
     st.caption(f"You will see at most {survey.items_per_judge} questions. You can stop and come back at any time.")
     st.stop()

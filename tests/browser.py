@@ -104,11 +104,12 @@ def serve_process(
 
 
 @contextlib.contextmanager
-def browser_page(width: int = 1400, height: int = 1000) -> Iterator[object]:
+def browser_page(width: int = 1400, height: int = 1000, args: tuple[str, ...] = ()) -> Iterator[object]:
+    """A page of a headless Chromium; ``args`` go to Chromium (e.g. ``--host-resolver-rules=…``)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *args])
         try:
             yield browser.new_page(viewport={"width": width, "height": height})
         finally:

@@ -51,3 +51,11 @@ def run_folder(corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
         train(cfg)
     precompute(root / "tiny-bc3", MapConfig(n_posterior=60, n_prior=15), methods=("pca",))
     return root
+
+
+@pytest.fixture(autouse=True)
+def own_job_queue(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's training queue in a folder of its own (explorer.jobs keeps it under var/jobs/ otherwise)."""
+    folder = tmp_path_factory.mktemp("jobs")
+    monkeypatch.setenv("TEXTVAE_JOBS_DIR", str(folder))
+    return folder

@@ -129,7 +129,10 @@ def test_train_state_from_before_the_phase_existed_has_it_off() -> None:
 
 @pytest.mark.parametrize(
     ("change", "message"),
-    [({"valid": ""}, "needs a validation corpus"), ({"aggressive_inner": 0}, "at least one encoder update")],
+    [
+        ({"valid": ""}, "needs a validation corpus"),
+        ({"aggressive_inner": 0}, r"--train\.aggressive_inner=0: must be ≥ 1"),
+    ],
 )
 def test_aggressive_settings_that_cannot_work_are_refused(
     corpus_dir: Path, tmp_path: Path, change: dict, message: str

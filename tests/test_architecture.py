@@ -16,7 +16,7 @@ from textvae_core.paths import ROOT
 
 PACKAGES = ("textvae_core", "explorer", "experiments")
 RUN_FILES = {"config.json", "vocab.json", "model.safetensors", "metrics.jsonl", "eval.json", "latent_map.safetensors"}
-JOB_FILES = {"job.json", "job.log", ".job.lock", ".job.json.lock", ".train.lock"}  # what training from the app adds
+JOB_FILES = {"job.log", ".job.lock", ".train.lock"}  # what training from the app adds (the job itself is in var/)
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -210,7 +210,7 @@ def test_one_module_names_the_run_folder_files() -> None:
     from textvae_core import rundir
 
     assert {rundir.CONFIG, rundir.VOCAB, rundir.WEIGHTS, rundir.METRICS, rundir.EVAL, rundir.LATENT_MAP} == RUN_FILES
-    assert {rundir.JOB, rundir.JOB_LOG, rundir.JOB_LOCK, rundir.JOB_EDIT_LOCK, rundir.TRAIN_LOCK} == JOB_FILES
+    assert {rundir.JOB_LOG, rundir.JOB_LOCK, rundir.TRAIN_LOCK} == JOB_FILES
     owners: dict[str, list[str]] = {}
     for path in [*python_files("textvae_core", "explorer", "pages", "scripts", "benchmarks", "tests"), ROOT / "app.py"]:
         if path.name == "test_architecture.py":
@@ -264,3 +264,19 @@ def test_every_page_is_in_the_app_navigation_and_sets_itself_up() -> None:
     assert listed == {"app.py"} | {f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py")}
     for file in listed:
         assert "nav.page(" in (ROOT / file).read_text(encoding="utf-8"), file
+
+
+def test_one_validate_for_every_entry_point() -> None:
+    """Config checks live in textvae_core/validation.py alone, and every entry point calls its validate():
+    the Trainer (so the CLI, torchrun and the app's jobs), the app's queue and the grid."""
+    defined = {
+        node.name: path.relative_to(ROOT).as_posix()
+        for path in python_files("textvae_core", "explorer")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef)
+        and node.name in {"check_recipe", "check_averaging", "check_data_fits", "combinations", "check_fields"}
+    }
+    assert set(defined.values()) == {"textvae_core/validation.py"}, defined
+    for rel in ("textvae_core/trainer.py", "textvae_core/grid.py", "explorer/jobs.py"):
+        text = (ROOT / rel).read_text(encoding="utf-8")
+        assert "validation import" in text and "validate(" in text, rel

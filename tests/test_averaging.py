@@ -14,7 +14,8 @@ from textvae_core.averaging import sample_due
 from textvae_core.checkpoint import load_run, read_weights
 from textvae_core.config import ConfigError, RunConfig
 from textvae_core.rundir import AVERAGE_WEIGHTS, CONFIG, averaged_weights, kept_weights, read_metrics
-from textvae_core.trainer import Trainer, check_recipe, prepare_data
+from textvae_core.trainer import Trainer, prepare_data
+from textvae_core.validation import validate as check_recipe
 
 STEPS, EVERY = 12, 3
 

@@ -83,7 +83,11 @@ def test_vocabulary_from_another_run_is_refused(trained_run: Path, tmp_path: Pat
     cfg = json.loads((run / CONFIG).read_text())
     cfg["vocab_size"] += 1
     (run / CONFIG).write_text(json.dumps(cfg))
-    with pytest.raises(CheckpointError, match="different runs"):
+    with pytest.raises(CheckpointError, match="checksum differs"):  # the vocabulary's checksum, in the weights' header
+        load_run(run)
+    vocab["tokens"][-2:] = ["extra", vocab["tokens"][-2]]  # the same size as config.json says, one token moved
+    (run / VOCAB).write_text(json.dumps(vocab))
+    with pytest.raises(CheckpointError, match="a token was changed"):
         load_run(run)
 
 

@@ -15,6 +15,7 @@ from textvae_core.cli import CLIError, OptionParser, field_comments, parse_datac
 from textvae_core.config import SECTIONS, ConfigError
 from textvae_core.evaluate import EvalConfig
 from textvae_core.paths import ROOT
+from textvae_core.rundir import read_config
 from textvae_core.train import parse_cli
 
 
@@ -125,8 +126,15 @@ def test_resume_changes_training_options_only(trained_run: Path) -> None:
     assert cfg.objective.C == 3.0  # the run's own objective
     with pytest.raises(CLIError, match="cannot change"):
         parse_cli(["--resume", str(trained_run), "--model.z_dim=3"])
-    with pytest.raises(CLIError, match="give one"):
-        parse_cli(["--resume", str(trained_run), "--config", "x.toml"])
+    with_config = trained_run.parent / "resumed.json"  # --resume with --config: the app's jobs pass train.* this way
+    changed = read_config(trained_run)
+    changed.train.epochs = 7.0
+    changed.save(with_config)
+    assert parse_cli(["--resume", str(trained_run), "--config", str(with_config)])[0].train.epochs == 7.0
+    changed.model.z_dim += 1
+    changed.save(with_config)
+    with pytest.raises(CLIError, match="keeps its model"):
+        parse_cli(["--resume", str(trained_run), "--config", str(with_config)])
     with pytest.raises(CLIError, match="different run directories"):
         parse_cli(["--resume", str(trained_run), "--out=elsewhere"])
 

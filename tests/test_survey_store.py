@@ -12,7 +12,15 @@ from sqlalchemy import func, select, text
 
 from explorer.survey import assign, repo
 from explorer.survey.db import DB_ENV, DEFAULT_DB, Answer, Item, connect, database_url
-from explorer.survey.errors import ItemRejected, JudgeNotFound, SurveyError, SurveyNotFound, SurveyNotOpen
+from explorer.survey.errors import (
+    ItemRejected,
+    JoinRefused,
+    JudgeNotFound,
+    NameTaken,
+    SurveyError,
+    SurveyNotFound,
+    SurveyNotOpen,
+)
 from tests.survey_support import answer_all, synthetic_survey
 
 pytest_plugins = ["tests.survey_fixtures"]
@@ -84,7 +92,7 @@ def test_choose_balances_groups_and_sides() -> None:
     assert len(assign.choose(cands, 50, random.Random(0))) == 8  # fewer items than N: all of them
 
 
-def test_a_judge_can_stop_and_come_back_by_link_or_name(any_store) -> None:
+def test_a_judge_comes_back_by_their_code_and_no_one_takes_their_place_by_name(any_store) -> None:
     survey = synthetic_survey(any_store, per_unit=12, per_judge=8)
     ticket = repo.join(any_store, survey.token, name="  Ada   Lovelace ")
     firsts = []
@@ -94,12 +102,29 @@ def test_a_judge_can_stop_and_come_back_by_link_or_name(any_store) -> None:
         repo.submit(any_store, survey.token, ticket.token, item.token, "left")
     back = repo.resume(any_store, survey.token, ticket.token)
     assert (back.done, back.total, back.name) == (3, 8, "Ada Lovelace")
-    again = repo.join(any_store, survey.token, name="ada lovelace")
-    assert again.token == ticket.token and again.done == 3
+    for impostor in ("Ada Lovelace", "ada lovelace", " ADA  LOVELACE"):  # the impersonation of issue 43
+        with pytest.raises(NameTaken, match="already taken"):
+            repo.join(any_store, survey.token, name=impostor)
     nxt = repo.next_item(any_store, survey.token, ticket.token)
     assert nxt.number == 4 and nxt.token not in firsts
     other = repo.join(any_store, survey.token)  # anonymous: a new judge every time
     assert other.token != ticket.token and other.name is None
+
+
+def test_joins_are_capped_per_client_and_per_survey(any_store, monkeypatch: pytest.MonkeyPatch) -> None:
+    survey = synthetic_survey(any_store, per_unit=4, per_judge=2)
+    tokens = {repo.join(any_store, survey.token, client="c1").token for _ in range(repo.JOINS_PER_CLIENT)}
+    assert len(tokens) == repo.JOINS_PER_CLIENT
+    with pytest.raises(JoinRefused, match="as many times as it may"):
+        repo.join(any_store, survey.token, client="c1")  # one person, five identities: refused from the fourth
+    repo.join(any_store, survey.token, client="c2")  # another client still joins
+    monkeypatch.setenv(repo.MAX_JUDGES_ENV, str(repo.JOINS_PER_CLIENT + 1))  # as many as have joined
+    with pytest.raises(JoinRefused, match="all the judges it needs"):
+        repo.join(any_store, survey.token, client="c3")
+    from explorer.survey import access
+
+    a, b = access.client_key("203.0.113.9", survey.token), access.client_key("203.0.113.9", "other")
+    assert a and a != b and "203.0.113.9" not in a and access.client_key(None, survey.token) is None
 
 
 def test_a_double_submit_is_stored_once(any_store) -> None:

@@ -66,7 +66,7 @@ def test_grid_names_are_unique_and_groups_cover_the_issue() -> None:
 def test_the_grids_beta_c_runs_use_the_rate_recipe() -> None:
     """Every β_C run of the grid (the record run aside) uses the rate recipe, Table 1 at the paper's size and
     budget keeping its best validation weights, and the trainer accepts every run of the grid."""
-    from textvae_core.trainer import check_recipe
+    from textvae_core.validation import validate as check_recipe
 
     grid = load_grid()
     for r in grid:

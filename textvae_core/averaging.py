@@ -15,19 +15,8 @@ import copy
 
 import torch
 
-from .config import ConfigError, TrainConfig
+from .config import TrainConfig
 from .rundir import CheckpointError
-
-
-def check_averaging(t: TrainConfig) -> None:
-    """train.average_from must leave updates to average; average_every must be a positive count."""
-    if t.average_from < 0 or (t.average_from and not t.max_steps and t.average_from >= t.epochs):
-        raise ConfigError(
-            f"train.average_from={t.average_from:g}: the epoch the weight average starts at, between 0 (off) and "
-            f"train.epochs ({t.epochs:g})"
-        )
-    if t.average_every < 1:
-        raise ConfigError(f"train.average_every={t.average_every}: at least one update between samples")
 
 
 def start_step(t: TrainConfig, n_batches: int) -> int | None:

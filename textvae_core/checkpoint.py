@@ -37,9 +37,11 @@ from .rundir import (
     VOCAB,
     WEIGHTS,
     CheckpointError,
+    check_vocab,
     read_config,
     read_vocab,
     resume_file,
+    vocab_digest,
     weights_in_use,
     weights_meta,
 )
@@ -187,13 +189,9 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedR
     run_dir = Path(run_dir)
     cfg = read_config(run_dir)
     vocab = read_vocab(run_dir)
-    if len(vocab) != cfg.vocab_size:
-        raise CheckpointError(
-            f"{run_dir}: vocab.json has {len(vocab)} symbols but config.json says {cfg.vocab_size}: "
-            "the vocabulary belongs to another run"
-        )
     path = run_weights(run_dir, cfg)
     tensors, meta = read_weights(path)
+    check_vocab(run_dir, vocab, meta, cfg.vocab_size)
     if path.name != WEIGHTS:  # the kept weights' own header says when they were kept; the run went on
         meta = {**meta, "step": weights_meta(run_dir).get("step", meta.get("step", "0"))}
     emb = tensors.get("embedding.weight")
@@ -204,15 +202,28 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> LoadedR
         )
     try:
         model = build_model(cfg.model, cfg.vocab_size)
-        _drop_parts(model, _declared_dropped(meta, run_dir))
-        model.load_state_dict(tensors, strict=True)
-    except (RuntimeError, ConfigError) as err:
-        first = str(err).strip().splitlines()[0]
-        raise CheckpointError(f"{run_dir}: weights do not fit the architecture in config.json ({first})") from None
+    except ConfigError as err:
+        raise CheckpointError(f"{run_dir}: config.json describes no model this package builds ({err})") from None
+    _drop_parts(model, _declared_dropped(meta, run_dir))
+    fit_weights(model, tensors, run_dir)
     model.to(device).eval()
     for p in model.parameters():
         p.requires_grad_(False)
     return LoadedRun(run_dir, cfg, vocab, model, int(meta.get("step", 0)), meta)
+
+
+def fit_weights(model: torch.nn.Module, tensors: dict[str, torch.Tensor], run_dir: Path) -> None:
+    """Load ``tensors`` into ``model`` (strictly, onto its device), or a CheckpointError when they do not fit
+    it: config.json changed since the weights were written (e.g. model.z_dim), or they come from another run."""
+    device = next(iter(model.parameters())).device
+    try:
+        model.load_state_dict({k: v.to(device) for k, v in tensors.items()}, strict=True)
+    except RuntimeError as err:
+        first = " ".join(str(err).strip().splitlines()[1:2] or str(err).strip().splitlines()[:1]).strip()
+        raise CheckpointError(
+            f"{run_dir}: the weights do not fit the architecture in config.json ({first}); was config.json changed "
+            "after training?"
+        ) from None
 
 
 def _declared_dropped(meta: dict[str, str], run_dir: Path) -> list[str]:
@@ -252,7 +263,7 @@ def save_checkpoint(
     if torch.cuda.is_available():
         payload["rng_cuda"] = torch.cuda.get_rng_state_all()
     atomic_write(resume, lambda p: torch.save(payload, p))
-    atomic_write_bytes(run_dir / WEIGHTS, weights_bytes(model, _state_meta(state)))
+    atomic_write_bytes(run_dir / WEIGHTS, weights_bytes(model, _state_meta(state) | _vocab_meta(run_dir)))
     for old in run_dir.glob(RESUME_GLOB):
         if old != resume:
             old.unlink(missing_ok=True)
@@ -260,6 +271,11 @@ def save_checkpoint(
 
 def _state_meta(state: dict[str, Any]) -> dict[str, str]:
     return {k: json.dumps(v) if not isinstance(v, str) else v for k, v in state.items()}
+
+
+def _vocab_meta(run_dir: Path) -> dict[str, str]:
+    """The checksum of the run's vocab.json, bound into the weights' header (rundir.check_vocab)."""
+    return {"vocab_sha256": vocab_digest(read_vocab(run_dir))} if (Path(run_dir) / VOCAB).exists() else {}
 
 
 def _averaged_meta(count: int, state: dict[str, Any]) -> dict[str, str]:
@@ -273,14 +289,14 @@ def save_best(
     them ("kept" in the header: the figure, its value and the step; "averaged" when they are a weight
     average of that many samples)."""
     kept = {"by": by, "step": int(state["step"]), "value": round(float(value), 4)}
-    meta = _state_meta(state) | {"kept": json.dumps(kept)} | _averaged_meta(averaged, state)
+    meta = _state_meta(state) | {"kept": json.dumps(kept)} | _averaged_meta(averaged, state) | _vocab_meta(run_dir)
     atomic_write_bytes(Path(run_dir) / BEST_WEIGHTS, weights_bytes(model, meta))
 
 
 def save_average(run_dir: Path, model: SentenceVAE, state: dict[str, Any], count: int) -> None:
     """The weight average (train.average_from) as the run now uses it, atomically; "averaged" in the
     header says of how many samples."""
-    meta = _state_meta(state) | _averaged_meta(count, state)
+    meta = _state_meta(state) | _averaged_meta(count, state) | _vocab_meta(run_dir)
     atomic_write_bytes(Path(run_dir) / AVERAGE_WEIGHTS, weights_bytes(model, meta))
 
 
@@ -312,6 +328,7 @@ def export_run(src: str | Path, dst: str | Path, dtype: str = "float16") -> Path
         tensors = {k: _half(v) for k, v in tensors.items()}
     drop_keys = {"format_version", "tensor_sha256", "dropped_parts", "int8"}
     meta = {k: v for k, v in run.meta.items() if k not in drop_keys} | {"dtype": dtype}  # kept weights: "kept" too
+    meta["vocab_sha256"] = vocab_digest(run.vocab)
     meta |= ({"dropped_parts": json.dumps(dropped)} if dropped else {}) | (
         {"int8": json.dumps(quantized)} if quantized else {}
     )

@@ -324,7 +324,7 @@ def train_parser(description: str | None = "") -> OptionParser:
     parser.add(
         "resume",
         "resume",
-        "continue (or extend) the run in this folder; only train.* options may change",
+        "continue (or extend) the run in this folder; only train.* options may change (with --config: its train section)",
         group=run,
         metavar_="RUN",
     )
@@ -378,12 +378,12 @@ def parse_train_cli(argv: Sequence[str], description: str | None = "") -> tuple[
     if resume:
         from .rundir import read_config
 
-        if config_file:
-            raise CLIError("--config and --resume both say where the configuration comes from: give one")
         fixed = sorted(k for k in given if not k.startswith("train."))
         if fixed:
             raise CLIError(f"--resume keeps the run's model, data and objective; cannot change {fixed}")
         cfg = read_config(resume)
+        if config_file:  # the run's configuration with other train.* settings (what the app's jobs pass)
+            cfg = _resumed_with(cfg, RunConfig.from_dict(load_config_file(config_file)), config_file)
         out = given.pop("train.out", resume)
         if str(Path(out)) != str(Path(resume)):
             raise CLIError("--resume and --out name different run directories")
@@ -404,6 +404,15 @@ def config_from_file(path: str | Path) -> RunConfig:
     if isinstance(objective, dict) and objective.get("name") in PRESETS and "vocab_size" not in raw:
         raw["objective"] = {**PRESETS[objective["name"]], **objective}
     return RunConfig.from_dict(raw)
+
+
+def _resumed_with(run: RunConfig, given: RunConfig, where: str) -> RunConfig:
+    """--resume RUN --config FILE: FILE may change the run's train.* settings only, and must train RUN."""
+    changed = [s for s in ("data", "model", "objective") if getattr(run, s) != getattr(given, s)]
+    if changed:
+        raise CLIError(f"--config={where}: a resumed run keeps its {', '.join(changed)}; only train.* may change")
+    given.vocab_size = run.vocab_size
+    return given
 
 
 def apply_options(cfg: RunConfig, given: dict[str, Any]) -> RunConfig:

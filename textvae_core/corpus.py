@@ -13,6 +13,9 @@ from pathlib import Path
 
 FORMATS = ("text", "labelled")
 MAX_LABEL_CHARS = 40  # a first field longer than this is text, not a label
+# The longest sentence a corpus may hold, in tokens, unless data.max_len drops longer ones: a batch is as long
+# as its longest sentence, so one 5 MB line would make a batch of millions of positions (tens of GB of logits).
+MAX_TOKENS = {"word": 500, "char": 5000}
 
 
 class CorpusError(ValueError):
@@ -26,7 +29,7 @@ def decode_corpus(data: bytes, name: str) -> str:
     if b"\x00" in data[:65536]:
         raise CorpusError(f"{name}: looks like a binary file (NUL bytes), expected UTF-8 text")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")  # a byte-order mark is no part of the first word
     except UnicodeDecodeError as err:
         line_no = data[: err.start].count(b"\n") + 1
         raise CorpusError(
@@ -66,6 +69,12 @@ def parse_corpus(
         tokens = list(line.strip()) if level == "char" else line.split()
         if not tokens:
             continue
+        if not max_len and len(tokens) > MAX_TOKENS.get(level, MAX_TOKENS["word"]):
+            raise CorpusError(
+                f"{name}: line {line_no} has {len(tokens):,} {'characters' if level == 'char' else 'words'}; a "
+                f"sentence may have at most {MAX_TOKENS.get(level, MAX_TOKENS['word']):,} (one sentence per line): "
+                "split the file into sentences, or set data.max_len to leave longer lines out"
+            )
         nonblank += 1
         if len(tokens) < min_len or (max_len and len(tokens) > max_len):
             continue

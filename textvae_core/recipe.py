@@ -64,7 +64,7 @@ def rate_settings(cfg: RunConfig) -> dict[str, dict[str, Any]]:
     normalised (the head, the ramp and the constraint apply); a run without a capacity has no ramp."""
     ladder = cfg.model.latent == "ladder"
     C = cfg.objective.C
-    ramp = 0.0 if C is None else min(C_RAMP_EPOCHS, C_RAMP_SHARE * cfg.train.epochs)
+    ramp = 0.0 if C is None else max(0.0, min(C_RAMP_EPOCHS, C_RAMP_SHARE * cfg.train.epochs))
     normalise = not ladder
     return {
         "model": {

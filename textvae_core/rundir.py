@@ -10,8 +10,9 @@
     eval.json               every held-out figure (written by ``python -m textvae_core.evaluate``)
     latent_map.safetensors  the app's 2-D map of the aggregated posterior (explorer.latent_map)
     .train.lock             held by the training process while it writes the folder (textvae_core.trainer)
-    job.json, job.log       a job started from the app: its state, pid and command; its output (explorer.jobs)
-    .job.lock               held by the job's supervisor for the job's life (.job.json.lock: one edit at a time)
+    job.log                 a job started from the app: its processes' output (the job itself is a row of the app's
+                            own queue, explorer.jobs: no file in a run folder is ever run)
+    .job.lock               held by the job's supervisor for the job's life
 
 Nothing here imports torch: the app lists runs, draws curves and keys its caches with these alone, so
 its first page draws before torch is imported. Loading the weights into a model is checkpoint's job.
@@ -19,6 +20,7 @@ its first page draws before torch is imported. Loading the weights into a model 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 from pathlib import Path
@@ -39,10 +41,8 @@ EVAL = "eval.json"
 LATENT_MAP = "latent_map.safetensors"
 RESUME_GLOB = "resume-*.pt"
 TRAIN_LOCK = ".train.lock"
-JOB = "job.json"
 JOB_LOG = "job.log"
 JOB_LOCK = ".job.lock"
-JOB_EDIT_LOCK = ".job.json.lock"
 
 
 class CheckpointError(ValueError):
@@ -61,6 +61,12 @@ def is_run(run_dir: str | Path) -> bool:
 
 def has_weights(run_dir: str | Path) -> bool:
     return (Path(run_dir) / WEIGHTS).exists()
+
+
+def not_started(run_dir: str | Path) -> bool:
+    """A run folder with a config.json but no weights: training was stopped or killed before its first
+    checkpoint, so there is nothing to go on from; resuming it starts it afresh from its config.json."""
+    return is_run(run_dir) and not has_weights(run_dir)
 
 
 # -- config and vocabulary ---------------------------------------------------------------------------
@@ -88,6 +94,30 @@ def read_vocab(run_dir: str | Path) -> Vocab:
 
 def write_vocab(run_dir: str | Path, vocab: Vocab) -> None:
     vocab.save(Path(run_dir) / VOCAB)
+
+
+def vocab_digest(vocab: Vocab) -> str:
+    """SHA-256 of a vocabulary's tokens in order and its level: the weights' header records it, so a
+    vocab.json with one token changed (same size, same shapes) is refused instead of decoding wrong words."""
+    canonical = json.dumps({"level": vocab.level, "tokens": vocab.itos}, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def check_vocab(run_dir: str | Path, vocab: Vocab, meta: dict[str, str], vocab_size: int | None = None) -> None:
+    """Refuse a vocabulary that is not the one the weights were trained with: a size other than config.json's
+    vocab_size, or a checksum other than the one in the weights' header (weights written before the header
+    recorded one are checked by size alone)."""
+    if vocab_size and len(vocab) != vocab_size:
+        raise CheckpointError(
+            f"{run_dir}: vocab.json has {len(vocab)} symbols but config.json says {vocab_size}: "
+            "the vocabulary belongs to another run"
+        )
+    recorded = meta.get("vocab_sha256")
+    if recorded and recorded != vocab_digest(vocab):
+        raise CheckpointError(
+            f"{run_dir}: vocab.json is not the vocabulary these weights were trained with (its checksum differs "
+            "from the one in the weights' header): a token was changed, or the file comes from another run"
+        )
 
 
 # -- the weights' header (no tensors read) -----------------------------------------------------------
@@ -213,7 +243,8 @@ class MetricsLog:
             # a resumed run replays the steps after its checkpoint: drop their old lines (and any cut-off one)
             lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
             kept = [r for r in parse_metrics(lines) if _step(r) <= keep_until_step]
-            self.path.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+            # atomically: a kill during the rewrite leaves the old history whole, never a truncated file
+            atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept))
         self.fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
 
     def write(self, record: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ Examples:
     torchrun --nproc_per_node=4 -m textvae_core.train --size=paper --out=runs/big   # data-parallel
 
 Exit status: 0 trained to the end; 2 bad input (message on stderr); 3 stopped by a non-finite value
-(the last good checkpoint is kept); 4 stopped by train.max_minutes or a callback, and 128 + the signal's
+(the last good checkpoint, if any, is kept); 4 stopped by train.max_minutes or a callback, and 128 + the signal's
 number (130, 143) stopped by SIGINT or SIGTERM: in both cases a checkpoint of the last step was written
 and --resume goes on from it.
 """
@@ -26,6 +26,7 @@ from .cli import parse_train_cli
 from .config import ConfigError, RunConfig
 from .data import CorpusError
 from .distributed import world_from_env
+from .rundir import not_started
 from .trainer import LOGGED as LOGGED
 from .trainer import Trainer
 from .trainer import TrainingError as TrainingError
@@ -61,15 +62,30 @@ def parse_cli(argv: list[str]) -> tuple[RunConfig, bool]:
     return cfg, resume is not None
 
 
+def one_line(err: BaseException) -> str:
+    """An error's message on one line (a corpus line quoted in it may hold a line break)."""
+    return " ".join(str(err).split())
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         cfg, resume = parse_cli(sys.argv[1:] if argv is None else argv)
+        if resume and not_started(cfg.train.out):
+            print(
+                f"note: {cfg.train.out} has no checkpoint (it was stopped before its first one): "
+                "training it afresh from its config.json",
+                file=sys.stderr,
+            )
         result = train(cfg, resume=resume)
     except (ConfigError, CorpusError, CheckpointError, VocabError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {one_line(err)}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a run folder that cannot be written, a corpus that cannot be read
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or one_line(err)}", file=sys.stderr)
         return 2
     except TrainingError as err:
-        print(f"stopped: {err}", file=sys.stderr)
+        print(f"stopped: {one_line(err)}", file=sys.stderr)
         return 3
     code = SIGNAL_EXIT.get(result.stopped or "", EXIT_STOPPED) if result.stopped else 0
     if world_from_env().is_main:  # under torchrun, rank 0 speaks for the run

@@ -34,18 +34,18 @@ from filelock import FileLock, Timeout
 from tqdm import tqdm
 
 from . import aggressive, distributed
-from .averaging import WeightAverage, check_averaging, sample_due, start_step
-from .checkpoint import load_resume, read_weights, save_average, save_best, save_checkpoint
+from .averaging import WeightAverage, sample_due, start_step
+from .checkpoint import fit_weights, load_resume, read_weights, save_average, save_best, save_checkpoint
 from .config import ConfigError, RunConfig, TrainConfig
 from .data import Corpus, read_corpus
 from .device import autocast, bf16_matmul, cpu_has_bf16, pick_device
-from .layout import max_tokens, validate_model
 from .metrics import heldout_bounds
 from .models import build_model
-from .objectives import DualState, capacity_at, dual_step, in_steps, objective_terms, validate
+from .objectives import DualState, capacity_at, dual_step, in_steps, objective_terms
 from .precision import Probe, faster_precision, worth_probing
 from .recipe import resolve
-from .rundir import CONFIG, KEPT_FIGURES, METRICS, TRAIN_LOCK, WEIGHTS, MetricsLog, read_vocab, write_vocab
+from .rundir import CONFIG, METRICS, TRAIN_LOCK, WEIGHTS, MetricsLog, check_vocab, not_started, read_vocab, write_vocab
+from .validation import check_data_fits, validate
 from .vocab import Vocab
 
 # per training step: the objective's terms, the gradient norm, and where the batch's codes sit: mu_shift =
@@ -142,9 +142,6 @@ def refresh_mu_stats(model: torch.nn.Module, train_set: Corpus, t: TrainConfig, 
     model.refresh_mu_stats((b.src.to(device), b.lengths) for b in map(sub.batch, order))
 
 
-LR_SCHEDULES = ("constant", "cosine")  # train.lr_schedule's choices (constant: also the plateau decay's)
-
-
 def cosine_lr(start: float, final: float, step: int, total: int, hold: int = 0) -> float:
     """The lr of update ``step`` (0-based) of ``total`` on a half cosine from ``start`` to ``final``: a fixed
     budget spent with the lr falling where the run settles, instead of waiting for validations to stall.
@@ -153,44 +150,6 @@ def cosine_lr(start: float, final: float, step: int, total: int, hold: int = 0) 
     lr then ends on a decay phase of its own length (resumed with a longer budget, it decays from there)."""
     progress = min(1.0, max(0, step - hold) / max(1, total - hold - 1))
     return final + (start - final) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
-def check_recipe(cfg: RunConfig) -> None:
-    """Settings that only make sense together, refused before any data is read."""
-    validate_model(cfg.model)  # a family's impossible shapes (layout.validate_model) say what to change
-    check_data_fits(cfg)
-    keep = cfg.train.keep_best
-    if keep and keep not in KEPT_FIGURES:
-        raise ConfigError(f"train.keep_best={keep!r}: one of {', '.join(KEPT_FIGURES)} (or empty: keep the last step)")
-    if keep and not cfg.data.valid:
-        raise ConfigError("train.keep_best needs a validation corpus (data.valid) to choose the weights by")
-    if cfg.train.aggressive and not cfg.data.valid:
-        raise ConfigError(
-            "train.aggressive needs a validation corpus (data.valid): the phase ends when I(x; z) on it falls"
-        )
-    if cfg.train.lr_schedule not in LR_SCHEDULES:
-        raise ConfigError(f"train.lr_schedule={cfg.train.lr_schedule!r}: one of {', '.join(LR_SCHEDULES)}")
-    if cfg.train.lr_schedule == "cosine" and cfg.train.lr_decay < 1.0:
-        raise ConfigError(
-            "train.lr_schedule=cosine sets the lr at every step; a plateau decay (train.lr_decay < 1) would fight "
-            "it: use one of the two"
-        )
-    t = cfg.train
-    if t.lr_hold and (t.lr_schedule != "cosine" or t.lr_hold < 0 or (not t.max_steps and t.lr_hold >= t.epochs)):
-        raise ConfigError(
-            f"train.lr_hold={t.lr_hold:g}: the epochs a cosine holds its lr before falling, so it needs "
-            f"train.lr_schedule=cosine and a value between 0 and train.epochs ({t.epochs:g})"
-        )
-    check_averaging(t)
-    if cfg.train.aggressive_inner < 1:
-        raise ConfigError(f"train.aggressive_inner={cfg.train.aggressive_inner}: at least one encoder update a step")
-    if cfg.objective.bow > 0 and not cfg.model.bow_head:
-        raise ConfigError("objective.bow > 0 needs a bag-of-words head: set --model.bow_head=true")
-    if cfg.model.mu_norm == "batchnorm" and cfg.train.bucket_chunk != 1:
-        raise ConfigError(
-            "model.mu_norm=batchnorm needs random batches (--train.bucket_chunk=1): statistics of length-sorted "
-            "batches differ from batch to batch, so no single set of them describes the data at evaluation"
-        )
 
 
 def logged_terms(model: torch.nn.Module, cfg: RunConfig) -> tuple[str, ...]:
@@ -227,21 +186,9 @@ def load_encoder(model: torch.nn.Module, source: Path, vocab: Vocab, device: tor
     model.load_state_dict({k: v.float().to(device) for k, v in parts.items()}, strict=False)
 
 
-def check_data_fits(cfg: RunConfig) -> None:
-    """A fixed-width model (CNN encoder, deconvolutional decoder) needs data.max_len within its width."""
-    limit = max_tokens(cfg.model)
-    if limit is not None and not 0 < cfg.data.max_len <= limit:
-        raise ConfigError(
-            f"this model reads and writes at most {limit} tokens (model.seq_len = {cfg.model.seq_len} counts <eos>): "
-            f"set data.max_len to at most {limit} (now {cfg.data.max_len or 'unlimited'}), or raise model.seq_len"
-        )
-
-
 def prepare_data(cfg: RunConfig, vocab: Vocab | None = None) -> tuple[Vocab, Corpus, Corpus | None]:
     """Read the training and validation splits; build the vocabulary from training data if needed."""
     d = cfg.data
-    if d.level not in {"word", "char"}:
-        raise ConfigError(f"data.level must be word or char, not {d.level!r}")
     check_data_fits(cfg)
     read = lambda path: read_corpus(path, d.level, d.lowercase, d.min_len, d.max_len, d.format)  # noqa: E731
     train_sents = read(d.train)
@@ -270,10 +217,9 @@ class Trainer:
     optimizer and restores a checkpoint when resuming; :meth:`fit` trains."""
 
     def __init__(self, cfg: RunConfig, resume: bool = False, world: distributed.World | None = None) -> None:
+        validate(cfg)  # every option's bounds and the settings that go together, before any work
         cfg = resolve(cfg)  # a copy with the recipe's knobs set: the config given is never changed
         t = cfg.train
-        validate(cfg.objective)
-        check_recipe(cfg)
         self.cfg, self.resume = cfg, resume
         self.logged = LOGGED  # and the model's own terms, once it is built (logged_terms)
         self.world = world or distributed.world_from_env()
@@ -294,16 +240,20 @@ class Trainer:
 
     def _setup(self) -> None:
         cfg, t, main = self.cfg, self.cfg.train, self.world.is_main
-        if self.resume:
+        self.restarted = self.resume and not_started(self.run_dir)  # killed before its first checkpoint
+        if self.resume and not self.restarted:
             if main:
                 self._lock = lock_run(self.run_dir)
             vocab = read_vocab(self.run_dir)
             tensors, meta = read_weights(self.run_dir / WEIGHTS)
+            check_vocab(self.run_dir, vocab, meta, cfg.vocab_size)
             saved = load_resume(self.run_dir, json.loads(meta.get("step", "0")))
         else:
-            if (self.run_dir / CONFIG).exists():
+            if (self.run_dir / CONFIG).exists() and not self.restarted:
+                again = " that never saved weights (stopped before its first checkpoint)" * not_started(self.run_dir)
                 raise ConfigError(
-                    f"{self.run_dir} already holds a run: resume it with --resume {self.run_dir}, or pick another --out"
+                    f"{self.run_dir} already holds a run{again}: --resume {self.run_dir} "
+                    f"{'starts it afresh' if again else 'goes on with it'}, or pick another --out"
                 )
             vocab, tensors, saved = None, None, None
         self.vocab, self.train_set, self.valid_set = prepare_data(cfg, vocab)
@@ -338,7 +288,7 @@ class Trainer:
         elif main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             self._lock = lock_run(self.run_dir)
-            if (self.run_dir / CONFIG).exists():  # another process created it between the check and the lock
+            if (self.run_dir / CONFIG).exists() and not self.restarted:  # made by another process meanwhile
                 raise ConfigError(f"{self.run_dir} already holds a run: pick another --out")
             write_vocab(self.run_dir, self.vocab)
         if self.world.rank > 0:  # other ranks draw other noise for their shards; rank 0 keeps the CLI's stream
@@ -391,7 +341,7 @@ class Trainer:
 
     def _restore(self, tensors: dict[str, torch.Tensor], saved: dict[str, Any]) -> None:
         t = self.cfg.train
-        self.model.load_state_dict({k: v.to(self.device) for k, v in tensors.items()})
+        fit_weights(self.model, tensors, self.run_dir)  # a config.json changed since (e.g. z_dim): a clear error
         self.optimizer.load_state_dict(saved["optimizer"])
         self.state = TrainState.from_dict(saved["state"], lr=t.lr)
         if self.scheduler is None:
@@ -493,8 +443,13 @@ class Trainer:
         )
         raise TrainingError(
             f"non-finite values at step {self.state.step} ({', '.join(f'{k}={v}' for k, v in bad.items())}); "
-            f"training stopped without applying this update. The last good checkpoint in {self.run_dir} is kept: "
-            "lower train.lr or set train.grad_clip, then --resume."
+            "training stopped without applying this update. "
+            + (
+                f"The last good checkpoint in {self.run_dir} is kept: lower train.lr or set train.grad_clip, then --resume."
+                if (self.run_dir / WEIGHTS).exists()
+                else f"No checkpoint was written yet: lower train.lr or set train.grad_clip, then --resume {self.run_dir} "
+                "starts it afresh."
+            )
         )
 
     def _encoder_updates(self, indices: list[int]) -> int:

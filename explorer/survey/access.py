@@ -8,6 +8,7 @@ see which model wrote which text.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 from collections.abc import Mapping
@@ -64,3 +65,26 @@ def judge_link(
         return f"{root}?{query}"
     parts = urlsplit(app_url)
     return urlunsplit((parts.scheme, parts.netloc, root, query, ""))
+
+
+PROXY_ENV = "TEXTVAE_BEHIND_PROXY"  # set when a reverse proxy fronts the app: the client is X-Forwarded-For's last hop
+
+
+def client_address(ip: str | None, headers: Mapping[str, str]) -> str | None:
+    """The address a request came from: Streamlit's, or behind a proxy (``$TEXTVAE_BEHIND_PROXY``) the hop the
+    proxy added last to X-Forwarded-For (earlier hops are whatever the client wrote, so never trusted)."""
+    if os.environ.get(PROXY_ENV):
+        forwarded = next((v for k, v in headers.items() if k.lower() == "x-forwarded-for"), "")
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        if hops:
+            return hops[-1]
+    return ip if isinstance(ip, str) and ip else None
+
+
+def client_key(address: str | None, survey_token: str, secrets: Mapping[str, Any] | None = None) -> str | None:
+    """A keyed hash of a client's address for one survey (what the join cap counts): the database never holds
+    an address, and the same address gives unrelated keys in two surveys."""
+    if not isinstance(address, str) or not address:
+        return None
+    key = (configured("admin", secrets) or "") + "\0" + survey_token
+    return hmac.new(key.encode(), address.encode(), hashlib.sha256).hexdigest()[:32]

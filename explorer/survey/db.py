@@ -1,40 +1,22 @@
 """Survey storage: the SQLAlchemy 2 tables and the engine.
 
 A SQLite file under var/ by default (WAL, so judges read while others write), or any database URL from
-$TEXTVAE_SURVEY_DB (PostgreSQL is tested). Writes on SQLite take the write lock up front (BEGIN IMMEDIATE):
-a deferred transaction that reads and then writes can fail with "database is locked" under concurrent judges
-instead of waiting its turn.
+$TEXTVAE_SURVEY_DB (PostgreSQL is tested); the engine and its sessions are explorer.sqlstore's.
 """
 
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    DateTime,
-    Engine,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    create_engine,
-    event,
-)
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from textvae_core.paths import ROOT
+
+from .. import sqlstore
+from ..sqlstore import Store as Store
 
 DATA_DIR = ROOT / "var"  # gitignored; the default SQLite file lives here
 DEFAULT_DB = DATA_DIR / "surveys.sqlite3"
@@ -42,8 +24,6 @@ DB_ENV = "TEXTVAE_SURVEY_DB"  # any SQLAlchemy URL, e.g. postgresql+psycopg://us
 
 KINDS = ("pairwise", "makes_sense")
 STATUSES = ("draft", "open", "closed")
-
-T = TypeVar("T")
 
 
 def utcnow() -> datetime:
@@ -108,7 +88,8 @@ class Item(Base):
 
 
 class Judge(Base):
-    """A person answering. ``token`` (in their URL) lets them come back; a name, if given, does too."""
+    """A person answering. ``token`` (in their URL, given once when they join) is the only way back: a name is a
+    label, unique in its survey, and never gives anyone a judge's place."""
 
     __tablename__ = "survey_judge"
     __table_args__ = (UniqueConstraint("survey_id", "name_key"),)
@@ -117,6 +98,18 @@ class Judge(Base):
     token: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str | None] = mapped_column(String(120), nullable=True)
     name_key: Mapped[str | None] = mapped_column(String(120), nullable=True)  # casefolded name; NULL = anonymous
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Join(Base):
+    """Who joined a survey from where: ``client`` is a keyed hash of the client's address (never the address),
+    so joins per client can be capped (repo.join) without keeping anyone's IP."""
+
+    __tablename__ = "survey_join"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
+    judge_id: Mapped[int] = mapped_column(ForeignKey("survey_judge.id", ondelete="CASCADE"))
+    client: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -151,87 +144,6 @@ def database_url(url: str | None = None) -> str:
     return url or os.environ.get(DB_ENV) or f"sqlite:///{DEFAULT_DB}"
 
 
-def _sqlite_setup(engine: Engine) -> None:
-    """WAL, foreign keys, a generous busy wait, and explicit BEGIN so writers can ask for IMMEDIATE."""
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # pysqlite must not emit its own BEGIN
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA busy_timeout = 60000")
-        cur.execute("PRAGMA journal_mode = WAL")
-        cur.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints, never corrupt (WAL)
-        cur.execute("PRAGMA foreign_keys = ON")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("survey_write") else "BEGIN")
-
-
-@dataclass
-class Store:
-    """An engine and its sessions; ``write()`` for transactions that change data, ``read()`` for the rest."""
-
-    engine: Engine
-
-    @property
-    def url(self) -> str:
-        return self.engine.url.render_as_string(hide_password=True)
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
-
-    @contextmanager
-    def read(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
-            yield session
-
-    @contextmanager
-    def write(self) -> Iterator[Session]:
-        with _WRITE(bind=self.engine.execution_options(survey_write=True)) as session, session.begin():
-            yield session
-
-    def retry(self, fn: Callable[[], T], attempts: int = 5) -> T:
-        """Run ``fn`` again when SQLite still reports a lock after its busy wait (rare; heavy load)."""
-        for attempt in range(attempts):
-            try:
-                return fn()
-            except OperationalError as err:
-                if "locked" not in str(err).lower() or attempt == attempts - 1:
-                    raise
-                time.sleep(0.05 * 2**attempt)
-        raise AssertionError("unreachable")
-
-    def dispose(self) -> None:
-        self.engine.dispose()
-
-
-_WRITE = sessionmaker(expire_on_commit=False)
-
-
 def connect(url: str | None = None, create: bool = True) -> Store:
     """Open (and by default create the tables of) the survey database."""
-    url = database_url(url)
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
-        _sqlite_setup(engine)
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
-    store = Store(engine)
-    if create:
-        try:
-            store.retry(lambda: _create_tables(store))
-        except (IntegrityError, ProgrammingError):
-            store.retry(lambda: _create_tables(store))  # another process created the tables meanwhile
-    return store
-
-
-def _create_tables(store: Store) -> None:
-    # inside one write transaction: two processes starting at once do not both try to create a table
-    with store.engine.execution_options(survey_write=True).begin() as conn:
-        Base.metadata.create_all(conn)
+    return sqlstore.connect(database_url(url), Base.metadata, create)

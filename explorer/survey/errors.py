@@ -29,3 +29,11 @@ class ItemRejected(SurveyError):
 
 class AccessDenied(SurveyError):
     """Admin pages without the right secret."""
+
+
+class NameTaken(SurveyError):
+    """A judge joined with a name another judge of the survey has: no one takes another's place by name."""
+
+
+class JoinRefused(SurveyError):
+    """The survey has all its judges, or this client has joined it as often as it may."""

@@ -7,6 +7,7 @@ only (JudgeItem, PublicSurvey): no run name, path or database id can reach a jud
 
 from __future__ import annotations
 
+import os
 import random
 import secrets
 from dataclasses import dataclass
@@ -20,8 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from . import assign
-from .db import Answer, Assignment, Item, Judge, Store, Survey, System, utcnow
-from .errors import ItemRejected, JudgeNotFound, SurveyError, SurveyNotFound, SurveyNotOpen
+from .db import Answer, Assignment, Item, Join, Judge, Store, Survey, System, utcnow
+from .errors import ItemRejected, JoinRefused, JudgeNotFound, NameTaken, SurveyError, SurveyNotFound, SurveyNotOpen
 
 if TYPE_CHECKING:  # repo stays free of torch: judge processes only need the database
     from .design import Generated, SurveyDesign
@@ -29,6 +30,8 @@ if TYPE_CHECKING:  # repo stays free of torch: judge processes only need the dat
 TRANSITIONS = {("draft", "open"), ("open", "closed"), ("closed", "open")}
 CHOICES = {"pairwise": ("left", "right"), "makes_sense": ("yes", "no")}
 MAX_NAME = 120
+MAX_JUDGES, MAX_JUDGES_ENV = 500, "TEXTVAE_SURVEY_MAX_JUDGES"  # judges one survey takes at most
+JOINS_PER_CLIENT, JOINS_PER_CLIENT_ENV = 3, "TEXTVAE_SURVEY_JOINS_PER_CLIENT"  # joins one client may make to one survey
 
 
 def new_token(nbytes: int = 16) -> str:
@@ -139,6 +142,16 @@ def list_surveys(store: Store) -> list[SurveyRow]:
             )
             for v in surveys
         ]
+
+
+def open_survey_runs(store: Store) -> set[str]:
+    """The run folders (resolved) of every open survey: the explorer pages keep them from visitors who hold no
+    secret, so a judge cannot retype a sentence there and see which run wrote which side."""
+    from pathlib import Path
+
+    with store.read() as s:
+        paths = s.scalars(select(System.run_path).join(Survey).where(Survey.status == "open")).all()
+    return {str(Path(p).expanduser().resolve()) for p in paths}
 
 
 def get_survey(store: Store, survey_id: int) -> Survey:
@@ -276,32 +289,69 @@ def _name_key(name: str | None) -> str | None:
     return name.casefold()[:MAX_NAME] if name else None
 
 
-def join(store: Store, survey_token: str, name: str | None = None, rng: random.Random | None = None) -> Ticket:
-    """A judge joins: with a name they find their earlier items again; without one they get a fresh code.
+def join_caps() -> tuple[int, int]:
+    """(judges a survey takes at most, joins one client may make to one survey): $TEXTVAE_SURVEY_MAX_JUDGES and
+    $TEXTVAE_SURVEY_JOINS_PER_CLIENT, else 500 and 3 (raise the second for a lab whose judges share one address)."""
+
+    def env(name: str, default: int) -> int:
+        try:
+            return max(1, int(os.environ.get(name, "") or default))
+        except ValueError:
+            return default
+
+    return env(MAX_JUDGES_ENV, MAX_JUDGES), env(JOINS_PER_CLIENT_ENV, JOINS_PER_CLIENT)
+
+
+def join(
+    store: Store,
+    survey_token: str,
+    name: str | None = None,
+    rng: random.Random | None = None,
+    client: str | None = None,
+) -> Ticket:
+    """A new judge joins and gets their code, once: it is the only way back to their items (their link holds
+    it). A name is a label: one already taken in this survey, in any case or spacing, is refused rather than
+    handing out that judge's code. ``client`` (access.client_key: a hash of the address) caps the joins one
+    client may make; the survey takes at most so many judges (join_caps).
 
     Their items are chosen and ordered here, once (see assign.choose)."""
     rng = rng or random.Random(secrets.randbits(64))
     key = _name_key(name)
+    most, per_client = join_caps()
 
     def tx() -> Ticket:
         with store.write() as s:
             survey = _open_survey(s, survey_token)
-            if key is not None:
-                known = s.scalar(select(Judge).where(Judge.survey_id == survey.id, Judge.name_key == key))
-                if known is not None:
-                    return _ticket(s, known)
+            if key is not None and s.scalar(
+                select(Judge.id).where(Judge.survey_id == survey.id, Judge.name_key == key)
+            ):
+                raise NameTaken(
+                    "That name is already taken in this survey. If it is yours, come back with your personal link "
+                    "(or the judge code in it); otherwise choose another name, or none."
+                )
+            joined = s.scalar(select(func.count()).select_from(Judge).where(Judge.survey_id == survey.id)) or 0
+            if joined >= most:
+                raise JoinRefused("This survey has all the judges it needs. Thank you for your interest.")
+            if client is not None:
+                mine = select(func.count()).select_from(Join).where(Join.survey_id == survey.id, Join.client == client)
+                if (s.scalar(mine) or 0) >= per_client:
+                    raise JoinRefused(
+                        "This computer has already joined this survey as many times as it may. If you joined "
+                        "before, come back with your personal link."
+                    )
             judge = Judge(
                 survey_id=survey.id, token=new_token(), name=" ".join(name.split()) if key else None, name_key=key
             )
             s.add(judge)
             s.flush()
+            s.add(Join(survey_id=survey.id, judge_id=judge.id, client=client))
             _assign(s, survey, judge, rng)
             return _ticket(s, judge)
 
     try:
         return store.retry(tx)
-    except IntegrityError:  # PostgreSQL: the same name joined at the same moment; take that judge
-        return store.retry(tx)
+    except IntegrityError:  # PostgreSQL: the same name joined at the same moment; the other judge has it
+        raise NameTaken("That name was just taken in this survey; choose another name, or none.") from None
 
 
 def _assign(s: Session, survey: Survey, judge: Judge, rng: random.Random) -> None:

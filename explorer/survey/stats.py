@@ -222,5 +222,8 @@ def compute(df: pd.DataFrame, kind: str) -> Results:
 
 
 def to_csv(df: pd.DataFrame) -> bytes:
-    """Raw answers as UTF-8 CSV (one row per answer, models named)."""
-    return df.to_csv(index=False).encode("utf-8")
+    """Raw answers as UTF-8 CSV (one row per answer, models named), every text cell escaped so that a judge's
+    name or a sentence such as ``=HYPERLINK(…)`` is shown as text by a spreadsheet, never run."""
+    from ..markup import to_csv as safe_csv
+
+    return safe_csv(df).encode("utf-8")

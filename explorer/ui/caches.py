@@ -22,6 +22,7 @@ from ..jobs import train_root
 from ..latent_map import LatentMap
 from ..runs import RunSummary, find_runs, run_dirs
 from . import keys
+from .survey_store import hidden_runs
 
 if TYPE_CHECKING:  # torch is imported when a page first needs a model
     from textvae_core.decoding import DecodeConfig
@@ -74,7 +75,9 @@ def _find(folders: tuple[str, ...], stamp: tuple[float, ...]) -> tuple[list[RunS
 def all_runs() -> tuple[list[RunSummary], list[str]]:
     """Every run in the run folders (from JSON only) and a warning per broken folder."""
     folders = run_folders()
-    return _find(tuple(folders), _stamp(folders))
+    runs, warnings = _find(tuple(folders), _stamp(folders))
+    hidden = hidden_runs()  # runs of an open survey: a judge must not decode its sentences here
+    return [r for r in runs if str(Path(r.path).resolve()) not in hidden], warnings
 
 
 @st.cache_resource(max_entries=24, show_spinner="Loading model…")

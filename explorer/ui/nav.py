@@ -45,6 +45,7 @@ SECTIONS: dict[str, list[Link]] = {
 def page(title: str, navigation: bool = True, heading: bool = True) -> None:
     """Set the page up: tab title, wide layout, the sidebar (unless ``navigation`` is False) and its title."""
     st.set_page_config(page_title=f"{title} · TextVAE Explorer", layout="wide")
+    refuse_foreign_host()
     if navigation:
         sidebar()
     if heading:
@@ -57,3 +58,20 @@ def sidebar() -> None:
             st.caption(section)
             for link in links:
                 st.page_link(link.file, label=link.label, icon=link.icon)
+
+
+def refuse_foreign_host() -> None:
+    """Stop a page requested by a name this server does not serve (DNS rebinding: a foreign site whose name
+    resolves to this machine), whatever server.allowedHosts says (explorer.gate)."""
+    from .. import gate
+    from ..markup import md_escape
+
+    why = gate.foreign_request(
+        dict(st.context.headers),
+        st.get_option("server.address"),
+        st.get_option("server.allowedHosts") or (),
+        st.get_option("browser.serverAddress"),
+    )
+    if why:
+        st.error(md_escape(why))  # it quotes the request's own Host: never markdown
+        st.stop()

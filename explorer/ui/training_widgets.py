@@ -1,23 +1,26 @@
-"""The Training page's widget groups: the new-run form (corpus, objective, model, optimisation), the launch
-and C-sweep buttons, the queue's cap, and one watched job (progress, state, stop / resume, curves, log).
+"""The Training page's widget groups: the corpus, the new-run form (generated from the config dataclasses by
+explorer.config_form: the common knobs up front, every other option in "All options"), the launch and C-sweep
+buttons, the queue's cap, and one watched job (progress, state, stop / resume, curves, log).
 
-What the choices mean (access, corpora, the CLI options a form becomes) is decided in explorer.training,
-the jobs themselves in explorer.jobs; this module only draws and wires the controls.
+What the choices mean (access, corpora, the form's fields) is decided in explorer.training and
+explorer.config_form, the jobs themselves in explorer.jobs; this module only draws and wires the controls.
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
-from textvae_core.config import SIZES, RunConfig
+from textvae_core.config import SIZES, ConfigError, RunConfig
 from textvae_core.corpus import CorpusError
-from textvae_core.objectives import PRESETS, SCHEDULES
-from textvae_core.rundir import CONFIG
+from textvae_core.objectives import PRESETS
+from textvae_core.rundir import is_run
 
-from .. import jobs, plots, training
+from .. import config_form, jobs, plots, training
+from ..config_form import DEFAULT, FieldSpec
 from ..markup import md_escape
 from ..runs import headline
 from . import caches, keys
@@ -25,175 +28,136 @@ from . import caches, keys
 SOURCES = ("Penn Treebank (shipped)", "A folder on this server", "Upload a file")
 
 
-def corpus(root: Path, form: training.RunForm) -> None:
-    """The corpus: the shipped PTB, a folder on the server, or an upload checked at once with the CLI's messages."""
+def corpus(root: Path) -> tuple[dict[str, str], str]:
+    """The corpus: the shipped PTB, a folder on the server, or an upload checked at once with the CLI's messages;
+    returns its split files (none when unusable) and its format."""
     source = st.radio("Corpus", SOURCES, horizontal=True)
+    splits, fmt = (dict(training.PTB), "text") if source == SOURCES[0] else ({}, "text")
     try:
         if source == SOURCES[1]:
             folder = st.text_input("Folder holding train / valid / test files (e.g. train.txt, ptb.valid.txt)")
-            form.corpus, form.fmt = training.folder_corpus(folder) if folder else ({}, "text")
+            if folder:
+                splits, fmt = training.folder_corpus(folder, training.corpus_roots(root))
         elif source == SOURCES[2]:
             up = st.file_uploader("UTF-8 text, one sentence per line, or label<TAB>sentence per line")
-            form.corpus = {}
             if up is not None:
                 upload = training.check_upload(up.getvalue(), up.name)
                 labels = f", {len(upload.labels)} labels ({', '.join(upload.labels[:8])})" if upload.labels else ""
                 st.success(
-                    f"{upload.name}: {upload.n_sentences:,} sentences{labels}; 5 % held out for validation, 5 % for test"
-                )
-                form.corpus, form.fmt = training.save_upload(root, upload)
-        if form.corpus and source != SOURCES[0]:
-            st.caption(" · ".join(f"{k}: `{v}`" for k, v in form.corpus.items() if v) + f" · format: {form.fmt}")
+                    md_escape(f"{upload.name}: {upload.n_sentences:,} sentences{labels}; 5 % held out for validation, "
+                              "5 % for test")
+                )  # fmt: skip
+                splits, fmt = training.save_upload(root, upload)
+        if splits and source != SOURCES[0]:
+            st.caption(" · ".join(f"{k}: `{v}`" for k, v in splits.items() if v) + f" · format: {fmt}")
     except (CorpusError, OSError) as err:
-        st.error(str(err))
-        form.corpus = {}
+        st.error(md_escape(str(err)))
+        splits = {}
+    return splits, fmt
 
 
-def start_from(form: training.RunForm) -> bool:
-    """Train like a run already here (its config.json: model, objective, optimiser), or from the choices
-    below; True when a run was picked, whose recipe is then summed up in a line."""
+def start_from(splits: dict[str, str]) -> tuple[RunConfig, str]:
+    """The configuration the form starts from: a run already here (its model, objective and optimiser, trained
+    again on the corpus above), or an objective preset and a model size; and a name for what it came from."""
     runs = caches.all_runs()[0]
     own = "the choices below"
     picked = st.selectbox(
         "Start from", [own, *(r.name for r in runs)],
-        help="A run's recipe (e.g. ptb-lstm-record, the likelihood run, or ptb-lstm-bc100) on the corpus above: "
-        "its model, objective and optimiser, with warm-ups set in steps kept as long in epochs on this corpus.",
+        help="A run's recipe on the corpus above: every option of the form starts from its config.json, with "
+        "warm-ups set in steps kept as long in epochs on this corpus.",
     )  # fmt: skip
-    if picked == own:
-        return False
-    run = next(r for r in runs if r.name == picked)
-    form.base = str(run.path / CONFIG)
-    o = run.config.objective
-    knobs = ", ".join(f"{k} {v:g}" for k, v in (("m", o.m), ("β", o.beta), ("C", o.C)) if v is not None)
-    st.caption(f"**{md_escape(run.name)}**: {md_escape(headline(run)['model'])}; {o.name} ({knobs})")
-    return True
+    if picked != own:
+        run = next(r for r in runs if r.name == picked)
+        o = run.config.objective
+        knobs = ", ".join(f"{k} {v:g}" for k, v in (("m", o.m), ("β", o.beta), ("C", o.C)) if v is not None)
+        st.caption(f"**{md_escape(run.name)}**: {md_escape(headline(run)['model'])}; {o.name} ({knobs})")
+        return config_form.like_run(run.config, splits.get("train", "")), f"run:{run.path}"
+    a, b, _ = st.columns([1, 1, 2], vertical_alignment="bottom")
+    objective = a.selectbox("Objective", list(PRESETS), index=list(PRESETS).index("beta-c"))
+    size = b.selectbox(
+        "Size", list(SIZES), format_func=training.size_label, help=", ".join(f"{n}: {v}" for n, v in SIZES.items())
+    )
+    return config_form.starting_config(objective, size), f"{objective}|{size}"
 
 
-def like_base(root: Path, form: training.RunForm) -> str:
-    """Budget, device and threads for a run trained like another one; returns the run name."""
-    a = st.columns([1, 1, 1, 3])
-    base_epochs = RunConfig.load(Path(form.base)).train.epochs
-    form.epochs = a[0].number_input("Epochs", 0.01, 1000.0, float(base_epochs), key=f"epochs-{form.base}")
-    form.device = a[1].selectbox("Device", training.devices(), key="like-device")
-    threads = training.default_threads(jobs.max_jobs(root))
-    form.threads = a[2].number_input("CPU threads", 1, 256, threads, help=training.THREADS_HELP, key="like-threads")
-    return run_name(a[3])
+def field(spec: FieldSpec, start: RunConfig, context: str, slot: Any = st) -> Any:
+    """One option's widget, from its type; its key follows what the form started from, so a new preset, size or
+    base run restarts it from that value."""
+    value = config_form.get(start, spec.key)
+    key = f"cfg:{spec.key}:{context}"
+    label, help_ = spec.label, spec.help or None
+    if spec.kind == "bool" and not spec.optional:
+        return slot.checkbox(label, value=bool(value), help=help_, key=key)
+    if spec.kind in ("int", "float"):
+        number = int if spec.kind == "int" else float
+        low = None if spec.low is None else number(spec.low)
+        high = None if spec.high is None else number(spec.high)
+        shown = None if value is None else number(value)
+        fmt = "%d" if spec.kind == "int" else "%g"
+        step = 1 if spec.kind == "int" else None
+        return slot.number_input(label, low, high, shown, step, format=fmt, help=help_, key=key)
+    if spec.kind in ("choice", "bool") or spec.key == "train.device":
+        options: list[Any] = list(spec.choices) if spec.kind == "choice" else [True, False]
+        if spec.key == "train.device":  # the devices this machine has
+            options = training.devices()
+        options = [DEFAULT, *options] if spec.optional else options
+        shown = DEFAULT if value is None else value
+        names = config_form.CHOICE_LABELS.get(spec.key, {})
+        index = options.index(shown) if shown in options else 0
+        picked = slot.selectbox(label, options, index, format_func=lambda v: names.get(v, str(v)), help=help_, key=key)
+        return None if picked == DEFAULT else picked
+    text = slot.text_input(label, config_form.text_of(spec, value), help=help_, key=key)
+    return config_form.read_text(spec, text)
 
 
-def run_name(slot: object) -> str:
+def options(start: RunConfig, context: str, root: Path) -> dict[str, Any]:
+    """Every option's widget: the common knobs in rows of six, then "All options" by section."""
+    values: dict[str, Any] = {}
+    common = config_form.common_specs()
+    if not context.startswith("run:") and start.train.num_threads == 0:  # the cores shared among the jobs
+        start.train.num_threads = training.default_threads(jobs.max_jobs(root))
+    for i in range(0, len(common), 6):
+        row = st.columns(6)
+        for slot, spec in zip(row, common[i : i + 6], strict=False):
+            values[spec.key] = field(spec, start, _context(spec, context), slot)
+    with st.expander("All options"):
+        for section in ("run", "data", "model", "objective", "train"):
+            specs = [s for s in config_form.field_specs() if s.section == section and not s.common]
+            if specs:
+                st.markdown(f"**{section}**")
+            for i in range(0, len(specs), 4):
+                row = st.columns(4)
+                for slot, spec in zip(row, specs[i : i + 4], strict=False):
+                    values[spec.key] = field(spec, start, _context(spec, context), slot)
+    return values
+
+
+def _context(spec: FieldSpec, context: str) -> str:
+    """What a widget restarts with: an objective knob with the preset, a model field with the size, any with a
+    base run or the rate recipe."""
+    return context if spec.section in ("objective", "model") or context.startswith("run:") else ""
+
+
+def run_name(slot: Any = st) -> str:
     """The run name, proposed from the time once per form and kept across reruns."""
     proposed = st.session_state.setdefault(keys.TRAIN_RUN_NAME, f"run-{time.strftime('%Y%m%d-%H%M%S')}")
     return slot.text_input("Run name", proposed)
 
 
-def objective(form: training.RunForm) -> None:
-    """The objective preset and its knobs m, β schedule, β_max, warm-up and C (each preset's values to start)."""
-    c = st.columns(7)
-    form.objective = c[0].selectbox("Objective", list(PRESETS), index=list(PRESETS).index("beta-c"))
-    p = PRESETS[form.objective]
-    k = form.objective  # knob widgets restart from each preset's values
-    form.knobs = {
-        "m": c[1].number_input("m (extra reconstructions)", 0.0, 100.0, float(p.get("m", 0.0)), key=f"m-{k}"),
-        "schedule": c[2].selectbox("β schedule", list(SCHEDULES), list(SCHEDULES).index(p.get("schedule", "constant")), key=f"s-{k}"),
-        "beta": c[3].number_input("β_max", 0.0, 100.0, float(p.get("beta", 1.0)), key=f"b-{k}"),
-        "warmup_steps": c[4].number_input("Warm-up steps", 0, 10**7, int(p.get("warmup_steps", 0)), key=f"w-{k}"),
-        "C": c[5].number_input("C (nats; empty: none)", 0.0, 1e4, p.get("C"), key=f"c-{k}"),
-        "alpha": c[6].number_input("α (Hybrid: D_aux weight)", 0.0, 100.0, float(p.get("alpha", 0.0)), key=f"a-{k}"),
-    }  # fmt: skip
-    r = st.columns([4, 2, 2, 3])
-    form.recipe = r[0].checkbox(
-        "Make z describe the sentence (rate recipe)",
-        value=False,
-        help="Batch-normalised μ with a learned scale, a bag-of-words loss on z, random batches, and C ramped over "
-        "the first two epochs. Without it a large C is met by moving every code off the prior alike "
-        "(docs/ABLATION.md: at C = 100, D 102.7 → 87.7 and BLEU-4 0.8 → 6.8 with it).",
-    )
-    form.keep_best = r[1].selectbox(
-        "Weights to keep", list(training.KEEP_CHOICES), format_func=training.KEEP_CHOICES.get,
-        help="The best validation's weights are what the app loads and evaluates; the last step's stay for resuming. "
-        "Long runs overfit PTB: the β_C runs at 512 hidden units had their lowest valid D at epochs 5–7 of 10.",
-    )  # fmt: skip
-    form.knobs["free_bits"] = r[2].number_input(
-        "Free bits λ (nats/dim)", 0.0, 100.0, float(p.get("free_bits", 0.0)), key=f"fb-{k}",
-        help="K = Σ_d max(λ, batch-mean KL_d) (Kingma et al. 2016): each dimension's first λ nats cost nothing, so "
-        "the optimiser does not close it. Instead of a capacity C (leave C empty); 0 = off.",
-    )  # fmt: skip
-    form.aggressive = r[3].checkbox(
-        "Aggressive encoder updates", value=False,
-        help="He et al. 2019: before each step the encoder alone is updated on random batches until its loss stops "
-        "falling (≤ 100 updates), the step then moves the decoder alone; this ends when validation I(x; z) falls. "
-        "Each step of that phase costs tens of ordinary ones (about 50 at the start of a small PTB run here).",
-    )  # fmt: skip
+def new_run(root: Path) -> None:
+    """The corpus, the form and the launch buttons."""
+    splits, fmt = corpus(root)
+    start, context = start_from(splits)
+    try:
+        values = options(start, context, root)
+        cfg = config_form.build(start, values, splits, fmt)
+    except (ConfigError, ValueError) as err:  # a list option typed as text that is not one
+        st.error(md_escape(str(err)))
+        cfg = None
+    launch(root, cfg if splits else None, run_name())
 
 
-def model_and_optimiser(root: Path, form: training.RunForm) -> str:
-    """Architecture, size, epochs, word dropout, device, batch, learning rate, threads, a tied output layer,
-    decoder dropout, how z enters the decoder, the lr schedule, the weight average; returns the run name."""
-    from textvae_core.models import DECODERS, ENCODERS  # imports torch: only this page, only when drawn
-
-    a = st.columns(6)
-    form.encoder, form.decoder = a[0].selectbox("Encoder", list(ENCODERS)), a[1].selectbox("Decoder", list(DECODERS))
-    form.size = a[2].selectbox("Size", list(SIZES), help=", ".join(f"{n}: {v}" for n, v in SIZES.items()))
-    form.epochs = a[3].number_input("Epochs", 0.01, 1000.0, 1.0)
-    form.word_dropout = a[4].slider("Word dropout", 0.0, 1.0, 0.0, 0.05)
-    form.device = a[5].selectbox("Device", training.devices())
-    b = st.columns([1, 1, 1, 1, 2, 2])  # the checkbox's label whole
-    form.latent = b[0].selectbox("Latent", list(training.LATENTS), help=training.LATENT_HELP)
-    form.batch_size = b[1].number_input("Batch size", 1, 4096, 64)
-    form.lr = b[2].number_input("Learning rate", 1e-6, 1.0, 1e-3, format="%.0e")
-    threads = training.default_threads(jobs.max_jobs(root))
-    form.threads = b[3].number_input("CPU threads", 1, 256, threads, help=training.THREADS_HELP)
-    form.tie = b[4].checkbox("Tie output layer", help=training.TIE_HELP)
-    c = st.columns([1, 1, 1, 1, 1, 1, 1])  # under the row above
-    form.dropout = c[0].slider(
-        "Decoder dropout", 0.0, 0.9, 0.0, 0.05,
-        help="On the decoder's input embeddings and its outputs. Large models overfit PTB without it: at hidden 512 "
-        "0.3 kept validation D falling through 10 epochs (docs/PAPER_SIZE.md).",
-    )  # fmt: skip
-    form.z_mode = c[1].selectbox(
-        "z in decoder", list(training.Z_MODES), format_func=training.Z_MODES.get,
-        help="RNN decoders: z joins each input word, starts the state, or both. Both added about 0.5 BLEU-4 to "
-        "each input alone at C = 100 (docs/ABLATION.md, docs/PAPER_SIZE.md).",
-    )  # fmt: skip
-    schedule = c[2].selectbox(
-        "LR schedule", list(training.LR_SCHEDULES), format_func=training.LR_SCHEDULES.get,
-        help="Constant; multiplied by a factor after each validation whose −ELBO (D when the weights kept are the "
-        "best D's) is not a new best; or falling on a half cosine to a final lr at the last step. At C = 100 a "
-        "plateau decay past epoch 10 added 1.2 BLEU-4 in 9 epochs, a cosine held to epoch 10 then falling 1.0 in 2.5; "
-        "a cosine over the 10 epochs cost 0.5 (docs/PAPER_SIZE.md).",
-    )  # fmt: skip
-    form.lr_schedule = "cosine" if schedule == "cosine" else "constant"
-    if schedule == "cosine":
-        form.lr_final = c[3].number_input("Final LR", 0.0, 1.0, 0.0, format="%.0e")
-        form.lr_hold = c[4].number_input(
-            "Hold (epochs)", 0.0, max(0.0, form.epochs - 0.1), 0.0, 0.5,
-            help="Epochs at the starting lr before the cosine begins to fall (warmup-stable-decay): the fall then "
-            "spans the remaining epochs. 0: it falls from the first step.",
-        )  # fmt: skip
-    elif schedule == "plateau":
-        form.lr_decay = c[3].number_input("Decay ×", 0.01, 0.99, 0.5, 0.05)
-        form.lr_min_gain = c[4].number_input(
-            "Min. gain (nats)", 0.0, 100.0, 0.0, 0.05,
-            help="A validation counts as a new best only this many nats per sentence below the best, so a "
-            "plateau that creeps down by hundredths lowers the learning rate too.",
-        )  # fmt: skip
-    form.average_from = c[5].number_input(
-        "Average weights from (epoch)", 0.0, max(0.0, form.epochs - 0.01), 0.0, 0.25,
-        help="Stochastic weight averaging: from this epoch on, validation, the kept weights and the shipped ones "
-        "are the mean of the weights, one sample every few updates. At C = 100 the mean over epochs 8–10 lowered "
-        "test D by 0.8 nats and added 0.44 BLEU-4 at no extra training (docs/PAPER_SIZE.md); over the last quarter "
-        "of a 4-epoch GRU sweep run it holds the KL on C, which the last update's weights miss by up to a nat "
-        "(experiments/grid.toml). 0: off.",
-    )  # fmt: skip
-    form.average_every = c[6].number_input(
-        "… one sample every (updates)", 1, 100_000, 100, disabled=not form.average_from,
-        help="Updates between the average's samples: 100 over epochs 8–10 of the paper's size; 5 over the last "
-        "quarter epoch of a sweep run (33 samples).",
-    )  # fmt: skip
-    return run_name(b[5])
-
-
-def launch(root: Path, form: training.RunForm, name: str) -> None:
+def launch(root: Path, cfg: RunConfig | None, name: str) -> None:
     """Launch one run, or queue a C sweep (one job per C, everything else the same); then the queue's cap."""
     go, ev, sw, go_sweep = st.columns([1, 2, 2, 1], vertical_alignment="bottom")
     evaluate = ev.checkbox(
@@ -201,16 +165,18 @@ def launch(root: Path, form: training.RunForm, name: str) -> None:
     )
     sweep = sw.text_input("C sweep: C values", placeholder="5, 10, 20, 40")
     try:
-        if go.button("Launch", type="primary", disabled=not form.corpus):
-            jobs.submit(root, name, form.args(), evaluate=evaluate)
+        if go.button("Launch", type="primary", disabled=cfg is None) and cfg is not None:
+            jobs.submit(root, name, cfg, evaluate=evaluate)
             st.session_state[keys.TRAIN_WATCH] = name
             st.session_state.pop(keys.TRAIN_RUN_NAME)
-        if go_sweep.button("Queue the C sweep", disabled=not (form.corpus and sweep)):
+        if go_sweep.button("Queue the C sweep", disabled=not (cfg and sweep)) and cfg is not None:
             for cap in training.parse_sweep(sweep):
-                jobs.submit(root, training.sweep_name(name, cap), form.args(C=cap), evaluate=evaluate)
+                jobs.submit(
+                    root, training.sweep_name(name, cap), config_form.with_capacity(cfg, cap), evaluate=evaluate
+                )
             st.session_state.pop(keys.TRAIN_RUN_NAME)
     except (jobs.JobError, ValueError) as err:
-        st.error(str(err))
+        st.error(md_escape(str(err)))
     with st.expander("Queue"):
         cap = st.number_input("Jobs at once (the rest wait in the queue)", 1, 64, jobs.max_jobs(root))
         if cap != jobs.max_jobs(root):
@@ -223,7 +189,7 @@ def jobs_table(root: Path) -> list[jobs.JobStatus]:
     if any(s.state == "queued" for s in statuses) and jobs.pump(root):  # e.g. queued before a reboot
         statuses = jobs.list_jobs(root)
     if not statuses:
-        st.info(f"No jobs yet: runs launched here are trained in `{root}`.")
+        st.info(f"No jobs yet: runs launched here are trained in `{md_escape(str(root))}`.")
     else:
         st.dataframe([training.job_row(s) for s in statuses], hide_index=True, width="stretch")
     return statuses
@@ -251,11 +217,12 @@ def job_view(root: Path, status: jobs.JobStatus) -> None:
     try:
         if status.state in (*jobs.ACTIVE, "queued") and left.button("Stop", key=f"stop-{name}"):
             st.toast(jobs.stop(status.run_dir))
-        resumable = status.state in ("stopped", "failed") and status.checkpoint_step
-        if resumable and left.button("Resume", key=f"resume-{name}"):
-            jobs.submit(root, name, [], resume=True, evaluate=evaluate)
+        if status.state in ("stopped", "failed") and is_run(status.run_dir):  # else: fix the options, launch anew
+            label = "Resume" if status.checkpoint_step else "Start again"  # no checkpoint: resume starts afresh
+            if left.button(label, key=f"resume-{name}"):
+                jobs.submit(root, name, resume=True, evaluate=evaluate)
     except jobs.JobError as err:
-        st.error(str(err))
+        st.error(md_escape(str(err)))
     if status.state in ("queued", "starting", "running"):
         on = mid.toggle("Evaluate when done", evaluate, key=f"eval-{name}")
         if on != evaluate:

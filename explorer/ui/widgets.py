@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from .. import labels
-from ..markup import tables_csv
+from ..markup import md_escape, tables_csv
 from ..runs import RunSummary, default_choice
 from . import keys
 from .caches import all_runs, digest, projector_files, run_folders, sentences_of
@@ -86,7 +86,7 @@ def run_panels(picked: list[RunSummary], per_row: int = 3) -> Iterator[RunSummar
     for start in range(0, len(picked), width):
         for col, run in zip(st.columns(width), picked[start : start + width], strict=False):
             with col:
-                st.markdown(f"**{run.name}**")
+                st.markdown(f"**{md_escape(run.name)}**")
                 yield run
 
 
@@ -98,15 +98,16 @@ def held_out(run: RunSummary, split: str = "test") -> list[str]:
     try:
         return sentences_of(str(run.path), digest(run), split)
     except (OSError, CorpusError) as err:
-        st.warning(f"{run.name}'s {split} sentences cannot be read: {err}")
+        st.warning(md_escape(f"{run.name}'s {split} sentences cannot be read: {err}"))
         return []
 
 
 def warn_unknown(run: str, words: list[str], sentence: str = "") -> None:
     """Words a run's vocabulary lacks (read as <unk>), each named once, in the order typed."""
     if words:
-        where = f" — in “{sentence}”" if sentence else ""
-        st.warning(f"Not in {run}'s vocabulary (read as <unk>): {', '.join(dict.fromkeys(words))}{where}")
+        where = f" — in “{md_escape(sentence)}”" if sentence else ""
+        said = ", ".join(md_escape(w) for w in dict.fromkeys(words))  # typed text: never markdown (an image fetches)
+        st.warning(f"Not in {md_escape(run)}'s vocabulary (read as <unk>): {said}{where}")
 
 
 def download_rows(tables: dict[str, pd.DataFrame], what: str, key: str) -> None:
