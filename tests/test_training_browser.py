@@ -16,6 +16,7 @@ import pytest
 from browser import browser_page, serve_process, skip_without_browser, wait_ready
 
 from explorer import jobs
+from explorer.training import size_label
 from textvae_core.rundir import CONFIG, read_metrics_since
 
 OUT = Path(__file__).resolve().parent / "output" / "screenshots"
@@ -39,7 +40,7 @@ def launch(page, corpus_dir: Path, name: str) -> None:
     wait_text(page, "format: text")
     wait_ready(page)
     page.get_by_role("combobox", name="Size").click()
-    page.get_by_role("option", name="tiny", exact=True).click()
+    page.get_by_role("option", name=size_label("tiny"), exact=True).click()
     wait_ready(page)
     # 300 epochs of the tiny corpus = 3000 steps: 1000 could end before the app is killed on an idle, fast CPU
     for label, value in (("Epochs", "300"), ("C (nats; empty: none)", "2"), ("CPU threads", "1")):
