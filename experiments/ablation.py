@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from experiments import capacity
 from textvae_core.cli import parse_dataclass, positional, run_main
 from textvae_core.config import RunConfig
 from textvae_core.objectives import preset
@@ -627,6 +628,8 @@ def report(rows: dict[str, dict], starts: dict[str, dict]) -> str:
             lines.append(f"| {name} | {d:+.2f} | {info:+.2f} | {shift:+.2f} | {bleu:+.2f} |")
     lines += sweep_section(rows)
     lines += findings(rows, starts)
+    if cap := capacity.section():
+        lines += ["", *cap]
     if starts:
         lines += [
             "",

@@ -264,7 +264,7 @@ def recipe_diff(runs: list[RunSummary]) -> list[dict[str, object]]:
     what makes two runs of a comparison different, read from their JSON alone."""
     flat = [
         {
-            k: "(recipe, from C or epochs)" if k in derived(r.config) else v
+            k: "(recipe, from the epochs)" if k in derived(r.config) else v
             for k, v in flatten(r.config.to_dict()).items()
         }
         for r in runs

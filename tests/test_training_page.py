@@ -219,7 +219,7 @@ def test_start_from_a_runs_recipe_trains_its_model_on_the_chosen_corpus(
     next(b for b in at.button if b.label == "Launch").click().run()
     assert not at.error, text(at)
     run = root / "like-bc10"
-    queued = resolve(RunConfig.from_dict(jobs.status(run).job["config"]))  # γ from C is derived again, alike
+    queued = resolve(RunConfig.from_dict(jobs.status(run).job["config"]))  # the ramp is derived again, alike
     assert queued.model == RunConfig.load(root / "tiny-bc10" / CONFIG).model
     until(at, lambda at: jobs.status(run).state == "finished", 120)
     made, base = RunConfig.load(run / CONFIG), RunConfig.load(root / "tiny-bc10" / CONFIG)

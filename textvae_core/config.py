@@ -48,7 +48,7 @@ class ModelConfig:
     bidirectional: bool = False  # bidirectional encoder RNN
     z_mode: str = "concat"  # how z enters an RNN decoder: concat (every step) | init (h0) | both
     mu_norm: str | None = None  # none | batchnorm: μ normalised over the batch (Zhu et al. 2020); unset: recipe
-    mu_scale: float | None = None  # batchnorm: γ at the start, each μ_d's std (KL ≥ ½·Σ_d γ_d²); unset: recipe, from C
+    mu_scale: float | None = None  # batchnorm: γ at the start, each μ_d's std (KL ≥ ½·Σ_d γ_d²); unset: the recipe's 1
     mu_scale_learn: bool | None = None  # batchnorm: γ learned per dimension (unread ones shrink); unset: recipe
     bow_head: bool | None = None  # a head predicting the sentence's words from z (Zhao et al. 2017); unset: recipe
     dropout: float = 0.0  # dropout on decoder outputs before the vocabulary projection

@@ -3,7 +3,7 @@
 A knob left unset (``None``) in a RunConfig is decided here by ``RunConfig.recipe``:
 
 - ``rate`` (the default for any objective with a capacity C, docs/RECIPE.md): μ batch-normalised
-  (Zhu et al. 2020) with a learned scale γ started from C, a bag-of-words head (Zhao et al. 2017), C
+  (Zhu et al. 2020) with a learned scale γ, a bag-of-words head (Zhao et al. 2017), C
   ramped from 0 over the first epochs (the β_C paper's code), random batches, and the capacity held as
   a constraint: β raised by a multiplier learned by dual ascent while the KL strays from C;
 - ``plain``: the papers' setups as printed (no normalisation, no head, C from step 0, β as given);
@@ -22,7 +22,6 @@ import math
 from typing import Any
 
 from .config import ConfigError, RunConfig
-from .layout import latent_dim
 
 RECIPES = ("auto", "rate", "plain")
 C_RAMP_EPOCHS = 2.0  # the rate recipe's capacity ramp: two epochs (the β_C paper's code) …
@@ -34,18 +33,6 @@ PLAIN: dict[str, dict[str, Any]] = {
     "objective": {"C_schedule": "constant", "C_warmup_epochs": 0.0, "C_control": "fixed", "bow": 0.0},
     "train": {"bucket_chunk": 50},
 }
-
-
-def gamma_from_capacity(capacity: float | None, dims: int) -> float:
-    """γ that spends C nats evenly over ``dims`` dimensions with q(z) matched to the prior.
-
-    A batch-normalised μ_d has mean 0 and variance γ² over the data, so the KL is at least ½·Σ_d γ_d²: a
-    floor the capacity must clear. For a dimension given k nats, the most information it can carry has
-    γ² + σ² = 1 (the aggregate posterior's variance equals the prior's), which gives γ² = 1 − exp(−2k);
-    with k = C / dims the floor sits just under C instead of at ½·dims (16 nats at z 32, γ 1)."""
-    if capacity is None or capacity <= 0:
-        return 1.0
-    return math.sqrt(1.0 - math.exp(-2.0 * capacity / dims))
 
 
 def which(cfg: RunConfig) -> str:
@@ -69,7 +56,7 @@ def rate_settings(cfg: RunConfig) -> dict[str, dict[str, Any]]:
     return {
         "model": {
             "mu_norm": "batchnorm" if normalise else "none",
-            "mu_scale": gamma_from_capacity(C, latent_dim(cfg.model)) if normalise else 1.0,
+            "mu_scale": 1.0,  # γ started at 1: γ started from C measured no better (docs/ABLATION.md)
             "mu_scale_learn": normalise,
             "bow_head": True,
         },
@@ -113,14 +100,12 @@ def unresolved(cfg: RunConfig) -> list[str]:
 
 
 def derived(cfg: RunConfig) -> set[str]:
-    """The knobs (``section.name``) whose value the rate recipe computed from others of ``cfg`` (γ from C, the
-    ramp from the epochs): two runs that differ in C differ in them too, without being set differently."""
+    """The knobs (``section.name``) whose value the rate recipe computed from others of ``cfg`` (the ramp from
+    the epochs): two runs that differ in C differ in them too, without being set differently."""
     if cfg.recipe != "rate":
         return set()
     expect = rate_settings(cfg)
     out = set()
-    if cfg.model.mu_scale is not None and math.isclose(cfg.model.mu_scale, expect["model"]["mu_scale"]):
-        out.add("model.mu_scale")
     ramp = cfg.objective.C_warmup_epochs
     if ramp is not None and math.isclose(ramp, expect["objective"]["C_warmup_epochs"]):
         out.add("objective.C_warmup_epochs")
