@@ -132,7 +132,8 @@ def _source_text(e: dict[str, Any], kind: str) -> str:
     if "ablation" in e:
         return f"experiments/ablation.json, row {e['ablation']}" + (f", epoch {e['epoch']}" if "epoch" in e else "")
     if "doc" in e:
-        return f"{e['doc']}: {e['where']}"
+        at = f" (as of {e['doc_git'][:7]})" if "doc_git" in e else ""
+        return f"{e['doc']}{at}: {e['where']}"
     path = f"checkpoints/{e['run']}/{METRICS if kind == 'valid' else EVAL}"
     at = f", epoch {e['epoch']}" if "epoch" in e and kind == "valid" else ""
     if "pick" in e:
