@@ -158,15 +158,18 @@ def capacity(run: RunData) -> float:
 
 @dataclass(frozen=True)
 class RankCorrelation(Trend):
-    """Spearman's ρ between the runs' capacity C and the metric at most ``at_most`` (a falling trend)."""
+    """Spearman's ρ between the runs' capacity C and the metric at most ``at_most`` (a falling trend), or, with
+    ``rising``, at least ``-at_most`` (a rising one)."""
 
     at_most: float = -0.8
+    rising: bool = False
 
     def rho(self, values: list[list[Any]], runs: list[RunData]) -> float:
         return spearman([capacity(r) for r in runs], values[0])
 
     def holds(self, values: list[list[Any]], runs: list[RunData]) -> bool:
-        return self.rho(values, runs) <= self.at_most
+        rho = self.rho(values, runs)
+        return rho >= -self.at_most if self.rising else rho <= self.at_most
 
     def show(self, values: list[list[Any]], metrics: Sequence[Metric], runs: list[RunData]) -> str:
         return f"ρ = {self.rho(values, runs):.2f}"
@@ -178,6 +181,7 @@ class WithinCapacity(Trend):
 
     tol: float = 1.0
     per_run = True
+    passing = "within"
 
     def holds_for(self, value: float, run: RunData) -> bool:
         return abs(value - capacity(run)) <= self.tol
@@ -185,6 +189,24 @@ class WithinCapacity(Trend):
     def miss(self, value: float, run: RunData) -> str:
         c = capacity(run)
         return f"C = {c:g}: KL {fmt_apart(value, c - self.tol, c + self.tol)}"
+
+
+@dataclass(frozen=True)
+class EveryAtMost(Trend):
+    """Each run's figure at most ``bound``."""
+
+    bound: float = 1.0
+    per_run = True
+
+    @property
+    def passing(self) -> str:
+        return f"at most {self.bound:g}"
+
+    def holds_for(self, value: float, run: RunData) -> bool:
+        return value <= self.bound
+
+    def miss(self, value: float, run: RunData) -> str:
+        return f"C = {capacity(run):g}: {fmt(value)}"
 
 
 @dataclass(frozen=True)
@@ -335,12 +357,12 @@ def judge(claim: Claim, runs: dict[str, RunData]) -> Row:
 
 def _judge_each(claim: Claim, runs: dict[str, RunData]) -> Row:
     trend = claim.trend
-    assert isinstance(trend, WithinCapacity)
+    assert isinstance(trend, WithinCapacity | EveryAtMost)
     present = [runs[n] for n in claim.runs if n in runs and runs[n].eval is not None]
     missing = [n for n in claim.runs if n not in runs or runs[n].eval is None]
     metric = claim.metrics[0]
     misses = [trend.miss(metric.of(r), r) for r in present if not trend.holds_for(metric.of(r), r)]
-    fig = f"{len(present) - len(misses)} of {len(present)} measured runs within" if present else "—"
+    fig = f"{len(present) - len(misses)} of {len(present)} measured runs {trend.passing}" if present else "—"
     row = Row(claim.text, claim.published, fig, "holds", HOLDS, None)
     if misses:
         why = claim.why if isinstance(claim.why, str) else claim.why(present)

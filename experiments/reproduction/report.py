@@ -155,6 +155,26 @@ class Report:
             for c, n in zip(PUBLISHED_C, C.TABLE1, strict=True)
         ]
 
+    def overlap_note(self, names: tuple[str, ...]) -> str | None:
+        """Test sentences that occur verbatim in the training file, and the runs' BLEU-4 without them (eval.json's
+        overlap section): a sentence seen in training scores what the model remembers."""
+        parts, counts = [], set()
+        for n in names:
+            r = self.runs.get(n)
+            ov = (r.eval or {}).get("overlap", {}) if r else {}
+            if "unseen" not in ov:
+                continue
+            counts.add((ov["in_train"], ov["n_sentences"]))
+            every = r.eval["reconstruction"]["scores"]["all"]["bleu4"]
+            parts.append(f"C = {capacity(r):g} {every:.2f} / {ov['unseen']['bleu4']:.2f}")
+        if not parts or len(counts) != 1:
+            return None
+        seen, total = counts.pop()
+        return (
+            f"{seen} of the {total} test sentences ({100 * seen / total:.1f} %) occur verbatim in the training file. "
+            f"Reconstruction BLEU-4 on all test sentences / without them: {'; '.join(parts)}."
+        )
+
     def budget_caveat(self) -> str | None:
         """Table 1's runs trained alike, or not: what a difference does to the D claim."""
         evs = [self.runs.get(n) for n in C.TABLE1]
@@ -339,6 +359,7 @@ def build(checkpoints: Path) -> str:
     sections["syntax_distinct"] = rep.judged(C.SYNTAX_DISTINCT) if syntax["distinct"] else []
     sections["autogen"] = rep.judged(C.AUTOGEN_CLAIMS)
     sections["record"] = rep.judged(C.RECORD_CLAIMS)
+    sections["defaults"] = rep.judged(C.DEFAULTS_CLAIMS)
     return (
         environment()
         .get_template(TEMPLATE)
