@@ -70,10 +70,8 @@ TRAINING_ONLY_PARTS = ("bow_head",)
 # How a shipped run may store its weights. float16 halves float32; int8 quarters it for the matrices of
 # at least INT8_MIN_NUMEL values (embeddings, recurrences, the output layer: nearly every byte of a
 # model), each row scaled by its largest magnitude, with a float32 scale per row beside it (tensor
-# "NAME" + "NAME.int8_scale"); vectors and small matrices stay float16. Measured on
-# checkpoints/ptb-lstm-bc100 against its float16 weights (whole PTB test set, grid profile): D 79.884 →
-# 79.888, KL 96.99 → 97.00, IW-NLL 171.32 → 171.34, greedy reconstruction BLEU-4 11.48 → 11.39, the
-# same 64 active units. Loading turns every tensor back into float32.
+# "NAME" + "NAME.int8_scale"); vectors and small matrices stay float16. What int8 costs a model's figures:
+# docs/CHOICES.md, `int8-shipping`. Loading turns every tensor back into float32.
 SHIP_DTYPES = ("float32", "float16", "int8")
 INT8_SCALE = ".int8_scale"
 INT8_MIN_NUMEL = 4096
