@@ -1,5 +1,5 @@
 """Screenshots of every explorer page on the shipped checkpoints, and of the Training page's form (a new
-recipe, and one started from a shipped run's), into docs/screenshots/ (for the README).
+recipe, and one started from a shipped run's), into docs/screenshots/ (for the README and docs/APP.md).
 
 python -m scripts.screenshots            # needs Chromium (Debian: chromium) and playwright (the dev extra)
 """

@@ -4,7 +4,7 @@
 #   bash scripts/setup.sh dev        # also the lab and the test tools: pip install -e ".[dev]"
 # Every version comes from constraints.txt (one pin per package). Safe to run again. The pinned torch is
 # the small CPU build; on a GPU machine set TEXTVAE_ALLOW_CUDA=1 after installing a CUDA build of torch
-# 2.13.0 yourself (see README, "GPU install").
+# 2.13.0 yourself (see docs/GPU.md, "GPU install").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
