@@ -17,7 +17,8 @@ HOVER_LATENT = ["active_units", "log_det_cov", "mean_sq_norm", "C", "m", "beta"]
 def model_colors(table: pd.DataFrame) -> dict[str, str]:
     """One colour per curve name, the same in every chart of a page (plotly's own order depends on which
     rows each chart keeps)."""
-    palette = px.colors.qualitative.Plotly
+    q = px.colors.qualitative  # Plotly's ten, then Dark24's that differ: a shipped set of runs has more than ten curves
+    palette = list(dict.fromkeys(q.Plotly + q.Dark24))
     return {m: palette[i % len(palette)] for i, m in enumerate(sorted(table["model"].dropna().unique()))}
 
 
