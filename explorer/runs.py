@@ -372,9 +372,10 @@ def knob_family(runs: list[RunSummary], anchor: RunSummary, knob: str) -> list[t
 
 def default_choice(runs: list[RunSummary], n: int = 3) -> list[RunSummary]:
     """The runs pages open on when none is chosen: those whose reconstructions a reader recognises best
-    (highest reconstruction BLEU-4 on their test set), evaluated runs before the rest, trained on the same
-    corpus and vocabulary as the best one before any other (a character-level run's BLEU is not a word-level
-    run's, and a 5k-vocabulary run scores the <unk>s it reads in place of rarer words as matches)."""
+    (highest reconstruction BLEU-4 on their test set), evaluated runs before the rest, trained on the corpus
+    most runs were trained on and with the vocabulary of its best run before any other (BLEU is not comparable
+    across corpora: short sentences score higher; a character-level run's BLEU is not a word-level run's; a
+    5k-vocabulary run scores the <unk>s it reads in place of rarer words as matches)."""
 
     def bleu4(run: RunSummary) -> float:
         scores = ((read_eval(run.path) or {}).get("reconstruction") or {}).get("scores") or {}
@@ -385,9 +386,15 @@ def default_choice(runs: list[RunSummary], n: int = 3) -> list[RunSummary]:
     if not ranked:
         return []
 
-    # one corpus, tokenisation and vocabulary (the best run's): the pages then compare runs on the same sentences
-    def corpus(r: RunSummary) -> tuple[str, str, int]:
-        return r.config.data.train, r.config.data.level, r.config.vocab_size
+    # one corpus and tokenisation (the most runs'), one vocabulary (its best run's): the pages then compare runs
+    # on the same sentences
+    def corpus(r: RunSummary) -> tuple[str, str]:
+        return r.config.data.train, r.config.data.level
 
-    same = [r for r in ranked if corpus(r) == corpus(ranked[0])]
+    counts: dict[tuple[str, str], int] = {}
+    for r in ranked:
+        counts[corpus(r)] = counts.get(corpus(r), 0) + 1
+    main = max(counts, key=lambda c: counts[c])  # ties: the first counted, i.e. the best run's corpus
+    best = next(r for r in ranked if corpus(r) == main)
+    same = [r for r in ranked if corpus(r) == main and r.config.vocab_size == best.config.vocab_size]
     return (same + [r for r in ranked if r not in same])[:n]

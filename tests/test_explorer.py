@@ -94,6 +94,12 @@ def test_pages_open_on_the_runs_that_reconstruct_best(tmp_path: Path) -> None:
     runs.append(RunSummary(tmp_path / "g", small, None, True))  # second best, but a smaller vocabulary
     assert [r.name for r in default_choice(runs)] == ["b", "e", "a"]
     assert [r.name for r in default_choice(runs, n=6)] == ["b", "e", "a", "c", "g", "f"]
+    other = RunConfig()
+    other.data.train = "data/snli/train.txt"  # short sentences score higher: BLEU does not compare across corpora
+    (tmp_path / "h").mkdir()
+    write_eval(tmp_path / "h", {"reconstruction": {"scores": {"all": {"bleu4": 40.0}}}})
+    runs.append(RunSummary(tmp_path / "h", other, None, True))
+    assert [r.name for r in default_choice(runs)] == ["b", "e", "a"]  # the corpus most runs were trained on
 
 
 def test_headline_prefers_eval_json(trained_run: Path, tmp_path: Path) -> None:
