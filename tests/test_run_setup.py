@@ -8,6 +8,7 @@ import copy
 import dataclasses
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -15,11 +16,13 @@ import torch
 from conftest import tiny_config
 
 from textvae_core import precision, trainer
-from textvae_core.checkpoint import export_run, load_run
+from textvae_core.checkpoint import export_run, load_run, read_weights
 from textvae_core.config import RunConfig
 from textvae_core.paths import CHECKPOINTS
 from textvae_core.recipe import resolve
 from textvae_core.rundir import (
+    AVERAGE_WEIGHTS,
+    BEST_WEIGHTS,
     CONFIG,
     SETUP,
     WEIGHTS,
@@ -29,6 +32,7 @@ from textvae_core.rundir import (
     read_metrics,
     read_setup,
     read_vocab,
+    resume_file,
 )
 from textvae_core.trainer import Trainer, resume_parts
 
@@ -186,3 +190,62 @@ def test_shipped_runs_without_setup_json_load_as_they_are() -> None:
     for run in runs[:2]:  # the smallest: built from config.json's vocab_size, resumed nowhere
         loaded = load_run(run)
         assert loaded.model.embedding.num_embeddings == loaded.config.vocab_size
+
+
+def as_written_before_setup_json(run: Path, step: int) -> None:
+    """Turn a run folder into one an older release wrote: no setup.json, and a resume file whose kept best,
+    aggressive phase and capacity multiplier sit in its TrainState instead of entries of their own."""
+    (run / SETUP).unlink()
+    path = resume_file(run, step)
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    keep, phase, dual = saved.pop("keep_best"), saved.pop("aggressive"), saved.pop("dual")
+    saved["state"] |= {"best_kept": keep["value"], "aggressive": phase["on"], "mi": phase["mi"]}
+    saved["state"]["multiplier"] = dual["multiplier"]
+    torch.save(saved, path)
+
+
+def test_a_run_from_before_setup_json_loads_evaluates_and_resumes_as_an_unbroken_run(
+    corpus_dir: Path, tmp_path: Path
+) -> None:
+    """A run folder an older release left (no setup.json, the pieces' state in the resume file's TrainState)
+    loads and evaluates as it is, and a resume goes on bit for bit: the multiplier, the plateau lr, the kept
+    best and the weight average as in a run never stopped; the resume writes its setup.json."""
+    from textvae_core.evaluate import EVAL, main
+
+    def cfg(out: Path) -> RunConfig:
+        cfg = tiny_config(corpus_dir, out, "beta-c", C=2.0)
+        cfg.train.max_steps, cfg.train.val_every, cfg.train.keep_best = 10, 2, "rec"
+        cfg.train.lr_decay, cfg.train.lr_patience, cfg.train.lr = 0.5, 1, 3e-2
+        cfg.train.lr_min_gain = 100.0  # no validation is a new best for the plateau: the lr halves at each
+        cfg.train.average_from, cfg.train.average_every, cfg.objective.dual_lr = 0.2, 2, 0.5
+        cfg.objective.C_warmup_steps = 2  # the multiplier moves from step 2 on
+        return cfg
+
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    Trainer(cfg(straight)).fit()
+    first = Trainer(cfg(split))
+    first.add_callback("on_log", lambda tr, rec: rec["step"] == 5 and tr.stop("pause"))
+    assert first.fit().step == 5 and first.dual.multiplier != 0.0 and first.keeper.value is not None
+    as_written_before_setup_json(split, 5)
+
+    assert read_setup(split) is None and load_run(split).config == RunConfig.load(split / CONFIG)
+    evaluated = tmp_path / "evaluated"
+    shutil.copytree(split, evaluated)
+    small = ["--k", "3", "--prior-samples", "20", "--homotopy-pairs", "3", "--device", "cpu", "--max-sentences", "30"]
+    assert main([str(evaluated), *small, "--fce-schemes", "", "--syntax-dir", ""]) == 0
+    assert json.loads((evaluated / EVAL).read_text())["bounds"]["n_sentences"] == 30
+
+    Trainer(RunConfig.load(split / CONFIG), resume=True).fit()
+
+    def valid(run: Path) -> list[tuple]:
+        return [(r["step"], r["rec"], r["lr"], r.get("averaged")) for r in read_metrics(run, "valid")]
+
+    def nu(run: Path) -> list[float]:
+        return [r["multiplier"] for r in read_metrics(run, "train")]
+
+    assert valid(split) == valid(straight) and [r[2] for r in valid(straight)] == [3e-2 / 2**i for i in range(5)]
+    assert nu(split) == nu(straight) and len(set(nu(straight))) > 2
+    for name in (WEIGHTS, BEST_WEIGHTS, AVERAGE_WEIGHTS):
+        a, b = read_weights(straight / name)[0], read_weights(split / name)[0]
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
+    assert read_setup(split) == read_setup(straight)
