@@ -286,6 +286,6 @@ def test_one_validate_for_every_entry_point() -> None:
         and node.name in {"check_recipe", "check_averaging", "check_data_fits", "combinations", "check_fields"}
     }
     assert set(defined.values()) == {"textvae_core/validation.py"}, defined
-    for rel in ("textvae_core/trainer.py", "textvae_core/grid.py", "explorer/jobs.py"):
+    for rel in ("textvae_core/trainer.py", "experiments/grid.py", "explorer/jobs.py"):
         text = (ROOT / rel).read_text(encoding="utf-8")
         assert "validation import" in text and "validate(" in text, rel
