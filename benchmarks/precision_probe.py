@@ -28,7 +28,7 @@ from textvae_core.cli import parse_dataclass, run_main
 from textvae_core.config import RunConfig
 from textvae_core.device import cpu_has_bf16
 from textvae_core.precision import MODES, Mode
-from textvae_core.rundir import CONFIG, read_metrics
+from textvae_core.rundir import read_metrics, read_setup
 from textvae_core.trainer import Trainer
 
 
@@ -62,8 +62,9 @@ def timed_run(cfg: RunConfig) -> tuple[str, float, dict | None]:
     records = read_metrics(cfg.train.out)
     rates = [r["tok_per_s"] for r in records if r.get("split") == "train" and "tok_per_s" in r][1:]
     event = next((r for r in records if r.get("event") == "precision"), None)
-    saved = RunConfig.load(Path(cfg.train.out) / CONFIG).train
-    mode = next(n for n, m in MODES.items() if m == Mode(saved.amp, saved.bf16_matmul))
+    setup = read_setup(cfg.train.out)  # the precision it trained in (the probe's pick, or the one named)
+    assert setup is not None, "the Trainer writes setup.json"
+    mode = next(n for n, m in MODES.items() if m == Mode(setup.amp, setup.bf16_matmul))
     return mode if cpu_has_bf16() else "fp32", statistics.median(rates), event
 
 

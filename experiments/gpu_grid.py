@@ -45,10 +45,10 @@ from pathlib import Path
 from experiments.grid import GRID_FILE, GridRun, load_grid, ship, shipped, target_steps
 from textvae_core.cli import parse_dataclass, positional, run_main
 from textvae_core.paths import CHECKPOINTS, ROOT
-from textvae_core.rundir import CONFIG, EVAL, METRICS, VOCAB, WEIGHTS, has_weights, read_metrics, weights_step
+from textvae_core.rundir import CONFIG, EVAL, METRICS, SETUP, VOCAB, WEIGHTS, has_weights, read_metrics, weights_step
 
 DEFAULT_GROUPS = ["betac", "sweep-lstm", "sweep-gru", "sweep-cnn", "sweep-long", "record"]
-RUN_FILES = (CONFIG, VOCAB, WEIGHTS, EVAL, METRICS)  # what a shipped run folder holds (its map is made later)
+RUN_FILES = (CONFIG, SETUP, VOCAB, WEIGHTS, EVAL, METRICS)  # what a shipped run folder holds (its map is made later)
 MANIFEST = "manifest.json"
 PART = "runs.tar.part{:02d}"
 MIB = 1 << 20

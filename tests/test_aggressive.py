@@ -13,7 +13,7 @@ from conftest import tiny_config
 from textvae_core import aggressive
 from textvae_core.config import ConfigError
 from textvae_core.rundir import METRICS
-from textvae_core.trainer import Trainer, TrainState
+from textvae_core.trainer import Trainer, resume_parts
 
 
 def per_token(losses: list[float]):
@@ -83,7 +83,7 @@ def test_in_the_phase_the_step_moves_the_decoder_alone_and_the_inner_updates_the
     assert moved(after_inner, after_step, tuple(trainer.model.INFERENCE_PARTS)) == {False}
     assert moved(after_inner, after_step, decoder) == {True}
 
-    trainer.state.aggressive = False  # after the phase: one joint update
+    trainer.phase.on = False  # after the phase: one joint update
     before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     trainer.train_step(batch)
     assert moved(before, trainer.model.state_dict(), tuple(trainer.model.INFERENCE_PARTS) + decoder) == {True}
@@ -116,15 +116,26 @@ def test_a_run_logs_its_encoder_updates_ends_the_phase_on_a_fall_and_resumes_aft
     resumed_cfg = tiny_config(corpus_dir, tmp_path / "run", "vae")
     resumed_cfg.train.aggressive, resumed_cfg.train.max_steps, resumed_cfg.train.val_every = True, 8, 2
     resumed = Trainer(resumed_cfg, resume=True)
-    assert not resumed.state.aggressive and resumed.state.mi == 0.30  # over for good, not restarted by the config
+    assert not resumed.phase.on and resumed.phase.mi == 0.30  # over for good, not restarted by the config
     resumed.fit()
     lines = [json.loads(x) for x in (tmp_path / "run" / METRICS).read_text().splitlines()]
     assert [r["enc_updates"] for r in lines if r["split"] == "train" and r["step"] > 6] == [0.0, 0.0]
     assert "mi" not in [r for r in lines if r["split"] == "valid"][-1]  # no I(x; z) to compute once it is over
 
 
-def test_train_state_from_before_the_phase_existed_has_it_off() -> None:
-    assert TrainState.from_dict({"step": 5}, lr=1e-3).aggressive is False
+def test_a_resume_file_from_before_the_phase_existed_has_it_off() -> None:
+    assert resume_parts({"state": {"step": 5}})[aggressive.Phase.KEY] == {"on": False, "mi": None}
+    older = {"state": {"step": 5, "aggressive": True, "mi": 0.4}}  # the phase's state kept in the TrainState
+    assert resume_parts(older)[aggressive.Phase.KEY] == {"on": True, "mi": 0.4}
+
+
+def test_the_phase_ends_at_the_first_fall_of_i_x_z_and_stays_over_through_its_state() -> None:
+    phase = aggressive.Phase(on=True)
+    assert phase.after_validation(0.40) is None and phase.after_validation(0.55) is None and phase.on
+    assert phase.after_validation(0.30) == {"mi": 0.3, "previous_mi": 0.55} and not phase.on
+    again = aggressive.Phase(on=True)  # a resume whose config still asks for the phase
+    again.load_state_dict(phase.state_dict())
+    assert (again.on, again.mi) == (False, 0.30)
 
 
 @pytest.mark.parametrize(

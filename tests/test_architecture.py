@@ -15,7 +15,15 @@ from tests.helpers import python_files, runtime_imports
 from textvae_core.paths import ROOT
 
 PACKAGES = ("textvae_core", "explorer", "experiments")
-RUN_FILES = {"config.json", "vocab.json", "model.safetensors", "metrics.jsonl", "eval.json", "latent_map.safetensors"}
+RUN_FILES = {
+    "config.json",
+    "setup.json",
+    "vocab.json",
+    "model.safetensors",
+    "metrics.jsonl",
+    "eval.json",
+    "latent_map.safetensors",
+}
 JOB_FILES = {"job.log", ".job.lock", ".train.lock"}  # what training from the app adds (the job itself is in var/)
 
 
@@ -209,7 +217,8 @@ def test_one_module_names_the_run_folder_files() -> None:
     """A run folder's file names appear as strings in textvae_core/rundir.py alone (everywhere else: its constants)."""
     from textvae_core import rundir
 
-    assert {rundir.CONFIG, rundir.VOCAB, rundir.WEIGHTS, rundir.METRICS, rundir.EVAL, rundir.LATENT_MAP} == RUN_FILES
+    named = {rundir.CONFIG, rundir.SETUP, rundir.VOCAB, rundir.WEIGHTS, rundir.METRICS, rundir.EVAL, rundir.LATENT_MAP}
+    assert named == RUN_FILES
     assert {rundir.JOB_LOG, rundir.JOB_LOCK, rundir.TRAIN_LOCK} == JOB_FILES
     owners: dict[str, list[str]] = {}
     for path in [*python_files("textvae_core", "explorer", "pages", "scripts", "benchmarks", "tests"), ROOT / "app.py"]:

@@ -10,7 +10,7 @@ import pytest
 import torch
 from conftest import tiny_config
 
-from textvae_core.averaging import sample_due
+from textvae_core.averaging import Averaging, sample_due
 from textvae_core.checkpoint import load_run, read_weights
 from textvae_core.config import ConfigError, RunConfig
 from textvae_core.rundir import AVERAGE_WEIGHTS, CONFIG, averaged_weights, kept_weights, read_metrics
@@ -38,6 +38,28 @@ def start_at(cfg: RunConfig, step: int) -> RunConfig:
 def test_sampling_steps() -> None:
     assert [s for s in range(1, 13) if sample_due(s, 4, 3)] == [4, 7, 10]
     assert not any(sample_due(s, None, 3) for s in range(1, 13))
+
+
+def test_averaging_samples_when_due_lends_the_mean_writes_its_file_and_carries_its_state(tmp_path: Path) -> None:
+    model = torch.nn.Linear(2, 1)
+    averaging = Averaging(model, tmp_path, start=4, every=3)
+    assert averaging.model(model) is None and averaging.state_dict() is None  # nothing sampled yet
+    for step in range(1, 11):
+        with torch.no_grad():
+            model.weight.fill_(float(step))
+        averaging.after_step(step, model)
+    mean = averaging.model(model)
+    assert averaging.count == 3 and mean is not model
+    assert torch.equal(mean.weight, torch.full((1, 2), (4.0 + 7.0 + 10.0) / 3))  # the samples of steps 4, 7, 10
+    averaging.save(mean, {"step": 10})
+    tensors, _ = read_weights(tmp_path / AVERAGE_WEIGHTS)
+    assert torch.equal(tensors["weight"], mean.weight) and averaged_weights(tmp_path) == {"count": 3, "step": 10}
+    resumed = Averaging(torch.nn.Linear(2, 1), tmp_path, start=4, every=3)
+    resumed.load_state_dict(averaging.state_dict())
+    with torch.no_grad():
+        model.weight.fill_(13.0)
+    resumed.after_step(13, model)
+    assert resumed.count == 4 and torch.equal(resumed.model(model).weight, torch.full((1, 2), 34.0 / 4))
 
 
 def test_the_run_validates_loads_and_ships_the_mean_of_its_sampled_weights(corpus_dir: Path, tmp_path: Path) -> None:

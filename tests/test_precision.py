@@ -12,7 +12,7 @@ from conftest import tiny_config
 
 from textvae_core import precision, trainer
 from textvae_core.config import RunConfig
-from textvae_core.rundir import CONFIG, METRICS
+from textvae_core.rundir import CONFIG, METRICS, RunSetup, read_setup
 from textvae_core.trainer import Trainer
 
 
@@ -50,31 +50,41 @@ def test_the_probe_picks_the_fastest_mode_and_a_tie_keeps_fp32(
     assert torch.backends.mkldnn.matmul.fp32_precision == before, "the process's matmul precision is restored"
 
 
-def run(corpus_dir: Path, out: Path, amp: bool, probe: bool, matmul: bool = False) -> RunConfig:
+def config(corpus_dir: Path, out: Path, amp: bool, probe: bool, matmul: bool = False) -> RunConfig:
     cfg = tiny_config(corpus_dir, out, "beta-c", C=2.0)
     cfg.train.max_steps, cfg.train.word_dropout, cfg.train.amp, cfg.train.amp_probe = 6, 0.3, amp, probe
     cfg.train.bf16_matmul = matmul
+    return cfg
+
+
+def run(corpus_dir: Path, out: Path, amp: bool, probe: bool, matmul: bool = False) -> RunSetup:
+    """Train; what setup.json says it trained in (config.json keeps the precision settings as given)."""
+    cfg = config(corpus_dir, out, amp, probe, matmul)
     Trainer(cfg).fit()
-    return RunConfig.load(out / CONFIG)
+    saved = RunConfig.load(out / CONFIG).train
+    assert (saved.amp, saved.amp_probe, saved.bf16_matmul) == (amp, probe, matmul)
+    setup = read_setup(out)
+    assert setup is not None
+    return setup
 
 
 def test_a_probed_run_records_its_pick_and_trains_as_one_told_that_precision(
     corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The pick lands in config.json (amp, and amp_probe off so a resume keeps it) and as an event; the steps
+    """The pick lands in setup.json (config.json keeps amp and amp_probe as given) and as an event; the steps
     after it equal, bit for bit, those of a run given that precision outright: the probe's own steps (word
     dropout draws, batch-normalised statistics, Adam) leave no trace."""
     monkeypatch.setattr(precision, "MIN_PARAMS", 0)  # the tiny model counts as large
     monkeypatch.setattr(trainer, "cpu_has_bf16", lambda: True)  # the probe runs on any CPU
     probed = run(corpus_dir, tmp_path / "probed", amp=True, probe=True)
-    assert probed.train.amp_probe is False
     logs = [json.loads(line) for line in (tmp_path / "probed" / METRICS).read_text().splitlines()]
     [event] = [r for r in logs if r.get("event") == "precision"]
-    assert event["bf16"] is probed.train.amp and event["bf16_matmul"] is probed.train.bf16_matmul
+    assert event["bf16"] is probed.amp and event["bf16_matmul"] is probed.bf16_matmul
     assert event["fp32_ms"] > 0 and event["bf16_ms"] > 0 and event["bf16_matmul_ms"] > 0
-    assert precision.MODES[event["choice"]] == precision.Mode(probed.train.amp, probed.train.bf16_matmul)
-    told = run(corpus_dir, tmp_path / "told", amp=probed.train.amp, probe=False, matmul=probed.train.bf16_matmul)
-    assert (told.train.amp, told.train.bf16_matmul) == (probed.train.amp, probed.train.bf16_matmul)
+    assert probed.probed == event["choice"]
+    assert precision.MODES[event["choice"]] == precision.Mode(probed.amp, probed.bf16_matmul)
+    told = run(corpus_dir, tmp_path / "told", amp=probed.amp, probe=False, matmul=probed.bf16_matmul)
+    assert (told.amp, told.bf16_matmul, told.probed) == (probed.amp, probed.bf16_matmul, None)
 
     def rec(name: str) -> list[float]:
         lines = (tmp_path / name / METRICS).read_text().splitlines()
@@ -88,10 +98,10 @@ def test_small_models_and_fp32_runs_are_not_probed(
 ) -> None:
     monkeypatch.setattr(trainer, "cpu_has_bf16", lambda: True)
     small = run(corpus_dir, tmp_path / "small", amp=True, probe=True)  # the tiny model is under MIN_PARAMS
-    assert small.train.amp is True and small.train.amp_probe is True
+    assert small.amp is True and small.probed is None
     monkeypatch.setattr(precision, "MIN_PARAMS", 0)
     fp32 = run(corpus_dir, tmp_path / "fp32", amp=False, probe=True)  # asked for fp32: nothing to choose
-    assert fp32.train.amp is False and fp32.train.amp_probe is True
+    assert fp32.amp is False and fp32.probed is None
     assert "precision" not in (tmp_path / "fp32" / METRICS).read_text()
 
 

@@ -9,13 +9,15 @@ whose I(x; z) is lower than the one before, after which training is the usual jo
 The encoder side is everything q(z|x) depends on (each model names it: ``INFERENCE_PARTS``): the word
 embedding (shared with the decoder's inputs here, so during the phase it moves only with the encoder), the
 encoder, a learned scale of μ, and a ladder's bottom-up path. One Adam
-keeps both sides' moments: a side whose gradients are dropped (set to None) is not stepped.
+keeps both sides' moments: a side whose gradients are dropped (set to None) is not stepped. ``Phase`` is
+the piece the Trainer asks whether the phase is on and tells each scheduled validation's I(x; z).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 
@@ -71,3 +73,29 @@ def encoder_updates(
 def phase_goes_on(previous_mi: float | None, mi: float) -> bool:
     """The aggressive phase ends at the first validation whose I(x; z) falls below the previous one's."""
     return previous_mi is None or mi >= previous_mi
+
+
+class Phase:
+    """Whether the aggressive phase is on, and the I(x; z) of its last validation; saved with every
+    checkpoint under ``Phase.KEY``, so a phase that ended stays over on resume whatever the config says."""
+
+    KEY = "aggressive"  # its entry in a resume file
+
+    def __init__(self, on: bool) -> None:
+        self.on = on  # train.aggressive at the start; False for good once it ended
+        self.mi: float | None = None  # I(x; z) on the validation split at the last validation of the phase
+
+    def after_validation(self, mi: float) -> dict[str, float] | None:
+        """Note a scheduled validation's I(x; z); end the phase when it fell (``phase_goes_on``). Returns the
+        two figures that ended it, or None while it goes on."""
+        previous, self.mi = self.mi, mi
+        if previous is None or phase_goes_on(previous, mi):
+            return None
+        self.on = False
+        return {"mi": round(mi, 4), "previous_mi": round(previous, 4)}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"on": self.on, "mi": self.mi}
+
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
+        self.on, self.mi = bool(saved.get("on", False)), saved.get("mi")

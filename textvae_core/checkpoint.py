@@ -34,6 +34,7 @@ from .rundir import (
     EVAL,
     METRICS,
     RESUME_GLOB,
+    SETUP,
     VOCAB,
     WEIGHTS,
     CheckpointError,
@@ -310,7 +311,7 @@ def export_run(src: str | Path, dst: str | Path, dtype: str = "float16") -> Path
     src, dst = Path(src), Path(dst)
     run = load_run(src)
     dst.mkdir(parents=True, exist_ok=True)
-    for name in (CONFIG, VOCAB, METRICS, EVAL):
+    for name in (CONFIG, SETUP, VOCAB, METRICS, EVAL):
         if (src / name).exists():
             atomic_write_bytes(dst / name, (src / name).read_bytes())
     dropped = sorted(

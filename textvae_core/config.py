@@ -118,7 +118,7 @@ class TrainConfig:
     seed: int = 0  # seeds torch, numpy and Python's RNG
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
     amp: bool = True  # bfloat16 autocast on CUDA and on CPUs with native bf16
-    amp_probe: bool = True  # such a CPU, model ≥ 1M weights: time fp32, bf16 matmul and bf16 first, train in the fastest (sets amp, bf16_matmul)
+    amp_probe: bool = True  # such a CPU, model ≥ 1M weights: time fp32, bf16 matmul and bf16 first, train in the fastest (the pick: setup.json)
     bf16_matmul: bool = False  # CPU, fp32 training: oneDNN computes the matrix products in bf16 (fp32 in and out; AMX)
     log_every: int = 1  # optimizer steps between metrics.jsonl lines (values averaged between)
     val_every: int = 0  # steps between validations; 0 = once per epoch

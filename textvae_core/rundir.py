@@ -1,6 +1,9 @@
 """A run folder: the one place that knows its file names and reads (or appends to) its JSON files.
 
-    config.json             the RunConfig (format version, architecture, objective m / β / C, training, data)
+    config.json             the RunConfig as given, its recipe's knobs filled (format version, architecture,
+                            objective m / β / C, training, data) and vocab_size, the model's vocabulary dimension
+    setup.json              what the Trainer derived from it, the data and the machine (RunSetup: steps per epoch,
+                            ramps in steps, device, the precision it trains in); none in runs from before it
     vocab.json              the vocabulary
     model.safetensors       the weights; the header records the step and a SHA-256 of the tensors
     best.safetensors        train.keep_best: the weights of the best validation so far ("kept" in the header)
@@ -20,9 +23,11 @@ its first page draws before torch is imported. Loading the weights into a model 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +36,7 @@ from .io import atomic_write_bytes, atomic_write_text
 from .vocab import Vocab, VocabError
 
 CONFIG = "config.json"
+SETUP = "setup.json"
 VOCAB = "vocab.json"
 WEIGHTS = "model.safetensors"
 BEST_WEIGHTS = "best.safetensors"
@@ -118,6 +124,58 @@ def check_vocab(run_dir: str | Path, vocab: Vocab, meta: dict[str, str], vocab_s
             f"{run_dir}: vocab.json is not the vocabulary these weights were trained with (its checksum differs "
             "from the one in the weights' header): a token was changed, or the file comes from another run"
         )
+
+
+# -- setup.json: what a run derived -------------------------------------------------------------------
+@dataclass
+class RunSetup:
+    """What the Trainer derived for a run from config.json, the data and the machine it trains on (setup.json,
+    rewritten at every start and resume). config.json stays the configuration as given, so nothing a run
+    computes while it trains is written into it; a run from before this record has none (its config.json
+    then holds the precision it trained in: train.amp and train.bf16_matmul, with train.amp_probe off)."""
+
+    steps_per_epoch: int = 0  # optimizer updates per pass over the training data (batches of train.batch_size)
+    total_steps: int = 0  # the updates it trains to: train.max_steps, or train.epochs in updates
+    warmup_steps: int = 0  # β's ramp in updates (objective.warmup_steps, or warmup_epochs × steps per epoch)
+    C_warmup_steps: int = 0  # the capacity's ramp in updates (likewise from objective.C_warmup_epochs)
+    average_start: int | None = None  # train.average_from: the update of the weight average's first sample; None: off
+    device: str = "cpu"  # where it trains (train.device resolved: cpu, cuda:0, …)
+    world_size: int = 1  # processes that train it together (torchrun)
+    amp: bool = False  # it trains under bf16 autocast (the probe's pick, else train.amp)
+    bf16_matmul: bool = False  # it trains with oneDNN's bf16 matrix products (the probe's pick, else train.bf16_matmul)
+    probed: str | None = None  # the precision probe's pick (fp32, bf16 matmul, bf16); None: none ran, the config's
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> RunSetup:
+        """From setup.json's object; keys a later release may add are left aside, a value of the wrong kind
+        is refused by name (ValueError)."""
+        kwargs = {f.name: raw[f.name] for f in dataclasses.fields(cls) if f.name in raw}
+        for f in dataclasses.fields(cls):
+            value, kind = kwargs.get(f.name), type(f.default)
+            if value is not None and f.default is not None and type(value) is not kind:
+                raise ValueError(f"{f.name} is {value!r}, not a {kind.__name__}")
+        return cls(**kwargs)
+
+
+def read_setup(run_dir: str | Path) -> RunSetup | None:
+    """The run's setup.json, or None when it has none (a run from before the record, or not started)."""
+    path = Path(run_dir) / SETUP
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")
+        return RunSetup.from_dict(raw)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as err:
+        raise CheckpointError(f"{path}: unreadable ({err})") from None
+
+
+def write_setup(run_dir: str | Path, setup: RunSetup) -> None:
+    atomic_write_text(Path(run_dir) / SETUP, json.dumps(setup.to_dict(), indent=2) + "\n")
 
 
 # -- the weights' header (no tensors read) -----------------------------------------------------------

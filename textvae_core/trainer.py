@@ -5,12 +5,21 @@
     result = trainer.fit()
 
 ``fit`` loops over length-bucketed batches, calling :meth:`Trainer.train_step` per batch and
-:meth:`Trainer.validate` / :meth:`Trainer.checkpoint` on schedule. Callbacks receive the trainer and the
-record just written to metrics.jsonl (``on_log``: a training line, ``on_validate``: a validation line,
-``on_checkpoint``: ``{"step", "path"}``) and may call :meth:`Trainer.stop`. A stop — from a callback,
-SIGTERM, SIGINT or ``train.max_minutes`` — checkpoints at the current step and returns; ``--resume``
-then goes on exactly as if there had been no stop (same batches, same random numbers, same Adam and
-learning-rate-schedule state). The run directory is locked while a Trainer holds it.
+:meth:`Trainer.validation` / :meth:`Trainer.checkpoint` on schedule. A validation measures
+(:meth:`Trainer.validate`), then hands its figures, by name, to the pieces that act on them, each owning
+its state and its entry in the resume file: the aggressive phase's end (``aggressive.Phase``), the plateau
+lr (``lr.PlateauLR``), the kept best (``keep_best.KeepBest``) and the weight average's file
+(``averaging.Averaging``, which also samples after each step, as the capacity's multiplier
+``objectives.dual_step`` moves). Callbacks receive the trainer and the record just written to
+metrics.jsonl (``on_log``: a training line, ``on_validate``: a validation line, ``on_checkpoint``:
+``{"step", "path"}``) and may call :meth:`Trainer.stop`. A stop — from a callback, SIGTERM, SIGINT or
+``train.max_minutes`` — checkpoints at the current step and returns; ``--resume`` then goes on exactly as
+if there had been no stop (same batches, same random numbers, same Adam and learning-rate-schedule state).
+The run directory is locked while a Trainer holds it.
+
+The config given is never changed: config.json is its resolved copy (``recipe.resolve``) with the
+vocabulary's size, and what the run derives from it, the data and the machine (steps per epoch, the ramps
+in steps, the device, the precision it trains in) goes to setup.json (``rundir.RunSetup``).
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,17 +43,32 @@ from filelock import FileLock, Timeout
 from tqdm import tqdm
 
 from . import aggressive, distributed
-from .averaging import WeightAverage, sample_due, start_step
-from .checkpoint import fit_weights, load_resume, read_weights, save_average, save_best, save_checkpoint
+from .averaging import Averaging, start_step
+from .checkpoint import fit_weights, load_resume, read_weights, save_checkpoint
 from .config import ConfigError, RunConfig, TrainConfig
 from .data import Corpus, read_corpus
 from .device import autocast, bf16_matmul, cpu_has_bf16, pick_device
+from .keep_best import KeepBest
+from .lr import PlateauLR, cosine_lr
 from .metrics import heldout_bounds
 from .models import build_model
 from .objectives import DualState, capacity_at, dual_step, in_steps, objective_terms
-from .precision import Probe, faster_precision, worth_probing
+from .precision import Mode, Probe, faster_precision, worth_probing
 from .recipe import resolve
-from .rundir import CONFIG, METRICS, TRAIN_LOCK, WEIGHTS, MetricsLog, check_vocab, not_started, read_vocab, write_vocab
+from .rundir import (
+    CONFIG,
+    METRICS,
+    TRAIN_LOCK,
+    WEIGHTS,
+    MetricsLog,
+    RunSetup,
+    check_vocab,
+    not_started,
+    read_setup,
+    read_vocab,
+    write_setup,
+    write_vocab,
+)
 from .validation import check_data_fits, validate
 from .vocab import Vocab
 
@@ -53,6 +77,7 @@ from .vocab import Vocab
 LOGGED = ("loss", "rec", "kl", "elbo", "kl_share", "beta", "grad_norm", "mu_shift", "mu_spread")
 LOCK = TRAIN_LOCK  # held by the training process (rank 0) for as long as it writes the run directory
 EVENTS = ("on_log", "on_validate", "on_checkpoint")
+DUAL = "dual"  # the capacity's multiplier's entry in a resume file (objectives.DualState)
 Callback = Callable[["Trainer", dict[str, Any]], Any]
 
 
@@ -62,17 +87,14 @@ class TrainingError(RuntimeError):
 
 @dataclass
 class TrainState:
-    """Where training stands; saved with every checkpoint (and in the weights' header)."""
+    """Where training stands; saved with every checkpoint (and in the weights' header). The pieces that act
+    after a step or a validation keep their own state beside it (Trainer.checkpoint)."""
 
     step: int = 0  # optimizer updates done
     epoch: int = 0  # passes over the training data completed
     batch: int = 0  # batches of the current epoch done (the epoch's order is replayed from its seed)
     lr: float = 0.0  # learning rate of the next update
     best: float | None = None  # lowest validation −ELBO per sentence so far (None before any validation)
-    best_kept: float | None = None  # train.keep_best: the lowest validation figure so far, whose weights are kept
-    aggressive: bool = False  # train.aggressive: the phase of encoder-only updates is still on
-    mi: float | None = None  # I(x; z) on the validation split at the last validation of that phase
-    multiplier: float = 0.0  # objective.C_control=dual: ν, the multiplier of the constraint KL = C
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -122,12 +144,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def autocast_context(device: torch.device, t: TrainConfig) -> contextlib.AbstractContextManager:
-    """The mixed-precision context of the forward pass: bfloat16 autocast on CUDA and on CPUs with native
-    bf16 when train.amp (textvae_core.device.autocast), else none."""
-    return autocast(device, t.amp)
-
-
 MU_STATS_SENTENCES = 10000  # training sentences whose codes give a batch-normalised μ its population statistics
 
 
@@ -140,16 +156,6 @@ def refresh_mu_stats(model: torch.nn.Module, train_set: Corpus, t: TrainConfig, 
     sub = train_set.subset(rng.sample(range(len(train_set)), min(len(train_set), MU_STATS_SENTENCES)))
     order = sub.batches(t.batch_size, shuffle=True, seed=t.seed, chunk=t.bucket_chunk)
     model.refresh_mu_stats((b.src.to(device), b.lengths) for b in map(sub.batch, order))
-
-
-def cosine_lr(start: float, final: float, step: int, total: int, hold: int = 0) -> float:
-    """The lr of update ``step`` (0-based) of ``total`` on a half cosine from ``start`` to ``final``: a fixed
-    budget spent with the lr falling where the run settles, instead of waiting for validations to stall.
-
-    The first ``hold`` updates stay at ``start`` and the cosine spans the rest: a run trained on at a constant
-    lr then ends on a decay phase of its own length (resumed with a longer budget, it decays from there)."""
-    progress = min(1.0, max(0, step - hold) / max(1, total - hold - 1))
-    return final + (start - final) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def logged_terms(model: torch.nn.Module, cfg: RunConfig) -> tuple[str, ...]:
@@ -186,6 +192,19 @@ def load_encoder(model: torch.nn.Module, source: Path, vocab: Vocab, device: tor
     model.load_state_dict({k: v.float().to(device) for k, v in parts.items()}, strict=False)
 
 
+def resume_parts(saved: dict[str, Any]) -> dict[str, Any]:
+    """Each stateful piece's entry of a resume file. Files written before the pieces had entries of their
+    own kept theirs in the TrainState: the kept best's figure, the aggressive phase (off when the file
+    predates it) and the capacity's multiplier."""
+    state = saved["state"]
+    older = {
+        KeepBest.KEY: {"value": state.get("best_kept")},
+        aggressive.Phase.KEY: {"on": bool(state.get("aggressive", False)), "mi": state.get("mi")},
+        DUAL: {"multiplier": float(state.get("multiplier", 0.0))},
+    }
+    return older | {k: v for k, v in saved.items() if k not in ("state", "optimizer")}
+
+
 def prepare_data(cfg: RunConfig, vocab: Vocab | None = None) -> tuple[Vocab, Corpus, Corpus | None]:
     """Read the training and validation splits; build the vocabulary from training data if needed."""
     d = cfg.data
@@ -214,7 +233,7 @@ def lock_run(run_dir: Path) -> FileLock:
 
 class Trainer:
     """Trains (or resumes) the run ``cfg.train.out``. Construction reads the data, builds the model and
-    optimizer and restores a checkpoint when resuming; :meth:`fit` trains."""
+    optimizer and restores a checkpoint when resuming; :meth:`fit` trains. ``cfg`` itself is never changed."""
 
     def __init__(self, cfg: RunConfig, resume: bool = False, world: distributed.World | None = None) -> None:
         validate(cfg)  # every option's bounds and the settings that go together, before any work
@@ -239,14 +258,14 @@ class Trainer:
             raise
 
     def _setup(self) -> None:
-        cfg, t, main = self.cfg, self.cfg.train, self.world.is_main
+        t, main = self.cfg.train, self.world.is_main
         self.restarted = self.resume and not_started(self.run_dir)  # killed before its first checkpoint
         if self.resume and not self.restarted:
             if main:
                 self._lock = lock_run(self.run_dir)
             vocab = read_vocab(self.run_dir)
             tensors, meta = read_weights(self.run_dir / WEIGHTS)
-            check_vocab(self.run_dir, vocab, meta, cfg.vocab_size)
+            check_vocab(self.run_dir, vocab, meta, self.cfg.vocab_size)
             saved = load_resume(self.run_dir, json.loads(meta.get("step", "0")))
         else:
             if (self.run_dir / CONFIG).exists() and not self.restarted:
@@ -256,8 +275,13 @@ class Trainer:
                     f"{'starts it afresh' if again else 'goes on with it'}, or pick another --out"
                 )
             vocab, tensors, saved = None, None, None
-        self.vocab, self.train_set, self.valid_set = prepare_data(cfg, vocab)
-        cfg.vocab_size = len(self.vocab)
+        self.vocab, self.train_set, self.valid_set = prepare_data(self.cfg, vocab)
+        # the vocabulary's size is a dimension of the model: the one field config.json adds to the resolved copy
+        self.cfg = cfg = replace(self.cfg, vocab_size=len(self.vocab))
+        self.n_batches = math.ceil(len(self.train_set) / t.batch_size)
+        self.objective = in_steps(cfg.objective, self.n_batches)  # ramps set in epochs, counted in steps
+        self.total_steps = t.max_steps or math.ceil(t.epochs * self.n_batches)
+        self.average_start = start_step(t, self.n_batches)
         distributed.init(self.world, self.device)
         seed_everything(t.seed)
         self.model = build_model(cfg.model, len(self.vocab)).to(self.device)
@@ -265,23 +289,17 @@ class Trainer:
         if saved is None and t.init_from:
             load_encoder(self.model, Path(t.init_from), self.vocab, self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=t.lr, fused=True)  # one kernel for all tensors
-        # the lr falls by train.lr_decay after train.lr_patience validations without a −ELBO at least
-        # train.lr_min_gain below the best: a plateau that still creeps down by hundredths counts as one
-        self.scheduler = (
-            torch.optim.lr_scheduler.ReduceLROnPlateau(
-                self.optimizer,
-                mode="min",
-                factor=t.lr_decay,
-                patience=max(1, t.lr_patience) - 1,  # torch counts validations *beyond* its patience
-                threshold=t.lr_min_gain,
-                threshold_mode="abs",  # nats per sentence, whatever the −ELBO's size
-                eps=0.0,  # decay however small the lr already is
-            )
-            if t.lr_decay < 1.0
+        self.state = TrainState(lr=t.lr)
+        # what acts after a step or a validation, each with its own state (and entry in the resume file)
+        self.dual = DualState()  # objective.C_control=dual: ν, the multiplier of the constraint KL = C
+        self.phase = aggressive.Phase(t.aggressive)
+        self.plateau = PlateauLR(self.optimizer, t) if t.lr_decay < 1.0 else None
+        self.keeper = KeepBest(self.run_dir, t.keep_best)
+        self.averaging = (
+            Averaging(self.model, self.run_dir, self.average_start, t.average_every)
+            if self.average_start is not None
             else None
         )
-        self.state = TrainState(lr=t.lr, aggressive=t.aggressive)
-        self.average = WeightAverage(self.model) if t.average_from > 0 else None  # filled from average_from on
         self._sides = aggressive.encoder_side(self.model)  # (encoder side, the rest): train.aggressive steps them apart
         if saved is not None:
             self._restore(tensors, saved)
@@ -299,25 +317,53 @@ class Trainer:
 
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.net = DistributedDataParallel(self.model, device_ids=ids)  # broadcasts rank 0's weights
-        self.n_batches = math.ceil(len(self.train_set) / t.batch_size)
-        self.objective = in_steps(cfg.objective, self.n_batches)  # ramps set in epochs, counted in steps
-        self.total_steps = t.max_steps or math.ceil(t.epochs * self.n_batches)
-        self.average_start = start_step(t, self.n_batches)
-        self.probe = self._choose_precision() if saved is None else None
+        self.precision = self._precision(resumed=saved is not None)
         if main:
-            cfg.save(self.run_dir / CONFIG)  # on resume, records changed training lengths
+            cfg.save(self.run_dir / CONFIG)  # the config as given, resolved; on resume, with its changed train.*
+            write_setup(self.run_dir, self.setup_record())
         distributed.barrier(self.world)
 
     @property
     def lr_moves(self) -> bool:
         """A plateau decay or a cosine: the lr is logged with training and validation lines."""
-        return self.scheduler is not None or self.cfg.train.lr_schedule == "cosine"
+        return self.plateau is not None or self.cfg.train.lr_schedule == "cosine"
 
-    def _choose_precision(self) -> Probe | None:
-        """train.amp_probe on a CPU with native bf16: train in whichever precision runs this model fastest
+    def setup_record(self) -> RunSetup:
+        """What this run derived from its config, its data and this machine (setup.json)."""
+        return RunSetup(
+            steps_per_epoch=self.n_batches,
+            total_steps=self.total_steps,
+            warmup_steps=self.objective.warmup_steps,
+            C_warmup_steps=self.objective.C_warmup_steps,
+            average_start=self.average_start,
+            device=str(self.device),
+            world_size=self.world.size,
+            amp=self.precision.amp,
+            bf16_matmul=self.precision.bf16_matmul,
+            probed=self.probed,
+        )
+
+    def _precision(self, resumed: bool) -> Mode:
+        """The precision the run trains in: at its start the probe's pick where one runs (_probe_precision),
+        else the config's train.amp and train.bf16_matmul. A resume keeps the pick setup.json recorded while
+        the config still asks for the probe (amp and amp_probe); a config that names its precision trains in
+        it. A run from before setup.json has its pick in config.json (amp_probe off there)."""
+        t = self.cfg.train
+        told = Mode(t.amp, t.bf16_matmul)
+        self.probe = self._probe_precision() if not resumed else None
+        if not resumed:
+            self.probed = self.probe.choice if self.probe is not None else None
+            return self.probe.mode if self.probe is not None else told
+        before = read_setup(self.run_dir)
+        picked = before is not None and before.probed is not None and t.amp and t.amp_probe
+        self.probed = before.probed if picked else None  # type: ignore[union-attr]
+        return Mode(before.amp, before.bf16_matmul) if picked else told  # type: ignore[union-attr]
+
+    def _probe_precision(self) -> Probe | None:
+        """train.amp_probe on a CPU with native bf16: whichever precision runs this model fastest
         (textvae_core.precision: fp32, fp32 with bf16 matrix products, bf16 autocast), timed on the first
-        batches of epoch 0. config.json records the choice in train.amp and train.bf16_matmul (and amp_probe
-        false), so a resume trains on in it."""
+        batches of epoch 0 on a copy of the model (the run trains as if no probe had run); None where no
+        probe runs."""
         t = self.cfg.train
         native = self.device.type == "cpu" and cpu_has_bf16()
         if not (t.amp and t.amp_probe and native) or self.world.parallel or not worth_probing(self.model):
@@ -330,33 +376,42 @@ class Trainer:
                 out = model(batch, word_dropout=t.word_dropout, unk_id=self.vocab.unk_id)
             return sum(v.float().sum() for v in (out.rec, out.kl, out.bow, out.aux_rec) if v is not None)
 
-        probe = faster_precision(self.model, loss_of)
-        t.amp, t.bf16_matmul, t.amp_probe = probe.mode.amp, probe.mode.bf16_matmul, False
-        return probe
+        return faster_precision(self.model, loss_of)
 
     def _epoch_batches(self, epoch: int) -> list[list[int]]:
         """The shuffled batches of one epoch: seeded by train.seed and the epoch, the same on every rank."""
         t = self.cfg.train
         return self.train_set.batches(t.batch_size, shuffle=True, seed=t.seed * 100003 + epoch, chunk=t.bucket_chunk)
 
+    def _stateful(self) -> dict[str, KeepBest | aggressive.Phase | PlateauLR | Averaging]:
+        """The pieces with state of their own, by their entry in a resume file (the multiplier: DUAL)."""
+        pieces: dict[str, KeepBest | aggressive.Phase | PlateauLR | Averaging] = {
+            KeepBest.KEY: self.keeper,
+            aggressive.Phase.KEY: self.phase,
+        }
+        if self.plateau is not None:
+            pieces[PlateauLR.KEY] = self.plateau
+        if self.averaging is not None:
+            pieces[Averaging.KEY] = self.averaging
+        return pieces
+
     def _restore(self, tensors: dict[str, torch.Tensor], saved: dict[str, Any]) -> None:
         t = self.cfg.train
         fit_weights(self.model, tensors, self.run_dir)  # a config.json changed since (e.g. z_dim): a clear error
         self.optimizer.load_state_dict(saved["optimizer"])
         self.state = TrainState.from_dict(saved["state"], lr=t.lr)
-        if self.scheduler is None:
+        parts = resume_parts(saved)
+        for key, piece in self._stateful().items():
+            if parts.get(key) is not None:  # else: switched on by this resume (averaging, a plateau decay)
+                piece.load_state_dict(parts[key])
+        self.dual = DualState(**parts[DUAL])
+        if self.plateau is None:
             self.state.lr = t.lr  # a constant lr may be changed on resume (--lr=…)
-        elif "scheduler" in saved:
-            self.scheduler.load_state_dict(saved["scheduler"])
-            self.scheduler.threshold = t.lr_min_gain  # a resume may change it (train.* options may change)
-        else:  # a run resumed with a decay it trained without, or a resume file from before the Trainer
-            best = self.state.best_kept if t.keep_best else self.state.best  # the figure the plateau watches
-            self.scheduler.best = best if best is not None else math.inf
-            self.scheduler.num_bad_epochs = int(saved["state"].get("bad_validations", 0))
+        elif PlateauLR.KEY not in parts:  # resumed with a decay it trained without, or a file before the Trainer
+            best = self.keeper.value if t.keep_best else self.state.best  # the figure the plateau watches
+            self.plateau.start_from(best, int(saved["state"].get("bad_validations", 0)))
         for group in self.optimizer.param_groups:  # the configured lr, or where the plateau decay had brought it
             group["lr"] = self.state.lr
-        if self.average is not None and "average" in saved:  # else averaging was switched on by this resume
-            self.average.load_state_dict(saved["average"])
         torch.set_rng_state(saved["rng_cpu"])
         if "rng_cuda" in saved and self.device.type == "cuda":
             torch.cuda.set_rng_state_all(saved["rng_cuda"])
@@ -407,7 +462,7 @@ class Trainer:
         t, state = self.cfg.train, self.state
         shard = self.world.shard(indices) or indices[:1]  # a rank without sentences computes on one, counted 0 times
         batch = self.train_set.batch(shard).to(self.device)
-        with autocast_context(self.device, t):
+        with autocast(self.device, self.precision.amp):
             out = self.net(batch, word_dropout=t.word_dropout, unk_id=self.vocab.unk_id)
         sizes = self.world.shard_sizes(len(indices))
 
@@ -423,7 +478,7 @@ class Trainer:
             aux_rec=gather(out.aux_rec),
             kl_terms={name: gather(v) for name, v in (out.kl_terms or {}).items()},
             kl_dims=gather(out.kl_dims) if self.cfg.objective.free_bits > 0 else None,
-            multiplier=state.multiplier,
+            multiplier=self.dual.multiplier,
         )
         return terms, out.mu
 
@@ -472,20 +527,21 @@ class Trainer:
     def train_step(self, indices: list[int]) -> torch.Tensor:
         """One optimizer update on the global batch ``indices`` (after the aggressive phase's encoder-only
         updates while it lasts: the update itself then moves the decoder side alone); returns the LOGGED
-        values of the whole batch. A non-finite value stops before the update. Under train.bf16_matmul the
-        step's matrix products (forward and backward) run in bf16; validation stays in full precision."""
-        with bf16_matmul(self.device, self.cfg.train.bf16_matmul):
+        values of the whole batch. A non-finite value stops before the update. With bf16 matrix products
+        (train.bf16_matmul, or the probe's pick) the step's products, forward and backward, run in bf16;
+        validation stays in full precision."""
+        with bf16_matmul(self.device, self.precision.bf16_matmul):
             return self._train_step(indices)
 
     def _train_step(self, indices: list[int]) -> torch.Tensor:
         state = self.state
-        inner = self._encoder_updates(indices) if state.aggressive else 0
+        inner = self._encoder_updates(indices) if self.phase.on else 0
         terms, mu = self._terms(indices)
         mu = mu.detach().float()
         terms["mu_shift"] = mu.mean(0).pow(2).sum()
         terms["mu_spread"] = mu.var(0, unbiased=False).sum() if mu.size(0) > 1 else mu.new_zeros(())
         terms["enc_updates"] = torch.tensor(float(inner))
-        terms["multiplier"] = torch.tensor(state.multiplier)  # ν of this step
+        terms["multiplier"] = torch.tensor(self.dual.multiplier)  # ν of this step
         self.optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()
         if self.cfg.train.lr_schedule == "cosine":  # from the step count, so a resume lands on the same curve
@@ -493,91 +549,113 @@ class Trainer:
             state.lr = cosine_lr(t.lr, t.lr_final, state.step, self.total_steps, round(t.lr_hold * self.n_batches))
             for group in self.optimizer.param_groups:
                 group["lr"] = state.lr
-        if state.aggressive:
+        if self.phase.on:
             aggressive.drop_grads(self._sides[0])
         gnorm = self._clipped_norm()
         values = torch.stack([(gnorm if k == "grad_norm" else terms[k]).detach().float().cpu() for k in self.logged])
         self._refuse_non_finite(dict(zip(self.logged, values, strict=True)))
         self.optimizer.step()
-        state.multiplier = dual_step(
-            DualState(state.multiplier), float(terms["kl"]), state.step, self.objective
-        ).multiplier
+        self.dual = dual_step(self.dual, float(terms["kl"]), state.step, self.objective)
         state.step += 1
         state.batch += 1
-        if self.average is not None and sample_due(state.step, self.average_start, self.cfg.train.average_every):
-            self.average.add(self.model)
+        if self.averaging is not None:
+            self.averaging.after_step(state.step, self.model)
         return values
 
-    def validate(self, scheduled: bool = True) -> dict[str, float] | None:
-        """Held-out R, D and −ELBO on the validation split (rank 0), logged; a ``scheduled`` validation
-        (every val_every steps, or at an epoch's end) also steps the plateau lr schedule on every rank."""
+    def validation(self, scheduled: bool = True) -> dict[str, float] | None:
+        """Validate, then hand the figures, by name, to each piece that acts on them; returns rank 0's
+        figures (None on the other ranks and without a validation split). A ``scheduled`` validation (every
+        val_every steps, or at an epoch's end) also counts for the aggressive phase and the plateau lr, on
+        every rank. The log gets, in this order: the phase's end, the validation's line (with the lr the
+        plateau left, as the reproduction report reads it), the kept best."""
         self._marks["val"] = self.state.step
-        figures, model = None, self.used_model()
-        if self.world.is_main:  # a batch-normalised μ gets its population statistics before every evaluation
-            refresh_mu_stats(self.model, self.train_set, self.cfg.train, self.device)
-            if model is not self.model:  # the weight average: its own statistics, and the run's weights now
-                refresh_mu_stats(model, self.train_set, self.cfg.train, self.device)
-                save_average(self.run_dir, model, self.state.to_dict(), self.average.count)  # type: ignore[union-attr]
-        if self.world.is_main and self.valid_set is not None:
-            batch_size = max(self.cfg.train.batch_size, 128)
-            mi = self.state.aggressive and scheduled  # I(x; z) decides whether the aggressive phase goes on
-            figures = heldout_bounds(model, self.valid_set, self.device, batch_size=batch_size, mi=mi)
-        nll = distributed.from_main(figures["nll_bound"] if figures else None, self.world, self.device)
+        model = self.used_model()
+        figures = self.validate(model, mi=scheduled and self.phase.on)
+        self._save_average(model)
+        nll = self._shared(figures, "nll_bound")
         if nll is None:
             return None
         self.state.best = nll if self.state.best is None else min(self.state.best, nll)
-        if self.state.aggressive and scheduled:
-            self._aggressive_phase(distributed.from_main(figures["mi"] if figures else None, self.world, self.device))
-        if scheduled and self.scheduler is not None:  # the plateau watches the figure the run keeps its best by
-            watched = self.cfg.train.keep_best or "nll_bound"
-            if watched != "nll_bound":
-                nll = distributed.from_main(figures[watched] if figures else None, self.world, self.device)
-            self.scheduler.step(nll)
-            self.state.lr = float(self.optimizer.param_groups[0]["lr"])
+        if scheduled:
+            self._end_aggressive_phase(figures)
+            self._step_plateau(figures)
         if figures is None:
             return None
-        record = {"step": self.state.step, "epoch": self.state.epoch, "split": "valid", **figures}
-        if self.lr_moves:
-            record["lr"] = self.state.lr
-        if model is not self.model:
-            record["averaged"] = self.average.count  # type: ignore[union-attr]
-        self._write(record)
+        record = self._log_validation(figures, model)
         self._keep_best(figures, model)
         self._emit("on_validate", record)
         return figures
 
-    def _aggressive_phase(self, mi: float) -> None:
-        """End the aggressive phase at the first validation whose I(x; z) is below the one before."""
-        previous, self.state.mi = self.state.mi, mi
-        if not aggressive.phase_goes_on(previous, mi):
-            self.state.aggressive = False
-            self._event("aggressive_ended", mi=round(mi, 4), previous_mi=round(previous, 4))
+    def validate(self, model: torch.nn.Module | None = None, mi: bool = False) -> dict[str, float] | None:
+        """Measure held-out R, D and −ELBO of ``model`` (by default the weights in use, used_model()) on the
+        validation split, and I(x; z) with ``mi``; rank 0 measures (None on the others and without a split).
+        A batch-normalised μ gets its population statistics first, in the model trained and the one measured."""
+        model = self.used_model() if model is None else model
+        if not self.world.is_main:
+            return None
+        refresh_mu_stats(self.model, self.train_set, self.cfg.train, self.device)
+        if model is not self.model:  # the weight average: its own statistics
+            refresh_mu_stats(model, self.train_set, self.cfg.train, self.device)
+        if self.valid_set is None:
+            return None
+        batch_size = max(self.cfg.train.batch_size, 128)
+        return heldout_bounds(model, self.valid_set, self.device, batch_size=batch_size, mi=mi)
+
+    def _shared(self, figures: dict[str, float] | None, key: str) -> float | None:
+        """Rank 0's figure ``key`` on every rank: what the lr and the aggressive phase must agree on."""
+        return distributed.from_main(figures[key] if figures else None, self.world, self.device)
+
+    def _save_average(self, model: torch.nn.Module) -> None:
+        """The weight average as a validation just measured it, to average.safetensors (rank 0)."""
+        if self.averaging is not None and model is not self.model and self.world.is_main:
+            self.averaging.save(model, self.state.to_dict())
+
+    def _end_aggressive_phase(self, figures: dict[str, float] | None) -> None:
+        """While the phase lasts, the validation's I(x; z) may end it (aggressive.Phase); an event says so."""
+        if not self.phase.on:
+            return
+        ended = self.phase.after_validation(self._shared(figures, "mi"))  # type: ignore[arg-type]
+        if ended is not None:
+            self._event("aggressive_ended", **ended)
+
+    def _step_plateau(self, figures: dict[str, float] | None) -> None:
+        """The plateau lr counts the validation's figure (lr.PlateauLR); the next update takes its lr."""
+        if self.plateau is not None:
+            watched = self._shared(figures, self.plateau.watched)
+            self.state.lr = self.plateau.after_validation(watched)  # type: ignore[arg-type]
+
+    def _log_validation(self, figures: dict[str, float], model: torch.nn.Module) -> dict[str, Any]:
+        """The validation's line of metrics.jsonl: its figures, the lr where it moves, the samples averaged."""
+        record = {"step": self.state.step, "epoch": self.state.epoch, "split": "valid", **figures}
+        if self.lr_moves:
+            record["lr"] = self.state.lr
+        if model is not self.model:
+            record["averaged"] = self.averaging.count  # type: ignore[union-attr]
+        self._write(record)
+        return record
+
+    def _keep_best(self, figures: dict[str, float], model: torch.nn.Module) -> None:
+        """train.keep_best: a new low keeps the weights it measured (keep_best.KeepBest); an event says so."""
+        averaged = self.averaging.count if model is not self.model else 0  # type: ignore[union-attr]
+        kept = self.keeper.after_validation(figures, model, self.state.to_dict(), averaged)
+        if kept is not None:
+            self._event("kept_best", by=self.keeper.by, value=round(kept, 4))
 
     def used_model(self) -> torch.nn.Module:
         """The weights validation measures and the run is used with: the weight average once it holds a
         sample (train.average_from), else the model being trained."""
-        if self.average is None or not self.average.count:
-            return self.model
-        return self.average.model(self.model)
-
-    def _keep_best(self, figures: dict[str, float], model: torch.nn.Module) -> None:
-        """train.keep_best: a validation figure lower than any before keeps the weights it measured."""
-        keep = self.cfg.train.keep_best
-        if not keep or (self.state.best_kept is not None and figures[keep] >= self.state.best_kept):
-            return
-        self.state.best_kept = float(figures[keep])
-        averaged = self.average.count if model is not self.model else 0  # type: ignore[union-attr]
-        save_best(self.run_dir, model, self.state.to_dict(), keep, self.state.best_kept, averaged)
-        self._event("kept_best", by=keep, value=round(self.state.best_kept, 4))
+        mean = self.averaging.model(self.model) if self.averaging is not None else None
+        return self.model if mean is None else mean
 
     def checkpoint(self) -> None:
-        """Weights, optimizer, RNG and schedule state at the current step (rank 0 writes)."""
+        """Weights, optimizer, RNG and schedule state at the current step, and each stateful piece's own
+        entry (rank 0 writes)."""
         self._marks["ckpt"] = self.state.step
         if not self.world.is_main:
             return
-        extra: dict[str, Any] = {"scheduler": self.scheduler.state_dict()} if self.scheduler is not None else {}
-        if self.average is not None and self.average.count:
-            extra["average"] = self.average.state_dict()
+        parts = {key: piece.state_dict() for key, piece in self._stateful().items()}
+        extra: dict[str, Any] = {key: part for key, part in parts.items() if part is not None}
+        extra[DUAL] = asdict(self.dual)
         save_checkpoint(self.run_dir, self.model, self.optimizer, self.state.to_dict(), extra)
         self._emit("on_checkpoint", {"step": self.state.step, "path": str(self.run_dir)})
 
@@ -602,12 +680,7 @@ class Trainer:
         self._marks = {"val": -1, "ckpt": -1}
         bar = tqdm(total=self.total_steps, initial=state.step, disable=not (t.progress and main), unit="step")
         window, started, valid, stopping = _LogWindow(self.logged), time.monotonic(), None, False
-        self._event("start", total_steps=self.total_steps, world_size=self.world.size, resumed=self.resume,
-                    pid=os.getpid(), device=str(self.device))  # fmt: skip
-        if self.probe is not None:
-            p = self.probe
-            ms = {f"{name.replace(' ', '_')}_ms": round(1000 * s, 1) for name, s in p.seconds.items()}
-            self._event("precision", choice=p.choice, bf16=p.mode.amp, bf16_matmul=p.mode.bf16_matmul, **ms)
+        self._log_start()
         self.model.train()
         try:
             with self._signals():
@@ -619,7 +692,7 @@ class Trainer:
                         if state.step % max(1, t.log_every) == 0 or state.step == self.total_steps:
                             self._log_train(window, bar)
                         if t.val_every and state.step % t.val_every == 0:
-                            valid = self.validate() or valid
+                            valid = self.validation() or valid
                             self.checkpoint()
                         elif t.ckpt_every and state.step % t.ckpt_every == 0:
                             self.checkpoint()
@@ -629,7 +702,7 @@ class Trainer:
                     else:  # the epoch is complete
                         state.epoch, state.batch = state.epoch + 1, 0
                         if not t.val_every:
-                            valid = self.validate() or valid
+                            valid = self.validation() or valid
                         self.checkpoint()
                         continue
                     break
@@ -645,6 +718,15 @@ class Trainer:
             if self._log is not None:
                 self._log.close()
             self._release()
+
+    def _log_start(self) -> None:
+        """The start event, and the precision probe's timings when one ran (setup.json keeps its pick)."""
+        self._event("start", total_steps=self.total_steps, world_size=self.world.size, resumed=self.resume,
+                    pid=os.getpid(), device=str(self.device))  # fmt: skip
+        if self.probe is not None:
+            p = self.probe
+            ms = {f"{name.replace(' ', '_')}_ms": round(1000 * s, 1) for name, s in p.seconds.items()}
+            self._event("precision", choice=p.choice, bf16=p.mode.amp, bf16_matmul=p.mode.bf16_matmul, **ms)
 
     def _log_train(self, window: _LogWindow, bar: tqdm) -> None:
         """One training line of metrics.jsonl: the means since the last one, and tokens per second."""
@@ -667,7 +749,7 @@ class Trainer:
         if at_epoch_end:
             state.epoch, state.batch = state.epoch + 1, 0
         if self._marks["val"] != state.step and (not stopping or at_epoch_end):
-            valid = self.validate(scheduled=at_epoch_end and not self.cfg.train.val_every)
+            valid = self.validation(scheduled=at_epoch_end and not self.cfg.train.val_every)
         if self._marks["ckpt"] != state.step:
             self.checkpoint()
         return valid
