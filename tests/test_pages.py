@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -72,6 +73,8 @@ def test_rate_distortion_shows_every_beta_c_run(run_folder: Path, monkeypatch) -
     at = open_page("rate_distortion", run_folder, monkeypatch)
     charts = at.get("plotly_chart")
     assert len(charts) >= 3  # R–D, KL against C, two training curves
+    rd = json.loads(charts[0].proto.spec)["data"]  # one curve, named in the legend by its runs' group name
+    assert [t["name"] for t in rd] == ["tiny-bc*"] and "%{x:.2f}" in rd[0]["hovertemplate"]
     table = at.dataframe[0].value
     assert list(table["C"]) == sorted(table["C"]) and len(table) == 2
     valid = at.radio(key="rd_valid")  # validation curves of the chosen runs, one figure at a time
