@@ -122,6 +122,13 @@ def test_with_a_secret_only_its_holders_train(root: Path, address) -> None:
     assert any(b.label == "Launch" for b in at.button)
 
 
+def test_the_form_marks_the_test_size(root: Path) -> None:
+    """The tiny size reconstructs next to nothing on a real corpus: the form says it is a test size."""
+    size = dict((s.label, s) for s in open_page().selectbox)["Size"]
+    assert "tiny (a test size: learns next to nothing)" in size.options
+    assert all("test size" not in o for o in size.options if not o.startswith("tiny"))
+
+
 def test_a_stopped_jobs_bar_and_row_speak_plainly(corpus_dir: Path, root: Path) -> None:
     """A stopped job's table row has no "None" and its bar gives no time left; the times and the message are not
     cut off."""
