@@ -600,13 +600,29 @@ class Progress:
     def fraction(self) -> float:
         return min(1.0, self.step / self.total) if self.total else 0.0
 
-    def text(self) -> str:
-        parts = [f"step {self.step:,} / {self.total:,}", f"epoch {self.epoch}"]
+    def text(self, state: str = "running") -> str:
+        """The bar's words: speed and the time left while the job trains (``state`` starting or running);
+        after it, where it ended and how (a stopped job has no time left to give)."""
+        parts = [
+            f"step {self.step:,} of {self.total:,}" if self.total else f"step {self.step:,}",
+            f"epoch {self.epoch}",
+        ]
+        if state not in ("starting", "running"):
+            return " · ".join([*parts, WHERE_IT_ENDED.get(state, state)])
         if self.tok_per_s:
             parts.append(f"{self.tok_per_s:,.0f} tokens/s")
         if self.eta_s is not None:
-            parts.append(f"ETA {format_seconds(self.eta_s)}")
+            parts.append(f"about {format_seconds(self.eta_s)} left")
         return " · ".join(parts)
+
+
+WHERE_IT_ENDED = {  # the progress bar's last words once a job no longer trains
+    "finished": "training finished",
+    "evaluating": "training finished; evaluating",
+    "stopped": "stopped here (resume goes on from the last checkpoint)",
+    "failed": "failed here",
+    "queued": "waiting in the queue",
+}
 
 
 def progress(records: list[dict[str, Any]], window: int = 20) -> Progress | None:

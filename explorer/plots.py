@@ -10,8 +10,16 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from .labels import label
+from .runs import curve_names
 
 HOVER_LATENT = ["active_units", "log_det_cov", "mean_sq_norm", "C", "m", "beta"]  # data keys (explorer.labels)
+
+
+def with_curves(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with a ``curve`` column: each row's rate–distortion curve under a short name (the group name
+    of its runs, explorer.runs.curve_names); the full ``model`` string stays for the hover."""
+    names = curve_names(table.to_dict("records"))
+    return table.assign(curve=[names.get(m, m) for m in table["model"]])
 
 
 def model_colors(table: pd.DataFrame) -> dict[str, str]:
@@ -19,28 +27,34 @@ def model_colors(table: pd.DataFrame) -> dict[str, str]:
     rows each chart keeps)."""
     q = px.colors.qualitative  # Plotly's ten, then Dark24's that differ: a shipped set of runs has more than ten curves
     palette = list(dict.fromkeys(q.Plotly + q.Dark24))
-    return {m: palette[i % len(palette)] for i, m in enumerate(sorted(table["model"].dropna().unique()))}
+    return {m: palette[i % len(palette)] for i, m in enumerate(sorted(table["curve"].dropna().unique()))}
+
+
+def _hover(df: pd.DataFrame, columns: list[str]) -> dict[str, object]:
+    """plotly hover_data: each column under its screen label, numbers to two decimals."""
+    return {c: ":.2f" if df[c].dtype.kind == "f" else True for c in columns if c in df.columns}
 
 
 def rate_distortion(table: pd.DataFrame) -> go.Figure:
-    """D against R, one line per model (architecture and size), points ordered by R; hover: latent statistics.
+    """D against R, one line per model (architecture and size) named by its runs' group, points ordered by R;
+    hover: the model, R and D to two decimals, latent statistics.
 
     ``customdata[0]`` of each point is the run's path, so a click can select that run.
     """
-    df = table.dropna(subset=["kl", "rec"]).sort_values(["model", "kl"])
-    hover = [c for c in HOVER_LATENT if c in df.columns]
+    table = with_curves(table)
+    df = table.dropna(subset=["kl", "rec"]).sort_values(["curve", "kl"])
     fig = px.line(
         df,
         x="kl",
         y="rec",
-        color="model",
+        color="curve",
         color_discrete_map=model_colors(table),
         markers=True,
         hover_name="run",
-        hover_data={c: ":.2f" if df[c].dtype.kind == "f" else True for c in hover},
+        hover_data={"curve": False, "model": True, "kl": ":.2f", "rec": ":.2f"} | _hover(df, HOVER_LATENT),
         custom_data=["path"],
-        labels={c: label(c) for c in hover}
-        | {"kl": "rate R = KL (nats / sentence)", "rec": "distortion D (nats / sentence)"},
+        labels={c: label(c) for c in HOVER_LATENT}
+        | {"kl": "rate R = KL (nats / sentence)", "rec": "distortion D (nats / sentence)", "curve": "runs"},
     )
     fig.update_traces(marker={"size": 10})
     fig.update_layout(clickmode="event+select", margin={"t": 30}, legend={"title": "", "orientation": "h", "y": -0.25})
@@ -50,17 +64,18 @@ def rate_distortion(table: pd.DataFrame) -> go.Figure:
 def kl_against_target(table: pd.DataFrame) -> go.Figure:
     """Achieved KL against the capacity C of β_C runs, with the target KL = C and the ±1 nat band. Points take
     their curve's colour from the rate–distortion chart beside it, whose legend names them."""
+    table = with_curves(table)
     df = table.dropna(subset=["C", "kl"])
     fig = px.scatter(
         df,
         x="C",
         y="kl",
-        color="model",
+        color="curve",
         color_discrete_map=model_colors(table),
         hover_name="run",
-        hover_data={"model": True},
+        hover_data={"curve": True, "C": ":.2f", "kl": ":.2f"},
         custom_data=["path"],
-        labels={"C": "capacity C (nats)", "kl": "achieved KL (nats / sentence)"},
+        labels={"C": "capacity C (nats)", "kl": "achieved KL (nats / sentence)", "curve": "runs"},
     )
     fig.update_traces(showlegend=False)
     hi = float(max([1.0, *df["C"].tolist(), *df["kl"].tolist()])) * 1.05

@@ -4,6 +4,7 @@ family and its latent's parts come from config.json through ``textvae_core.layou
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -333,6 +334,44 @@ def headline(run: RunSummary) -> dict[str, object]:
     else:
         row |= {"source": "none yet"}
     return row
+
+
+def group_name(names: list[str]) -> str:
+    """What a set of run names has in common, as a pattern: the words (split at "-") they share, a word that
+    differs only in its number as its stem and "*" (c10, c20 → c*), any other difference as one "*":
+    sweep-lstm-c10 … c100 → "sweep-lstm-c*", ptb-lstm-vae and ptb-lstm-autogen-m1 → "ptb-lstm-*"."""
+    names = sorted(set(names))
+    if len(names) == 1:
+        return names[0]
+    split = [n.split("-") for n in names]
+    words: list[str] = []
+    for i in range(max(len(s) for s in split)):
+        column = [s[i] if i < len(s) else None for s in split]
+        if None not in column and len(set(column)) == 1:
+            words.append(column[0])
+            continue
+        stems = {re.sub(r"[0-9.]+$", "", w) for w in column if w is not None}
+        word = f"{stems.pop()}*" if None not in column and len(stems) == 1 and "" not in stems else "*"
+        if not (word == "*" and words and words[-1] == "*"):
+            words.append(word)
+        if word == "*" and None in column:  # names of different lengths: the rest is one difference
+            break
+    return "-".join(words)
+
+
+def curve_names(table: Iterable[dict[str, object]]) -> dict[str, str]:
+    """A short legend name for each rate–distortion curve (rows' ``model``): the group name of its runs
+    (:func:`group_name`); two curves whose runs give the same name add their architecture, and a name that
+    still says nothing ("*") or still names two curves is the curve's full model string (one name, one curve)."""
+    runs: dict[str, list[str]] = {}
+    for row in table:
+        if isinstance(row.get("model"), str):
+            runs.setdefault(str(row["model"]), []).append(str(row["run"]))
+    names = {model: group_name(members) for model, members in runs.items()}
+    taken = list(names.values())
+    names = {m: n if taken.count(n) == 1 else f"{n} ({m.split(',')[0]})" for m, n in names.items()}
+    taken = list(names.values())
+    return {m: n if taken.count(n) == 1 and n.strip("*-") else m for m, n in names.items()}
 
 
 KNOBS = ("C", "m", "beta", "alpha")  # the objective family's knobs a slider walks over

@@ -208,20 +208,35 @@ def capacity(run_dir: Path) -> float | None:
         return None
 
 
-def job_row(status: JobStatus) -> dict[str, object]:
-    """One row of the jobs table."""
+JOB_COLUMNS = {  # the jobs table's column widths: times and messages are read whole, not cut off
+    "run": "medium", "state": "small", "last checkpoint": "small", "queued": "medium", "started": "medium",
+    "ended": "medium", "evaluate": "small", "pid": "small", "message": "large",
+}  # fmt: skip
+
+
+def when(t: float | None) -> str:
+    """A job's time as the table shows it: the clock time today, the day and clock time before; "" for none."""
+    if not t:
+        return ""
+    same_day = time.localtime(t)[:3] == time.localtime()[:3]
+    return time.strftime("%H:%M:%S" if same_day else "%d %b %H:%M", time.localtime(t))
+
+
+def job_row(status: JobStatus) -> dict[str, str]:
+    """One row of the jobs table, in words: no "None", a time only where there is one, a pid only while the job
+    runs, the last checkpoint as a step."""
     job = status.job
-    stamp = lambda t: time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else ""  # noqa: E731
+    step = status.checkpoint_step
     return {
         "run": status.name,
         "state": status.state,
-        "last checkpoint": status.checkpoint_step,
-        "queued": stamp(job.get("queued_at")),
-        "started": stamp(job.get("started_at")),
-        "ended": stamp(job.get("ended_at")) if status.state not in ACTIVE else "",
-        "evaluate": bool(job.get("evaluate")),
-        "pid": job.get("pid") if status.state in ACTIVE else None,
-        "message": status.message,
+        "last checkpoint": f"step {step:,}" if step is not None else "none yet",
+        "queued": when(job.get("queued_at")),
+        "started": when(job.get("started_at")),
+        "ended": when(job.get("ended_at")) if status.state not in ACTIVE else "",
+        "evaluate": "yes" if job.get("evaluate") else "no",
+        "pid": str(job["pid"]) if status.state in ACTIVE and job.get("pid") else "",
+        "message": status.message or "",
     }
 
 

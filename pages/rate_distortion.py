@@ -8,7 +8,7 @@ import streamlit as st
 from explorer import labels, plots
 from explorer.references import SOURCE, beta_c_table
 from explorer.runs import corpora_first_chosen, headline
-from explorer.ui import nav, widgets
+from explorer.ui import keys, nav, widgets
 from textvae_core.rundir import read_metrics
 
 nav.page("Rate–distortion")
@@ -29,9 +29,10 @@ with right:
     if shown["C"].notna().any():
         st.plotly_chart(plots.kl_against_target(shown), key="klc", width="stretch")
 points = (event or {}).get("selection", {}).get("points", []) if event else []
+widgets.choose_clicked([p["customdata"][0] for p in points if p.get("customdata")], keys.RD_HISTORY)
 if points:
-    widgets.set_chosen([p["customdata"][0] for p in points if p.get("customdata")])
-    st.success("Chosen: " + ", ".join(f"**{r.name}**" for r in widgets.chosen_runs(runs)))
+    chosen = widgets.chosen_runs(runs)  # what "Runs to plot" below starts from, and every other page
+    st.success("Chosen: " + ", ".join(f"**{r.name}**" for r in chosen))
 
 cols = ["run", "model", "C", "m", "beta", "kl", "rec", "nll_bound", "active_units", "log_det_cov", "mean_sq_norm"]
 figures = labels.shown(shown[labels.present(shown, [*cols, "bleu2", "source"])].sort_values(["model", "kl"]))
@@ -42,7 +43,7 @@ with st.expander(f"The paper's figures — {SOURCE}"):
     st.caption("The paper's D is normalised differently (below 1); compare its trend with C, not its value.")
 
 st.subheader("Over training (AutoGen paper Fig. 2)")
-picked = widgets.pick_runs(runs, chosen, "Runs to plot", key="rd_hist")
+picked = widgets.pick_runs(runs, chosen, "Runs to plot", key=keys.RD_HISTORY)
 records = [rec | {"run": r.name} for r in picked for rec in read_metrics(r.path, "train")]
 if records:
     hist = pd.DataFrame(records)

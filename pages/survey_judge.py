@@ -1,5 +1,6 @@
-"""Survey: the judge's page, reached by a link ``/?survey=<code>`` (app.py sends it here). No navigation;
-blind by construction: it only ever holds what repo's judge functions return (texts and opaque ids)."""
+"""Survey: the judge's page, reached by a link ``/?survey=<code>`` (app.py sends it here) or the sidebar's "Join a
+survey" (a form asks the code). A survey's page has no navigation, only "Leave this survey"; blind by construction:
+it only ever holds what repo's judge functions return (texts and opaque ids)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from explorer.ui.survey_store import survey_db
 
 db = survey_db()
 code, judge = st.query_params.get("survey", ""), st.query_params.get("judge", "")
-nav.page("Survey", navigation=False, heading=not code)  # no sidebar: nothing here leads to the model pages
+# a survey's page has no sidebar (nothing leads to the model pages); the code form keeps it: the way back
+nav.page("Survey", navigation=not code, heading=not code)
 if not code:
     with st.form("survey-code"):
         entered = st.text_input("Survey code", help="The code at the end of the link you were given (…?survey=CODE)")
@@ -30,7 +32,7 @@ except SurveyError as err:
     if judge and st.button("Start again"):
         del st.query_params["judge"]
         st.rerun()
-    st.stop()
+    judging.stop()
 
 st.title(survey.title)
 if survey.instructions:
@@ -51,7 +53,7 @@ if ticket is None:
             st.query_params["judge"] = back.strip()
             st.rerun()
     st.caption(f"You will see at most {survey.items_per_judge} questions. You can stop and come back at any time.")
-    st.stop()
+    judging.stop()
 
 if message := judging.pop_message():
     st.warning(message)
@@ -59,7 +61,7 @@ st.progress(ticket.done / max(ticket.total, 1), text=f"{ticket.done} of {ticket.
 item = repo.next_item(db, code, judge)
 if item is None:
     st.success("All done: thank you for your answers! You can close this page.")
-    st.stop()
+    judging.stop()
 judging.mark_shown(item.token)
 if item.kind == "pairwise":
     st.markdown("**Original sentence**")
@@ -75,3 +77,4 @@ st.caption(
     f"Question {item.number} of {item.total}. To continue later, keep this link: "
     f"{access.judge_link(code, st.context.url, judge, st.get_option('server.baseUrlPath'))}"
 )
+judging.leave_button()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -404,3 +405,35 @@ def test_validation_curves_line_up_runs_by_epoch_unless_an_epoch_validates_twice
     fig = validation_history(pd.DataFrame(twice), "rec")
     assert fig.layout.xaxis.title.text == "optimizer step"
     assert list(next(t for t in fig.data if t.name == "batch64").x) == [658, 900, 1316, 1974]
+
+
+def test_rate_distortion_legend_names_each_curve_by_its_runs_and_its_hover_rounds() -> None:
+    """A legend entry is the short group name of its curve's runs (sweep-lstm-c10 … → "sweep-lstm-c*"), not the
+    long model string (which the hover still gives); R, D and the latent statistics hover to two decimals."""
+    import pandas as pd
+
+    from explorer import plots
+    from explorer.labels import label
+    from explorer.runs import curve_names, group_name
+
+    lstm, gru = "lstm→lstm 64/128/32, 5000 words, 4 epochs, BN-μ + BoW", "gru→gru 64/128/32, 5000 words, 4 epochs"
+    rows = [
+        {"run": f"sweep-{arch}-c{c}", "model": model, "C": float(c), "kl": c * 0.987654, "rec": 90 - c * 1.234567,
+         "path": f"/runs/sweep-{arch}-c{c}", "active_units": 7, "log_det_cov": -3.14159}
+        for arch, model in (("lstm", lstm), ("gru", gru)) for c in (10, 20, 30)
+    ] + [{"run": "ptb-vae", "model": "lstm→lstm 128/256/32, 10002 words", "C": None, "kl": 1.23456, "rec": 95.4321,
+          "path": "/runs/ptb-vae", "active_units": 2, "log_det_cov": -1.0}]  # fmt: skip
+    fig = plots.rate_distortion(pd.DataFrame(rows))
+    assert sorted(t.name for t in fig.data) == ["ptb-vae", "sweep-gru-c*", "sweep-lstm-c*"]
+    for trace in fig.data:
+        shown = trace.hovertemplate
+        assert "%{x:.2f}" in shown and "%{y:.2f}" in shown, shown
+        fields = dict(re.findall(r"<br>([^<]+?)=%\{([^}]*)\}", shown))  # label → what it shows
+        assert all(fields[label(k)].endswith(":.2f") for k in ("log_det_cov", "C")), shown
+        assert fields["model"].startswith("customdata") and fields[label("active_units")].endswith("]"), shown
+    lstm_trace = next(t for t in fig.data if t.name == "sweep-lstm-c*")
+    assert lstm in [str(v) for row in lstm_trace.customdata for v in row]  # the model, whole, in the hover
+    assert group_name(["ptb-lstm-vae", "ptb-lstm-autogen-m1"]) == "ptb-lstm-*"
+    assert group_name(["sweep-lstm-c10-e10", "sweep-lstm-c100-e10"]) == "sweep-lstm-c*-e10"
+    same = [{"run": f"a-{i}", "model": "x, BoW" if i < 3 else "x, FB"} for i in range(1, 5)]  # a-* twice
+    assert curve_names(same) == {"x, BoW": "x, BoW", "x, FB": "x, FB"}  # never merged into one line

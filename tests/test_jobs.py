@@ -218,3 +218,29 @@ def test_corpus_folders_and_sweeps_are_read_as_the_page_needs(corpus_dir: Path, 
     with pytest.raises(ValueError, match="negative"):
         training.parse_sweep("5, -1")
     assert training.sweep_name("bc", 7.5) == "bc-c7.5"
+
+
+def test_a_jobs_bar_and_row_say_where_it_ended_in_plain_words() -> None:
+    """While a job trains its bar gives the speed and the time left; once it stopped, failed or finished it says
+    so instead (no time left on a stopped job); its table row holds words, never "None"."""
+    from explorer import training
+
+    records = [{"event": "start", "step": 0, "total_steps": 100}]
+    records += [{"split": "train", "loss": 1.0, "step": s, "time": 0.1 * s, "tok_per_s": 500.0, "epoch": 0}
+                for s in range(1, 41)]  # fmt: skip
+    p = jobs.progress(records)
+    assert p.text("running") == "step 40 of 100 · epoch 0 · 500 tokens/s · about 0m 06s left"
+    for state, words in (("stopped", "stopped here"), ("finished", "training finished"), ("failed", "failed")):
+        said = p.text(state)
+        assert words in said and "left" not in said and "ETA" not in said and "tokens/s" not in said, said
+    now = time.time()
+    row = {"queued_at": now - 60, "started_at": now - 50, "ended_at": now, "evaluate": False, "pid": 4321}
+    stopped = jobs.JobStatus(1, Path("/runs/a"), row, "stopped", "stopped on request", None)
+    shown = training.job_row(stopped)
+    assert all(isinstance(v, str) and v != "None" for v in shown.values()), shown
+    assert shown["pid"] == "" and shown["last checkpoint"] == "none yet" and shown["evaluate"] == "no"
+    today = time.localtime(now - 50)[:3] == time.localtime()[:3]  # a time of today is the clock time alone
+    assert shown["started"] == time.strftime("%H:%M:%S" if today else "%d %b %H:%M", time.localtime(now - 50))
+    assert shown["message"] == "stopped on request" and shown["ended"] and shown["state"] == "stopped"
+    running = jobs.JobStatus(1, Path("/runs/a"), row | {"ended_at": None}, "running", "", 1200)
+    assert training.job_row(running)["pid"] == "4321" and training.job_row(running)["last checkpoint"] == "step 1,200"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -72,12 +73,50 @@ def test_rate_distortion_shows_every_beta_c_run(run_folder: Path, monkeypatch) -
     at = open_page("rate_distortion", run_folder, monkeypatch)
     charts = at.get("plotly_chart")
     assert len(charts) >= 3  # R–D, KL against C, two training curves
+    rd = json.loads(charts[0].proto.spec)["data"]  # one curve, named in the legend by its runs' group name
+    assert [t["name"] for t in rd] == ["tiny-bc*"] and "%{x:.2f}" in rd[0]["hovertemplate"]
     table = at.dataframe[0].value
     assert list(table["C"]) == sorted(table["C"]) and len(table) == 2
     valid = at.radio(key="rd_valid")  # validation curves of the chosen runs, one figure at a time
     assert valid.options == ["D", "R", "−ELBO"] and valid.value == "rec"  # labels shown, data keys kept
     valid.set_value("kl").run()
     assert not at.exception and len(at.get("plotly_chart")) == len(charts)
+
+
+def test_runs_chosen_by_clicking_rate_distortion_points_are_what_every_page_compares(
+    run_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A click on a point of the rate–distortion chart chooses its run: the page's own "Runs to plot" starts from
+    that choice instead of writing its earlier one back, and the other pages compare the clicked run. The chart
+    keeps its selection across reruns: a later change of "Runs to plot" is not undone by it."""
+    import streamlit as st
+
+    clicked: list[dict] = []  # the points the chart reports selected (AppTest cannot click a plotly chart)
+    real = st.plotly_chart
+
+    def plotly_chart(*args, **kwargs):
+        event = real(*args, **kwargs)
+        if kwargs.get("key") == "rd" and clicked:
+            return {"selection": {"points": list(clicked), "point_indices": [], "box": [], "lasso": []}}
+        return event
+
+    monkeypatch.setattr(st, "plotly_chart", plotly_chart)
+    at = open_page("rate_distortion", run_folder, monkeypatch)
+    plotted = next(m for m in at.multiselect if m.label == "Runs to plot")
+    assert sorted(plotted.value) == ["tiny-bc10", "tiny-bc3"]  # nothing chosen yet: the default choice
+    clicked.append({"customdata": [str(run_folder / "tiny-bc3")]})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(plain(s.value) == "Chosen: **tiny-bc3**" for s in at.success)
+    assert next(m for m in at.multiselect if m.label == "Runs to plot").value == ["tiny-bc3"]
+    at.switch_page("pages/reconstructions.py").run()
+    assert at.multiselect[0].value == ["tiny-bc3"]  # the clicked run, not the page's earlier selection
+    at.switch_page("pages/rate_distortion.py").run()
+    next(m for m in at.multiselect if m.label == "Runs to plot").set_value(["tiny-bc3", "tiny-bc10"]).run()
+    at.run()  # the chart still reports its selected point: applied once, it does not take the choice back
+    assert sorted(next(m for m in at.multiselect if m.label == "Runs to plot").value) == ["tiny-bc10", "tiny-bc3"]
+    at.switch_page("pages/reconstructions.py").run()
+    assert sorted(at.multiselect[0].value) == ["tiny-bc10", "tiny-bc3"]
 
 
 def test_posterior_page_opens_on_the_stored_map(run_folder: Path, monkeypatch) -> None:

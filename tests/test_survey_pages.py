@@ -128,6 +128,51 @@ def test_judge_page_without_a_link_asks_for_the_survey_code(db_url: str, survey_
     assert at.title[0].value == survey.title and not at.exception
 
 
+def test_join_a_survey_keeps_the_way_back_and_a_survey_shows_none(db_url: str, survey_runs: list[Path]) -> None:
+    """The sidebar's "Join a survey" opens the code form with the sidebar (the way back to the explorer); once a
+    survey's code is given, its page has no link to any other page."""
+    survey = make_survey(connect(db_url), survey_runs, n=2)
+    at = open_page(JUDGE)
+    links = {e.proto.page for e in at.get("page_link")}  # each page's URL path ("" for the Runs page)
+    assert {"", "posterior", "neighbours"} <= links and at.text_input[0].label == "Survey code"
+    at.text_input[0].set_value(survey.token)
+    at.button[0].click().run()
+    assert at.title[0].value == survey.title and not at.get("page_link") and not at.exception
+    assert not any(r.name in everything_sent(at) for r in survey_runs)  # (this session saw the Runs page first)
+    fresh = judge_app(survey.token)  # a judge's own link: no navigation either, and blind
+    assert not fresh.get("page_link")
+    assert_blind(fresh, survey_runs)
+
+
+def test_a_judge_can_leave_a_survey_and_the_way_out_names_no_model(db_url: str, survey_runs: list[Path]) -> None:
+    """Every state of a survey's page has "Leave this survey" (and no other link): it goes back to the code form,
+    whose sidebar leads to the explorer; the explorer keeps the survey's runs hidden, and the personal link
+    brings the judge back to their questions."""
+    store = connect(db_url)
+    survey = make_survey(store, survey_runs, kind="makes_sense", n=2, per_judge=2)
+
+    def leave(at: AppTest):
+        return next(b for b in at.button if b.label == "Leave this survey")
+
+    assert leave(judge_app("not-a-real-code")) and leave(judge_app(survey.token))  # a bad link; the join form
+    at = judge_app(survey.token)
+    at.button[0].click().run()  # joins
+    judge = at.query_params["judge"]
+    at.button[0].click().run()  # one answer
+    assert_blind(at, survey_runs)
+    assert not at.get("page_link") and leave(at).proto.help and "Leave" not in at.button[0].label
+    leave(at).click().run()
+    assert not at.exception and "survey" not in at.query_params and "judge" not in at.query_params
+    assert at.text_input[0].label == "Survey code"
+    assert {"", "posterior", "reconstructions"} <= {e.proto.page for e in at.get("page_link")}
+    at.switch_page("app.py").run()  # the sidebar's first link: the Runs page
+    assert not at.exception and not any(r.name in everything_sent(at) for r in survey_runs)
+    back = judge_app(survey.token, judge)  # the personal link: nothing was lost
+    assert back.get("progress")[0].proto.text == "1 of 2 answered"
+    back.button[0].click().run()
+    assert "All done" in back.success[0].value and leave(back)
+
+
 def test_bad_links_get_a_plain_message(db_url: str, survey_runs: list[Path]) -> None:
     store = connect(db_url)
     survey = make_survey(store, survey_runs, n=2)

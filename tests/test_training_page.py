@@ -4,6 +4,7 @@ it is local: these tests hold the admin secret (the browser tests open training 
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -121,6 +122,38 @@ def test_with_a_secret_only_its_holders_train(root: Path, address) -> None:
     assert any(b.label == "Launch" for b in at.button)
 
 
+def test_the_form_marks_the_test_size(root: Path) -> None:
+    """The tiny size reconstructs next to nothing on a real corpus: the form says it is a test size."""
+    size = dict((s.label, s) for s in open_page().selectbox)["Size"]
+    assert "tiny (a test size: learns next to nothing)" in size.options
+    assert all("test size" not in o for o in size.options if not o.startswith("tiny"))
+
+
+def test_a_stopped_jobs_bar_and_row_speak_plainly(corpus_dir: Path, root: Path) -> None:
+    """A stopped job's table row has no "None" and its bar gives no time left; the times and the message are not
+    cut off."""
+    at = open_page()
+    from tests.helpers import tiny_config
+
+    cfg = tiny_config(corpus_dir, root / "stopped", "beta-c", C=2.0)
+    cfg.train.epochs, cfg.train.num_threads = 1000, 1
+    jobs.submit(root, "stopped", cfg)
+    until(at, lambda at: any("tokens/s" in (p.proto.text or "") for p in at.get("progress")))
+    assert any(" left" in p.proto.text for p in at.get("progress"))
+    jobs.stop(root / "stopped")
+    until(at, lambda at: any("stopped" in plain(w.value) for w in at.warning), 60)
+    until(at, lambda at: "stopped here" in at.get("progress")[0].proto.text, 30)
+    bar = at.get("progress")[0].proto.text
+    assert "left" not in bar and "ETA" not in bar and "tokens/s" not in bar, bar
+    table = at.dataframe[0]
+    row = table.value.iloc[0]
+    assert (
+        "None" not in " ".join(map(str, row.values)) and row["pid"] == "" and row["last checkpoint"].startswith("step")
+    )
+    widths = {c: v.get("width") for c, v in json.loads(table.proto.columns or "{}").items()}  # not cut off
+    assert widths["message"] == "large" and widths["started"] == "medium", widths
+
+
 def test_an_upload_of_the_wrong_kind_is_refused_with_the_cli_message(root: Path) -> None:
     at = open_page()
     at.radio[0].set_value("Upload a file").run()
@@ -177,7 +210,7 @@ def test_launch_watch_stop_and_resume_a_tiny_run(corpus_dir: Path, root: Path) -
     t = jobs.status(run).job["config"]["train"]  # the job carries the form's configuration, not a command line
     assert (t["keep_best"], t["lr_schedule"], t["lr_final"], t["lr_hold"]) == ("rec", "cosine", 1e-5, 500.0)
     assert (t["average_from"], t["average_every"], t["num_threads"]) == (800.0, 5, 1)
-    # the live view: progress with steps, tokens/s and ETA, then the curves with the C line on the KL panel
+    # the live view: progress with steps, tokens/s and the time left, then the curves with the C line on the KL panel
     until(at, lambda at: any("tokens/s" in (p.proto.text or "") for p in at.get("progress")))
     until(at, lambda at: at.get("plotly_chart"))
     figure = at.get("plotly_chart")[0].proto.spec

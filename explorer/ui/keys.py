@@ -4,6 +4,8 @@ from __future__ import annotations
 
 RUN_FOLDERS = "run_folders"  # list[str]: folders searched for runs in this session ($TEXTVAE_RUNS or checkpoints/)
 CHOSEN_RUNS = "chosen_runs"  # list[str]: paths of the runs chosen on the Runs page or by clicking a point
+RD_CLICKED = "rd_clicked"  # list[str]: the points last clicked on the Rate–distortion chart (applied once)
+RD_HISTORY = "rd_hist"  # the Rate–distortion page's "Runs to plot" selector (reset when a click chooses runs)
 SURVEY_SELECTED = "survey_selected"  # int: the survey last chosen on any survey page
 ADMIN_UNLOCKED = "survey_admin"  # bool: this session gave the admin secret
 VIEWER_UNLOCKED = "survey_viewer"  # bool: this session gave the admin or the read-only results secret

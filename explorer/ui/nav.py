@@ -3,8 +3,8 @@
 Streamlit serves app.py at / and each ``pages/NAME.py`` at /NAME (its native multipage mode), so a deep
 link runs that page's script at first visit. Its own page list is switched off
 (``client.showSidebarNavigation = false`` in .streamlit/config.toml); :func:`page` draws ours, in
-sections, with ``st.page_link``. A judge's page calls it with ``navigation=False``: nothing there names
-another page or a model. A new page is one file in pages/ that calls :func:`page`, and one line below.
+sections, with ``st.page_link``. A survey's judge page calls it with ``navigation=False``: nothing there
+names another page or a model (its one way out, "Leave this survey", goes back to the survey-code form). A new page is one file in pages/ that calls :func:`page`, and one line below.
 """
 
 from __future__ import annotations

@@ -191,7 +191,8 @@ def jobs_table(root: Path) -> list[jobs.JobStatus]:
     if not statuses:
         st.info(f"No jobs yet: runs launched here are trained in `{md_escape(str(root))}`.")
     else:
-        st.dataframe([training.job_row(s) for s in statuses], hide_index=True, width="stretch")
+        widths = {k: st.column_config.TextColumn(k, width=w) for k, w in training.JOB_COLUMNS.items()}
+        st.dataframe([training.job_row(s) for s in statuses], hide_index=True, width="stretch", column_config=widths)
     return statuses
 
 
@@ -205,10 +206,11 @@ def watched(statuses: list[jobs.JobStatus]) -> jobs.JobStatus:
 
 
 def job_view(root: Path, status: jobs.JobStatus) -> None:
-    """One job: progress (steps, tokens/s, ETA), its state, stop / resume / evaluate-when-done, curves, log."""
+    """One job: progress (steps, tokens/s and the time left while it trains; where it ended once it stopped),
+    its state, stop / resume / evaluate-when-done, curves, log."""
     records = caches.metrics_tail(status.run_dir)
     if shown := jobs.progress(records):
-        st.progress(shown.fraction, text=shown.text())
+        st.progress(shown.fraction, text=shown.text(status.state))
     {"failed": st.error, "stopped": st.warning, "finished": st.success}.get(status.state, st.info)(
         f"**{md_escape(status.name)}** — {md_escape(status.summary())}"
     )

@@ -49,6 +49,18 @@ def set_chosen(paths: list[str]) -> None:
     st.session_state[keys.CHOSEN_RUNS] = list(paths)
 
 
+def choose_clicked(paths: list[str], selector: str) -> None:
+    """Points clicked on a chart choose their runs, once per new click (a chart keeps its selection across
+    reruns, and re-applying it would undo every later change); the page's own run selector ``selector``
+    starts again from the new choice instead of writing its old one back."""
+    if not paths:  # nothing selected now: the next click counts, even on the same point
+        st.session_state.pop(keys.RD_CLICKED, None)
+    elif paths != st.session_state.get(keys.RD_CLICKED):
+        st.session_state[keys.RD_CLICKED] = list(paths)
+        set_chosen(paths)
+        st.session_state.pop(selector, None)
+
+
 def require_runs() -> tuple[list[RunSummary], list[RunSummary]]:
     """All runs and the chosen ones; shows why when there are none and stops the page there."""
     runs, warnings = all_runs()
