@@ -30,6 +30,7 @@ from experiments.anchors.matched import sentence_vae_config
 from textvae_core.cli import parse_dataclass, run_main
 from textvae_core.config import RunConfig
 from textvae_core.paths import ROOT
+from textvae_core.recipe import resolve
 from textvae_core.train import prepare_data
 
 
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.model == "anchor":
         cfg = sentence_vae_config("unused")
     else:
-        cfg = RunConfig()
+        cfg = resolve(RunConfig())  # the batches the Trainer draws: the recipe's (random) chunking included
         cfg.data.train = str(ROOT / cfg.data.train)
     cfg.data.valid = ""
     _, train_set, _ = prepare_data(cfg)
