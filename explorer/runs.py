@@ -362,7 +362,7 @@ def group_name(names: list[str]) -> str:
 def curve_names(table: Iterable[dict[str, object]]) -> dict[str, str]:
     """A short legend name for each rate–distortion curve (rows' ``model``): the group name of its runs
     (:func:`group_name`); two curves whose runs give the same name add their architecture, and a name that
-    still says nothing ("*") or still names two curves is the curve's full model string (one name, one curve)."""
+    still says nothing ("*", "*-c*") or still names two curves is the curve's full model string (one name, one curve)."""
     runs: dict[str, list[str]] = {}
     for row in table:
         if isinstance(row.get("model"), str):
@@ -371,7 +371,11 @@ def curve_names(table: Iterable[dict[str, object]]) -> dict[str, str]:
     taken = list(names.values())
     names = {m: n if taken.count(n) == 1 else f"{n} ({m.split(',')[0]})" for m, n in names.items()}
     taken = list(names.values())
-    return {m: n if taken.count(n) == 1 and n.strip("*-") else m for m, n in names.items()}
+
+    def says_something(name: str) -> bool:  # "*" or "*-c*" names no group: three letters at least
+        return len(name.replace("*", "").strip("-_ ")) >= 3
+
+    return {m: n if taken.count(n) == 1 and says_something(n) else m for m, n in names.items()}
 
 
 KNOBS = ("C", "m", "beta", "alpha")  # the objective family's knobs a slider walks over

@@ -437,3 +437,5 @@ def test_rate_distortion_legend_names_each_curve_by_its_runs_and_its_hover_round
     assert group_name(["sweep-lstm-c10-e10", "sweep-lstm-c100-e10"]) == "sweep-lstm-c*-e10"
     same = [{"run": f"a-{i}", "model": "x, BoW" if i < 3 else "x, FB"} for i in range(1, 5)]  # a-* twice
     assert curve_names(same) == {"x, BoW": "x, BoW", "x, FB": "x, FB"}  # never merged into one line
+    vague = [{"run": f"{p}-c{c}", "model": "y"} for p in ("before", "gamma") for c in (3, 15)]  # they share "-c"
+    assert curve_names(vague) == {"y": "y"}  # "*-c*" names nothing: the model string instead
