@@ -267,9 +267,13 @@ def findings(rows: dict[str, dict[str, Any]]) -> list[str]:
             f"it. With the defaults {len(within)} of {len(measured)} capacities measured end within C ± 1 on "
             f"validation ({cs})."
         )
-    pairs_g = [(c, get(f"default-c{c:g}"), get(f"gammadual-c{c:g}")) for c in (3.0, 15.0)]
-    pairs_g = [(c, d, g) for c, d, g in pairs_g if d and g]
-    if pairs_g:
+
+    def paired(a: str, b: str, capacities: tuple[float, ...]) -> list[tuple[float, dict, dict]]:
+        """(C, row a, row b) at each capacity where both variants are measured."""
+        found = [(c, get(f"{a}-c{c:g}"), get(f"{b}-c{c:g}")) for c in capacities]
+        return [(c, x, y) for c, x, y in found if x and y]
+
+    if pairs_g := paired("default", "gammadual", (3.0, 15.0)):
         said = "; ".join(
             f"C = {c:g}: validation D {d['rec']:.2f} (γ = 1) against {g['rec']:.2f} (from C), BLEU-4 "
             f"{d['bleu4']:.2f} against {g['bleu4']:.2f}"
@@ -279,9 +283,7 @@ def findings(rows: dict[str, dict[str, Any]]) -> list[str]:
             f"- **γ = 1 or γ from C, with the multiplier** ({said}): no gain from C, so the recipe starts γ at 1 "
             "and learns it."
         )
-    pairs = [(c, get(f"nobow-c{c:g}"), get(f"gammadual-c{c:g}")) for c in CAPACITIES["nobow"]]
-    pairs = [(c, n, w) for c, n, w in pairs if n and w]
-    if pairs:
+    if pairs := paired("nobow", "gammadual", CAPACITIES["nobow"]):
         said = "; ".join(
             f"C = {c:g}: D {w['rec']:.2f} with the head, {n['rec']:.2f} without; BLEU-4 {w['bleu4']:.2f} against "
             f"{n['bleu4']:.2f}; MI {w['mutual_information']:.2f} against {n['mutual_information']:.2f}"
@@ -292,9 +294,7 @@ def findings(rows: dict[str, dict[str, Any]]) -> list[str]:
             "the rate is for; a choice made on these validation figures (docs/CHOICES.md `bow-loss` compares D "
             "alone)."
         )
-    lr = [(c, get(f"lr3e-3-c{c:g}"), get(f"default-c{c:g}")) for c in CAPACITIES["lr3e-3"]]
-    lr = [(c, f, d) for c, f, d in lr if f and d]
-    if lr:
+    if lr := paired("lr3e-3", "default", CAPACITIES["lr3e-3"]):
         said = "; ".join(
             f"C = {c:g}: validation D {f['rec']:.2f} against {d['rec']:.2f}, BLEU-4 {f['bleu4']:.2f} against "
             f"{d['bleu4']:.2f}, KL {f['kl']:.2f}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -434,10 +435,7 @@ def default_choice(runs: list[RunSummary], n: int = 3) -> list[RunSummary]:
     def corpus(r: RunSummary) -> tuple[str, str]:
         return r.config.data.train, r.config.data.level
 
-    counts: dict[tuple[str, str], int] = {}
-    for r in ranked:
-        counts[corpus(r)] = counts.get(corpus(r), 0) + 1
-    main = max(counts, key=lambda c: counts[c])  # ties: the first counted, i.e. the best run's corpus
+    main = Counter(corpus(r) for r in ranked).most_common(1)[0][0]  # ties: the first counted, the best run's
     best = next(r for r in ranked if corpus(r) == main)
     same = [r for r in ranked if corpus(r) == main and r.config.vocab_size == best.config.vocab_size]
     return (same + [r for r in ranked if r not in same])[:n]

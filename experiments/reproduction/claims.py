@@ -9,6 +9,8 @@ claim is one more entry in its section's list; a new run group is one entry in g
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 from experiments.grid import runs_of
 from explorer.references import published
@@ -104,6 +106,11 @@ def distinct_rows(run: RunData) -> list[tuple[float, float, float, float, int]]:
 
 def _capacities(runs: list[RunData]) -> list[float]:
     return [capacity(r) for r in runs]
+
+
+def _rho_and_ends(label: str) -> Callable[[list[list[Any]], list[RunData]], str]:
+    """A claim's figure: Spearman's ρ of the metric with C, and its values at the smallest and largest C."""
+    return lambda v, runs: f"ρ = {spearman(_capacities(runs), v[0]):.2f}; {label} {fmt(v[0][0])} → {fmt(v[0][-1])}"
 
 
 def bucket(name: str) -> tuple[Metric, ...]:
@@ -228,7 +235,7 @@ SWEEP: list[Claim] = [
             (D,),
             RankCorrelation(-0.8),
             why.sweep_distortion,
-            figure=lambda v, runs: f"ρ = {spearman(_capacities(runs), v[0]):.2f}; D {fmt(v[0][0])} → {fmt(v[0][-1])}",
+            figure=_rho_and_ends("D"),
         ),
         Claim(
             f"{dec.upper()}: log det Cov falls as C rises (rank correlation ≤ −0.8)",
@@ -440,7 +447,7 @@ DEFAULTS_CLAIMS: list[Claim] = [
         (D,),
         RankCorrelation(-0.8),
         why.sweep_distortion,
-        figure=lambda v, runs: f"ρ = {spearman(_capacities(runs), v[0]):.2f}; D {fmt(v[0][0])} → {fmt(v[0][-1])}",
+        figure=_rho_and_ends("D"),
     ),
     Claim(
         "SNLI, the defaults: ‖E z‖² of q(z) ≤ 1 at every C (the rate tells sentences apart)",
